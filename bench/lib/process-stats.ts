@@ -1,0 +1,67 @@
+/**
+ * Start-up and footprint of a process: time from spawn to its ready URL answering 2xx, and resident
+ * memory after it has sat idle (read from /proc, so what the kernel charges, not what V8 reports).
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface Footprint {
+  name: string;
+  startToReadyMs: number;
+  idleRssMb: number;
+}
+
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN);
+  return kb / 1024;
+}
+
+export async function measureFootprint(
+  name: string,
+  command: string,
+  args: string[],
+  readyUrl: () => string | Promise<string>,
+  idleMs = 3000,
+): Promise<Footprint> {
+  const started = performance.now();
+  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${name} exited during start-up:\n${output}`);
+      const url = await readyUrl();
+      const ok =
+        url &&
+        (await fetch(url).then(
+          (r) => r.ok,
+          () => false,
+        ));
+      if (ok) break;
+      if (performance.now() - started > 30_000) throw new Error(`${name} not ready within 30 s:\n${output}`);
+      await sleep(5);
+    }
+    const startToReadyMs = performance.now() - started;
+    await sleep(idleMs);
+    return { name, startToReadyMs, idleRssMb: rssMb(child.pid as number) };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+export function formatFootprints(rows: Footprint[]): string {
+  return [
+    '| process | start -> ready ms | idle RSS MB |',
+    '| --- | ---: | ---: |',
+    ...rows.map((r) => `| ${r.name} | ${r.startToReadyMs.toFixed(0)} | ${r.idleRssMb.toFixed(1)} |`),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,127 @@
+/**
+ * Publishing into volumes that another container reads: nothing partial is ever visible. Files are
+ * written to a temporary name in the same directory and renamed over the target (rename is atomic
+ * within a filesystem); directories are published by pointing a symlink at a new version and
+ * renaming the symlink into place (git-sync's publishSymlink, the kubelet's `..data`).
+ */
+
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import writeFileAtomicLib from 'write-file-atomic';
+import { ErrorCode, PodkitError } from './errors.js';
+
+/** Writes `data` to `path` via temp file + fsync + rename (write-file-atomic, npm's own). */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Buffer,
+  options: { mode?: number } = {},
+): Promise<void> {
+  try {
+    await writeFileAtomicLib(path, data, {
+      fsync: true,
+      ...(options.mode === undefined ? {} : { mode: options.mode }),
+    });
+  } catch (err) {
+    throw new PodkitError(ErrorCode.PUBLISH, `cannot write ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Points `linkPath` at `target` atomically: readers see the old target or the new one, never none.
+ * `target` is stored relative to the link's directory so the volume can be mounted anywhere.
+ */
+export async function swapSymlink(linkPath: string, target: string): Promise<void> {
+  const dir = dirname(linkPath);
+  const relativeTarget = target.startsWith('/') ? relative(dir, target) : target;
+  const temporary = join(dir, `.${basename(linkPath)}.tmp-${randomBytes(6).toString('hex')}`);
+  try {
+    await symlink(relativeTarget, temporary);
+    await rename(temporary, linkPath);
+  } catch (err) {
+    await rm(temporary, { force: true });
+    throw new PodkitError(
+      ErrorCode.PUBLISH,
+      `cannot point ${linkPath} at ${relativeTarget}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/** The current target of a symlink (as stored), or undefined when it does not exist. */
+export async function currentLink(linkPath: string): Promise<string | undefined> {
+  try {
+    return await readlink(linkPath);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export interface VersionedDirOptions {
+  /** Directory holding the versions and the link. */
+  root: string;
+  /** Name of the symlink readers follow, e.g. `..data` (kubelet) or `current` (git-sync's --link). */
+  link: string;
+  /** Prefix of version directory names, so cleanup touches only what this publisher created. */
+  prefix: string;
+  /** How many previous versions to keep besides the live one. */
+  keep: number;
+}
+
+/**
+ * Publishes a new version directory: `fill(dir)` writes into a fresh hidden directory, then the link is
+ * swapped to it, then versions beyond `keep` (oldest first) are removed. Returns the version's name.
+ */
+export async function publishVersionedDir(
+  options: VersionedDirOptions,
+  version: string,
+  fill: (dir: string) => Promise<void>,
+): Promise<string> {
+  const name = `${options.prefix}${version}`;
+  const dir = join(options.root, name);
+  await mkdir(options.root, { recursive: true });
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  try {
+    await fill(dir);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  await swapSymlink(join(options.root, options.link), name);
+  await pruneVersions(options, name);
+  return name;
+}
+
+/** Removes old versions created by this publisher, keeping the live one and the newest `keep` others. */
+export async function pruneVersions(options: VersionedDirOptions, live: string): Promise<string[]> {
+  const entries = await readdir(options.root);
+  const versions: { name: string; mtime: number }[] = [];
+  for (const entry of entries) {
+    if (!entry.startsWith(options.prefix) || entry === live || entry.includes('.tmp-')) continue;
+    const stats = await lstat(join(options.root, entry));
+    if (stats.isDirectory()) versions.push({ name: entry, mtime: stats.mtimeMs });
+  }
+  versions.sort((a, b) => b.mtime - a.mtime);
+  const doomed = versions.slice(options.keep);
+  for (const { name } of doomed) await rm(join(options.root, name), { recursive: true, force: true });
+  return doomed.map(({ name }) => name);
+}
+
+/** Writes files (name -> content) into a directory, creating subdirectories as needed. */
+export async function writeFiles(
+  dir: string,
+  files: Iterable<[string, string | Buffer]>,
+  mode?: number,
+): Promise<void> {
+  for (const [name, content] of files) {
+    const path = join(dir, name);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, content, mode === undefined ? {} : { mode });
+  }
+}

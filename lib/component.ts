@@ -1,0 +1,88 @@
+/**
+ * What a component is: a name, an option spec, and `start(options, ctx)` returning a handle with
+ * `close()` (and optionally `reload()`). Everything around it (parsing, logs, admin server, signals,
+ * exit codes) is the lifecycle's job, so every component behaves the same way.
+ */
+
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Health } from './health.js';
+import { type Logger, logLevels } from './log.js';
+import { opt, type Spec, type Values } from './options.js';
+
+/** Options every component has; the admin port differs per component so all fit in one pod. */
+export function commonOptions(adminPort: number) {
+  return {
+    adminAddress: opt.hostPort({
+      default: `0.0.0.0:${adminPort}`,
+      description: 'Address of the admin server (/healthz, /readyz, /metrics).',
+    }),
+    logLevel: opt.enum(logLevels, {
+      default: 'info',
+      description: 'Least severe log level written to stdout.',
+    }),
+    shutdownTimeout: opt.duration({
+      default: '10s',
+      description: 'After SIGTERM, how long in-flight work may take before the process exits 1.',
+    }),
+    shutdownDelay: opt.duration({
+      default: '0s',
+      description:
+        'After SIGTERM, how long to keep serving while /readyz reports 503, so endpoints are updated before new work is refused.',
+    }),
+    terminationLog: opt.file({
+      default: '/dev/termination-log',
+      description:
+        'Where the reason for a failed exit is written, when writable (Kubernetes terminationMessagePath).',
+    }),
+  };
+}
+
+export type CommonSpec = ReturnType<typeof commonOptions>;
+export type ComponentOptions<S extends Spec> = Values<S> & Values<CommonSpec>;
+
+export interface ComponentContext {
+  readonly name: string;
+  readonly version: string;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly health: Health;
+  /** The admin server, not yet listening: add component routes (e.g. POST /sync) during start(). */
+  readonly admin: FastifyInstance;
+  /**
+   * Ends the process through the normal drain: `stop(0)` when a one-shot job is done, `stop(1, reason)`
+   * when the component cannot go on (e.g. too many consecutive failures).
+   */
+  stop(exitCode: 0 | 1, reason: string): void;
+}
+
+export interface ComponentHandle {
+  /** Stop taking new work, let in-flight work finish, release resources. Bounded by --shutdown-timeout. */
+  close(): Promise<void>;
+  /** SIGHUP: reload what can be reloaded (certificates, config). Throw to report a refused reload. */
+  reload?(): Promise<void>;
+}
+
+export interface Component<S extends Spec = Spec> {
+  readonly name: string;
+  /** One line for `podkit --help`. */
+  readonly summary: string;
+  readonly adminPort: number;
+  readonly options: S;
+  /** Cross-option validation; throw `invalid(...)` from lib/options. */
+  check?(options: ComponentOptions<S>): void;
+  /**
+   * Bind listeners and begin background work, then return promptly: long waits (first sync, a
+   * database) belong behind readiness conditions, not here. Throw ConfigError for bad input found here
+   * (an unreadable certificate), anything else for a runtime failure.
+   */
+  start(options: ComponentOptions<S>, ctx: ComponentContext): Promise<ComponentHandle>;
+}
+
+export function defineComponent<S extends Spec>(component: Component<S>): Component<S> {
+  return component;
+}
+
+export function fullSpec<S extends Spec>(component: Component<S>): S & CommonSpec {
+  return { ...component.options, ...commonOptions(component.adminPort) };
+}

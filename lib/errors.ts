@@ -1,0 +1,61 @@
+/**
+ * Coded errors. Every failure a user can see carries a stable `PODKIT_ERR_*` code, so logs can be
+ * searched and alerts matched without parsing prose. Components add their codes here, in one list,
+ * so two components never invent different codes for the same failure.
+ */
+
+export const ErrorCode = {
+  /** An option has a bad value, or options contradict each other. Exit code 2. */
+  CONFIG: 'PODKIT_ERR_CONFIG',
+  /** A listener could not bind its address. */
+  LISTEN: 'PODKIT_ERR_LISTEN',
+  /** Shutdown did not finish before --shutdown-timeout. */
+  SHUTDOWN_TIMEOUT: 'PODKIT_ERR_SHUTDOWN_TIMEOUT',
+  /** A reload (SIGHUP, file change) was refused; the previous state keeps serving. */
+  RELOAD: 'PODKIT_ERR_RELOAD',
+  /** The Kubernetes API answered with an error or could not be reached. */
+  KUBE_API: 'PODKIT_ERR_KUBE_API',
+  /** A file could not be published atomically. */
+  PUBLISH: 'PODKIT_ERR_PUBLISH',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class PodkitError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PodkitError';
+    this.code = code;
+  }
+}
+
+/**
+ * A configuration error: names the option, the value it got (never for secrets) and what was expected.
+ * Its message is the single line printed on stderr and written to the termination log.
+ */
+export class ConfigError extends PodkitError {
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(ErrorCode.CONFIG, message);
+    this.name = 'ConfigError';
+    this.option = option;
+  }
+}
+
+export function isPodkitError(err: unknown, code?: ErrorCode): err is PodkitError {
+  return err instanceof PodkitError && (code === undefined || err.code === code);
+}
+
+/** A one-line description of any thrown value, for logs and error bodies: no stack, no newline. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    const text = err.message || err.name;
+    const withCode = typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text;
+    return withCode.replace(/\s*\n\s*/g, ' ');
+  }
+  return String(err).replace(/\s*\n\s*/g, ' ');
+}

@@ -1,0 +1,117 @@
+/**
+ * npm run images [-- --engine podman|docker] [--node-image IMAGE] [--tag TAG] [--only base,legacy-app,...]
+ *
+ * Builds localhost/podkit-base:<tag> from Dockerfile.base, then every image FROM it: the legacy example
+ * app and each component that has a Dockerfile. Uses podman, or docker where an engine runs.
+ */
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { podkitVersion } from '../lib/version.js';
+import { repoRoot as root } from './repo-root.js';
+
+export interface ImageSpec {
+  name: string;
+  dockerfile: string;
+}
+
+/** The base image, the legacy example app, then every component with a Dockerfile. */
+export function imageSpecs(): ImageSpec[] {
+  const specs: ImageSpec[] = [
+    { name: 'base', dockerfile: 'Dockerfile.base' },
+    { name: 'legacy-app', dockerfile: 'examples/legacy-app/Dockerfile' },
+  ];
+  for (const group of ['sidecars', 'ambassadors', 'adapters']) {
+    const dir = join(root, group);
+    if (!existsSync(dir)) continue;
+    for (const component of readdirSync(dir).sort()) {
+      const dockerfile = join(group, component, 'Dockerfile');
+      if (existsSync(join(root, dockerfile))) specs.push({ name: component, dockerfile });
+    }
+  }
+  return specs;
+}
+
+export function imageReference(name: string, tag: string): string {
+  return `localhost/podkit-${name}:${tag}`;
+}
+
+function detectEngine(): string {
+  for (const engine of ['podman', 'docker']) {
+    const probe = spawnSync(engine, ['info'], { stdio: 'ignore' });
+    if (probe.status === 0) return engine;
+  }
+  throw new Error('neither podman nor a running docker engine was found (apt-get install podman)');
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, stdio: 'inherit' });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} ${args.slice(0, 2).join(' ')} exited ${code}`)),
+    );
+  });
+}
+
+export interface BuildOptions {
+  engine?: string;
+  nodeImage?: string;
+  tag?: string;
+  only?: string[];
+  /** Extra flags for every build, e.g. ['--layers=false'] in tests that must leave no cache behind. */
+  buildFlags?: string[];
+}
+
+export async function buildImages(options: BuildOptions = {}): Promise<string[]> {
+  const engine = options.engine ?? detectEngine();
+  const tag = options.tag ?? podkitVersion();
+  const wanted = imageSpecs().filter((spec) => !options.only || options.only.includes(spec.name));
+  const built: string[] = [];
+  for (const spec of wanted) {
+    const reference = imageReference(spec.name, tag);
+    const args = [
+      'build',
+      '-f',
+      spec.dockerfile,
+      '-t',
+      reference,
+      ...(options.nodeImage ? ['--build-arg', `NODE_IMAGE=${options.nodeImage}`] : []),
+      '--build-arg',
+      `BASE_IMAGE=${imageReference('base', tag)}`,
+      ...(options.buildFlags ?? []),
+      '.',
+    ];
+    console.log(`\n== ${reference} (${spec.dockerfile})`);
+    await run(engine, args);
+    built.push(reference);
+  }
+  return built;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      engine: { type: 'string' },
+      'node-image': { type: 'string' },
+      tag: { type: 'string' },
+      only: { type: 'string' },
+    },
+  });
+  const built = await buildImages({
+    ...(values.engine ? { engine: values.engine } : {}),
+    ...(values['node-image'] ? { nodeImage: values['node-image'] } : {}),
+    ...(values.tag ? { tag: values.tag } : {}),
+    ...(values.only ? { only: values.only.split(',') } : {}),
+  });
+  console.log(`\nbuilt:\n${built.map((reference) => `  ${reference}`).join('\n')}`);
+}
+
+if (process.argv[1] === import.meta.filename) {
+  main().catch((err) => {
+    console.error(`images: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

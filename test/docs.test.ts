@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { components } from '../components.js';
+import { expectedReadmes } from '../scripts/docs.js';
+import { repoRoot } from '../scripts/repo-root.js';
+
+t.test('README parameters tables match the option specs (run `npm run docs` to update)', async (t) => {
+  const readmes = await expectedReadmes();
+  t.equal(readmes.length, Object.keys(components).length + 1, 'the root README and one per component');
+  for (const { path, text } of readmes) {
+    t.equal(readFileSync(path, 'utf8'), text, `${path} is up to date`);
+  }
+  t.match(readmes[0]?.text, /\| `--shutdown-timeout` \| `PODKIT_SHUTDOWN_TIMEOUT` \| duration \| `10s` \|/);
+  t.match(
+    readmes[0]?.text,
+    /\| `--admin-address` \| `PODKIT_ADMIN_ADDRESS` \| host:port \| `0\.0\.0\.0:<component port>` \|/,
+  );
+});
+
+t.test('the README opens with the two commands, and CI runs the test command', async (t) => {
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const opening = readme.split('\n').slice(0, 6).join('\n');
+  t.match(opening, /^npm ci && npm run demo\b/m);
+  t.match(opening, /^npm ci && npm test\b/m);
+  t.match(readFileSync(join(repoRoot, '.ci', 'run'), 'utf8'), /^npm ci && npm test$/m);
+});

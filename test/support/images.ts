@@ -1,0 +1,106 @@
+/**
+ * Container images for tests on machines with no registry: a local stand-in for `node:20-bookworm-slim`
+ * made from this machine's own node, npm, busybox (as /bin/sh) and tini, imported into podman
+ * (../shared/recipes/podman.md). Dockerfile.base takes it as `--build-arg NODE_IMAGE=...`.
+ * The host's CA bundle goes in with NODE_EXTRA_CA_CERTS set, because npm in the build stage reaches
+ * the registry through the same egress (and its CA) as the host does.
+ */
+
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+export async function podman(args: string[], options: { timeoutMs?: number } = {}): Promise<string> {
+  const { stdout } = await exec('podman', args, {
+    timeout: options.timeoutMs ?? 600_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+async function sharedLibraries(binary: string): Promise<string[]> {
+  const { stdout } = await exec('ldd', [binary]);
+  return [...stdout.matchAll(/(\/\S+\.so[^\s]*)/g)].map((match) => match[1] as string);
+}
+
+async function copyInto(root: string, path: string, to = path): Promise<void> {
+  await mkdir(join(root, dirname(to)), { recursive: true });
+  await copyFile(path, join(root, to));
+}
+
+/**
+ * Builds `localhost/<name>:<tag>` (~5 s, ~110 MB) with node and npm at the paths the official image
+ * uses. Returns the image reference; the caller removes it.
+ */
+export async function makeLocalNodeImage(reference: string): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'podkit-node-image-'));
+  try {
+    const node = '/usr/bin/node';
+    await copyInto(root, node, '/usr/local/bin/node');
+    for (const lib of await sharedLibraries(node)) await copyInto(root, lib);
+    const npmRoot = (await exec('npm', ['root', '-g'])).stdout.trim();
+    await cp(join(npmRoot, 'npm'), join(root, 'usr/local/lib/node_modules/npm'), { recursive: true });
+    for (const [tool, script] of [
+      ['npm', 'npm-cli.js'],
+      ['npx', 'npx-cli.js'],
+    ] as const) {
+      await writeFile(
+        join(root, 'usr/local/bin', tool),
+        `#!/bin/sh\nexec node /usr/local/lib/node_modules/npm/bin/${script} "$@"\n`,
+      );
+      await chmod(join(root, 'usr/local/bin', tool), 0o755);
+    }
+    // busybox as /bin/sh and the few applets builds and entrypoints use; tini as the init.
+    await copyInto(root, '/usr/bin/busybox', '/bin/busybox');
+    for (const applet of [
+      'sh',
+      'env',
+      'ls',
+      'cat',
+      'mkdir',
+      'rm',
+      'ln',
+      'chown',
+      'chmod',
+      'id',
+      'sleep',
+      'wget',
+      'kill',
+    ]) {
+      await mkdir(join(root, applet === 'env' ? 'usr/bin' : 'bin'), { recursive: true });
+      await symlink('/bin/busybox', join(root, applet === 'env' ? 'usr/bin' : 'bin', applet));
+    }
+    await copyInto(root, '/usr/bin/tini-static', '/usr/bin/tini');
+    await copyInto(root, '/etc/ssl/certs/ca-certificates.crt');
+    await mkdir(join(root, 'etc'), { recursive: true });
+    await writeFile(
+      join(root, 'etc/passwd'),
+      'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n',
+    );
+    await writeFile(join(root, 'etc/group'), 'root:x:0:\nnode:x:1000:\n');
+    for (const dir of ['tmp', 'root', 'home/node']) await mkdir(join(root, dir), { recursive: true });
+    await chmod(join(root, 'tmp'), 0o1777);
+    await exec(
+      'sh',
+      [
+        '-c',
+        `tar -C '${root}' -c . | podman import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' - '${reference}'`,
+      ],
+      {
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    return reference;
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+export async function removeImages(references: string[]): Promise<void> {
+  if (references.length === 0) return;
+  await exec('podman', ['rmi', '--force', '--ignore', ...references]).catch(() => {});
+}

@@ -1,0 +1,234 @@
+/**
+ * Real processes for tests: spawn a podkit component (from the built dist/, as the image runs it),
+ * learn its bound addresses from its `listening` log lines (so tests can pass port 0 and never race
+ * for ports), wait for /readyz, collect its JSON logs, and kill it on teardown.
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { repoRoot } from '../../scripts/repo-root.js';
+import { waitFor } from './wait.js';
+
+export { repoRoot };
+export const distDir = join(repoRoot, 'dist');
+export const cliPath = join(distDir, 'cli.js');
+
+export interface LogLine {
+  level?: string;
+  msg?: string;
+  component?: string;
+  [key: string]: unknown;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** The part of a tap Test these helpers use, so they also work outside tap (benchmarks, demo). */
+export interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Extra node flags, e.g. --max-old-space-size. */
+  nodeArgs?: string[];
+}
+
+export class Spawned {
+  readonly logs: LogLine[] = [];
+  /** Stdout lines that were not JSON, and all of stderr. */
+  readonly text: string[] = [];
+  readonly exited: Promise<Exit>;
+  #exit: Exit | undefined;
+  readonly #waiters = new Set<() => void>();
+
+  constructor(readonly proc: ChildProcess) {
+    this.exited = new Promise((resolve) => {
+      proc.once('exit', (code, signal) => {
+        this.#exit = { code, signal };
+        this.#notify();
+        resolve({ code, signal });
+      });
+    });
+    if (proc.stdout) {
+      createInterface({ input: proc.stdout }).on('line', (line) => {
+        try {
+          const parsed = JSON.parse(line) as unknown;
+          if (parsed && typeof parsed === 'object') this.logs.push(parsed as LogLine);
+          else this.text.push(line);
+        } catch {
+          this.text.push(line);
+        }
+        this.#notify();
+      });
+    }
+    if (proc.stderr) {
+      createInterface({ input: proc.stderr }).on('line', (line) => {
+        this.text.push(line);
+        this.#notify();
+      });
+    }
+  }
+
+  get pid(): number {
+    return this.proc.pid as number;
+  }
+
+  get exit(): Exit | undefined {
+    return this.#exit;
+  }
+
+  #notify(): void {
+    for (const waiter of this.#waiters) waiter();
+  }
+
+  /** Resolves with the first log line (already seen or future) that matches; rejects on exit or timeout. */
+  waitForLog(match: string | ((line: LogLine) => boolean), timeoutMs = 10_000): Promise<LogLine> {
+    const test = typeof match === 'string' ? (line: LogLine) => line.msg === match : match;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.logs.find(test);
+        if (found) return done(() => resolve(found));
+        if (this.#exit) {
+          return done(() =>
+            reject(
+              new Error(
+                `process exited (${JSON.stringify(this.#exit)}) before log ${String(match)}\n${this.transcript()}`,
+              ),
+            ),
+          );
+        }
+      };
+      const timer = setTimeout(
+        () =>
+          done(() =>
+            reject(new Error(`no log ${String(match)} within ${timeoutMs} ms\n${this.transcript()}`)),
+          ),
+        timeoutMs,
+      );
+      const done = (settle: () => void) => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        settle();
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  /** The address a listener reported in its `listening` log line, e.g. `127.0.0.1:40123`. */
+  async address(listener: string, timeoutMs = 10_000): Promise<string> {
+    const line = await this.waitForLog((l) => l.msg === 'listening' && l.listener === listener, timeoutMs);
+    return String(line.address).replace('0.0.0.0', '127.0.0.1');
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (!this.#exit) this.proc.kill(signal);
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited in time. */
+  async stop(timeoutMs = 15_000): Promise<Exit> {
+    if (this.#exit) return this.#exit;
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  transcript(): string {
+    const lines = [...this.logs.map((line) => JSON.stringify(line)), ...this.text];
+    return lines.slice(-60).join('\n');
+  }
+}
+
+function childEnv(extra: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  // tap's loaders (TypeScript, coverage) are for the test process; children run built JavaScript.
+  const { NODE_OPTIONS: _drop, ...rest } = process.env;
+  return { ...rest, ...extra };
+}
+
+export function spawnNode(
+  t: Teardown,
+  script: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): Spawned {
+  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: childEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const spawned = new Spawned(proc);
+  t.teardown(async () => {
+    if (!spawned.exit) {
+      proc.kill('SIGKILL');
+      await spawned.exited;
+    }
+  });
+  return spawned;
+}
+
+/** `podkit <args>` from dist/, not waiting for anything. */
+export function spawnPodkit(t: Teardown, args: readonly string[], options: SpawnOptions = {}): Spawned {
+  return spawnNode(t, cliPath, args, options);
+}
+
+export interface Started extends Spawned {
+  adminUrl: string;
+}
+
+/**
+ * Starts a component with its admin server on a free port, then waits until /readyz answers 200
+ * (unless `ready: false`). `script` runs a fixture instead of the CLI.
+ */
+export async function startComponent(
+  t: Teardown,
+  component: string,
+  args: readonly string[],
+  options: SpawnOptions & { ready?: boolean; timeoutMs?: number; script?: string } = {},
+): Promise<Started> {
+  const withAdmin = args.some((arg) => arg.startsWith('--admin-address'))
+    ? args
+    : [...args, '--admin-address', '127.0.0.1:0'];
+  const spawned = options.script
+    ? spawnNode(t, options.script, withAdmin, options)
+    : spawnPodkit(t, [component, ...withAdmin], options);
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const adminUrl = `http://${await spawned.address('admin', timeoutMs)}`;
+  if (options.ready !== false) {
+    await waitFor(async () => (await fetch(`${adminUrl}/readyz`).catch(() => undefined))?.status === 200, {
+      timeoutMs,
+      what: `${component} /readyz 200\n${spawned.transcript()}`,
+    });
+  }
+  return Object.assign(spawned, { adminUrl });
+}
+
+/** Runs to completion and returns exit code, stdout and stderr (for `--help`, config errors, one-shot modes). */
+export async function runPodkit(
+  args: readonly string[],
+  options: SpawnOptions & { timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, [cliPath, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: childEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  proc.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  const code = await new Promise<number | null>((resolve) => proc.once('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
