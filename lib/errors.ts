@@ -15,6 +15,12 @@ export const ErrorCode = {
   RELOAD: 'PODKIT_ERR_RELOAD',
   /** The Kubernetes API answered with an error or could not be reached. */
   KUBE_API: 'PODKIT_ERR_KUBE_API',
+  /** The app to notify could not be found or signalled. */
+  SIGNAL: 'PODKIT_ERR_SIGNAL',
+  /** An HTTP notification (webhook, reload URL) failed after its retries. */
+  WEBHOOK: 'PODKIT_ERR_WEBHOOK',
+  /** A hook or validation command failed or timed out. */
+  COMMAND: 'PODKIT_ERR_COMMAND',
   /** A file could not be published atomically. */
   PUBLISH: 'PODKIT_ERR_PUBLISH',
 } as const;
@@ -55,7 +61,9 @@ export function describeError(err: unknown): string {
     const code = (err as { code?: unknown }).code;
     const text = err.message || err.name;
     const withCode = typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text;
-    return withCode.replace(/\s*\n\s*/g, ' ');
+    // fetch (undici) reports "fetch failed" and keeps the reason (ECONNREFUSED...) in `cause`.
+    const cause = err.cause === undefined ? '' : ` (${describeError(err.cause)})`;
+    return `${withCode}${cause}`.replace(/\s*\n\s*/g, ' ');
   }
   return String(err).replace(/\s*\n\s*/g, ' ');
 }

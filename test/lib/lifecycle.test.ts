@@ -51,7 +51,9 @@ t.test('new connections are refused once draining has begun', async (t) => {
   await sleep(100);
   app.signal('SIGTERM');
   await app.waitForLog('shutting down');
-  await t.rejects(httpRequest(`${base}/work?ms=1`), /ECONNREFUSED/);
+  // Refused, or reset when the connect raced into the backlog just before the listener closed:
+  // either way the new connection is not served.
+  await t.rejects(httpRequest(`${base}/work?ms=1`), /ECONNREFUSED|ECONNRESET/);
   t.equal((await held).status, 200);
   t.equal((await app.exited).code, 0);
 });

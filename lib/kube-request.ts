@@ -1,0 +1,127 @@
+/**
+ * Plain GET requests to the Kubernetes API with a KubeConfig's credentials and TLS settings, and a
+ * paginated list on top. Lists go through node:http(s) rather than the generated clients because
+ * watchers address resources by apiVersion + plural name, which the typed clients cannot, and
+ * KubernetesObjectApi would need a discovery round trip first.
+ */
+
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { ErrorCode, PodkitError } from './errors.js';
+
+/** An error answer from the API server, with its HTTP code and Status reason. */
+export class KubeApiError extends PodkitError {
+  constructor(
+    readonly statusCode: number,
+    readonly reason: string | undefined,
+    message: string,
+  ) {
+    super(ErrorCode.KUBE_API, message);
+    this.name = 'KubeApiError';
+  }
+}
+
+export interface KubeList<T> {
+  items: T[];
+  resourceVersion: string;
+}
+
+const requestTimeoutMs = 60_000;
+
+/** GETs a JSON document. Non-2xx answers become KubeApiError with the server's Status message. */
+export async function getJson(
+  kc: KubeConfig,
+  path: string,
+  query: Record<string, string | undefined>,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new PodkitError(ErrorCode.KUBE_API, 'the kubeconfig has no current cluster');
+  const url = new URL(`${cluster.server.replace(/\/+$/, '')}${path}`);
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, value);
+  const options: RequestOptions = {};
+  await kc.applyToHTTPSOptions(options);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      url,
+      {
+        agent: options.agent,
+        auth: options.auth,
+        headers: { ...options.headers, Accept: 'application/json' },
+        signal,
+        timeout: requestTimeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const code = res.statusCode ?? 0;
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = undefined;
+          }
+          if (code >= 200 && code < 300 && body !== undefined) return resolve(body);
+          const status = (body ?? {}) as { message?: string; reason?: string };
+          const detail = status.message ?? (text.slice(0, 200) || res.statusMessage);
+          reject(
+            new KubeApiError(
+              code,
+              status.reason,
+              `GET ${path}: ${code} ${status.reason ?? res.statusMessage}: ${detail}`,
+            ),
+          );
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within ${requestTimeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface ListPage {
+  kind?: string;
+  apiVersion?: string;
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: KubernetesObject[];
+}
+
+/**
+ * Lists every matching object, following continue tokens. When a token expires (410) between pages,
+ * starts over in one unpaginated request, as client-go's pager does. Items get their kind and apiVersion
+ * back (typed lists omit them), so listed objects look like watched ones.
+ */
+export async function listAll<T extends KubernetesObject>(
+  kc: KubeConfig,
+  path: string,
+  selectors: { labelSelector?: string; fieldSelector?: string },
+  options: { pageSize?: number; signal?: AbortSignal } = {},
+): Promise<KubeList<T>> {
+  const items: KubernetesObject[] = [];
+  let token: string | undefined;
+  let limit: string | undefined = String(options.pageSize ?? 500);
+  for (;;) {
+    let page: ListPage;
+    try {
+      page = (await getJson(kc, path, { ...selectors, limit, continue: token }, options.signal)) as ListPage;
+    } catch (err) {
+      if (token && err instanceof KubeApiError && err.statusCode === 410) {
+        items.length = 0;
+        token = undefined;
+        limit = undefined;
+        continue;
+      }
+      throw err;
+    }
+    const kind = page.kind?.replace(/List$/, '');
+    for (const item of page.items ?? []) items.push({ kind, apiVersion: page.apiVersion, ...item });
+    token = page.metadata?.continue || undefined;
+    if (!token) return { items: items as T[], resourceVersion: page.metadata?.resourceVersion ?? '' };
+  }
+}

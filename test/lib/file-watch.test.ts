@@ -1,0 +1,41 @@
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { swapSymlink } from '../../lib/atomic-fs.js';
+import { watchFiles } from '../../lib/file-watch.js';
+import { waitFor } from '../support/wait.js';
+
+t.test('a kubelet-style ..data swap is noticed once, debounced', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podkit-watch-'));
+  for (const version of ['..v1', '..v2']) {
+    mkdirSync(join(dir, version));
+    writeFileSync(join(dir, version, 'tls.crt'), version);
+  }
+  symlinkSync('..v1', join(dir, '..data'));
+  symlinkSync('..data/tls.crt', join(dir, 'tls.crt'));
+  const calls: string[] = [];
+  const watch = await watchFiles([join(dir, 'tls.crt')], (reason) => calls.push(reason), { debounceMs: 50 });
+  t.teardown(() => watch.close());
+
+  await swapSymlink(join(dir, '..data'), '..v2');
+  await waitFor(() => calls.length > 0, { what: 'a change callback' });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.same(calls, ['event'], 'one callback for the whole swap');
+});
+
+t.test('a plain rewrite is noticed, and polling reports without events', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podkit-watch-'));
+  const file = join(dir, 'app.conf');
+  writeFileSync(file, 'a');
+  const calls: string[] = [];
+  const watch = await watchFiles([file], (reason) => calls.push(reason), {
+    debounceMs: 20,
+    pollIntervalMs: 150,
+  });
+  t.teardown(() => watch.close());
+  writeFileSync(file, 'b');
+  await waitFor(() => calls.includes('event'), { what: 'event' });
+  await waitFor(() => calls.includes('poll'), { what: 'poll' });
+  t.pass('both seen');
+});
