@@ -13,6 +13,8 @@ function configPath(argv: string[]): string {
 }
 
 async function main(): Promise<number> {
+  // Shows as `legacy-app` in ps and /proc/<pid>/comm, so a sidecar can find it by name.
+  process.title = 'legacy-app';
   let app: LegacyApp;
   try {
     app = new LegacyApp(configPath(process.argv.slice(2)));
