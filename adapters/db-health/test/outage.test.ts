@@ -102,7 +102,15 @@ t.test(
 );
 
 t.test('database frozen (SIGSTOP): 503 with "timeout", and the connections do not grow', async (t) => {
-  const app = await startAdapter(t, args);
+  // Two checks after database-up, so both pool connections are in use before the freeze: a design that
+  // leaked timed-out connections instead of destroying them would hold more than the pool afterwards.
+  const app = await startAdapter(t, [...args, '--require-writable', '--min-free-connections', '1']);
+  await waitFor(
+    async () => metric(await metricsText(app.adminUrl), 'podkit_db_health_open_connections') === poolSize,
+    {
+      what: `${poolSize} pool connections in use`,
+    },
+  );
 
   db.freeze();
   t.teardown(() => db.thaw());
