@@ -18,9 +18,6 @@ import type { dbHealthOptions } from './options.js';
 import { ConnectionPool } from './pool.js';
 import { ProbeBoard } from './probe-board.js';
 
-/** How long a shutdown waits for the server to acknowledge closing idle connections. */
-const closeGraceMs = 1000;
-
 export async function startAdapter(
   options: ComponentOptions<typeof dbHealthOptions>,
   ctx: ComponentContext,
@@ -82,7 +79,7 @@ export async function startAdapter(
   return {
     async close() {
       await loop.stop();
-      await pool.close(closeGraceMs);
+      await pool.close();
     },
     async reload() {
       const next = await loadChecks();

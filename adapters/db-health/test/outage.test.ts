@@ -175,3 +175,32 @@ t.test('database frozen (SIGSTOP): 503 with "timeout", and the connections do no
     `${settled} connections held by the adapter after the thaw, seen from the server`,
   );
 });
+
+t.test('SIGTERM while the database is frozen: exit 0 without waiting on the server', async (t) => {
+  // Both pool connections are open when the freeze starts, one busy with a hung check: nothing in the
+  // shutdown may wait on the server.
+  const app = await startAdapter(t, [
+    ...args,
+    '--require-writable',
+    '--min-free-connections',
+    '1',
+    '--shutdown-timeout',
+    '3s',
+  ]);
+  await waitFor(
+    async () => metric(await metricsText(app.adminUrl), 'podkit_db_health_open_connections') === poolSize,
+    {
+      what: `${poolSize} pool connections open`,
+    },
+  );
+  db.freeze();
+  t.teardown(() => db.thaw());
+  await waitFor(async () => (await probe(app.adminUrl, '/readyz')).status === 503, { what: '/readyz 503' });
+  app.signal('SIGTERM');
+  const exit = await app.exited;
+  t.equal(exit.code, 0, 'exit 0: the shutdown did not wait for the frozen server past --shutdown-timeout');
+  t.ok(
+    app.logs.some((l) => l.msg === 'stopped'),
+    'drained and stopped',
+  );
+});
