@@ -4,8 +4,7 @@
  * and a slow query is cut on the server at the check timeout rather than left running.
  */
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { startMariaDb } from '../../../test/support/mariadb.js';
@@ -19,6 +18,7 @@ import {
   probeCodes,
   serverConnections,
   startAdapter,
+  tempDir,
 } from './helpers.js';
 
 const db = await startMariaDb(t);
@@ -32,7 +32,7 @@ await db.query(
 await db.query(`INSERT INTO \`${name}\`.replicas VALUES ('replica-0')`);
 await createHealthUser(db, [name]);
 
-const dir = mkdtempSync(join(tmpdir(), 'podkit-db-health-checks-'));
+const dir = tempDir(t);
 const fast = ['--check-interval', '300ms', '--check-timeout', '1s', '--liveness-grace', '0s'];
 
 function checksFile(file: string, text: string): string {

@@ -3,8 +3,7 @@
  * healthy, when the credentials or the host are wrong, and what exec probes exit with.
  */
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { startMariaDb } from '../../../test/support/mariadb.js';
@@ -21,6 +20,7 @@ import {
   probeCodes,
   promtool,
   startAdapter,
+  tempDir,
 } from './helpers.js';
 
 const db = await startMariaDb(t);
@@ -65,7 +65,7 @@ t.test('healthy database: all three probes 200, each check listed with its facts
 t.test(
   'wrong password: a clear reason in the body and the log; a rotated password file applies',
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'podkit-db-health-'));
+    const dir = tempDir(t);
     const passwordFile = join(dir, 'password');
     writeFileSync(passwordFile, 'not-the-password\n');
     const app = await startAdapter(
@@ -187,7 +187,7 @@ t.test('configuration refused with exit 2 before anything listens', async (t) =>
   t.equal(missing.code, 2);
   t.match(missing.stderr, /--mysql-url is required/);
 
-  const dir = mkdtempSync(join(tmpdir(), 'podkit-db-health-'));
+  const dir = tempDir(t);
   const checks = join(dir, 'checks.yaml');
   writeFileSync(
     checks,

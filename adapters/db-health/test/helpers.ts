@@ -4,6 +4,9 @@
  */
 
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { MariaDb } from '../../../test/support/mariadb.js';
 import { type Started, startComponent, type Teardown } from '../../../test/support/process.js';
 
@@ -16,6 +19,13 @@ export async function createHealthUser(db: MariaDb, databases: string[] = []): P
   await db.query(`GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR ON *.* TO '${healthUser}'@'127.0.0.1'`);
   for (const name of databases)
     await db.query(`GRANT SELECT ON \`${name}\`.* TO '${healthUser}'@'127.0.0.1'`);
+}
+
+/** A temporary directory removed when the test ends. */
+export function tempDir(t: Teardown, prefix = 'podkit-db-health-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 export function healthUrl(db: MariaDb, database = ''): string {
