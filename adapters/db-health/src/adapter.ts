@@ -40,7 +40,12 @@ export async function startAdapter(
   const board = new ProbeBoard(ctx.health, ctx.log);
   board.addStartupRoute(ctx.admin);
   const pool = new ConnectionPool({
-    connect: connector(target, options.mysqlPassword, options.checkTimeout),
+    connect: connector({
+      target,
+      password: options.mysqlPassword,
+      ...(options.mysqlCaFile === undefined ? {} : { caFile: options.mysqlCaFile }),
+      timeoutMs: options.checkTimeout,
+    }),
     onOpened: () => metrics.connectionsOpened.inc(),
   });
   const metrics = createMetrics(ctx.registry, {
@@ -71,6 +76,7 @@ export async function startAdapter(
     {
       database: target.display,
       passwordFrom: options.mysqlPassword.isSet ? options.mysqlPassword.origin : 'none',
+      tls: options.mysqlCaFile === undefined ? 'off' : `verified against ${options.mysqlCaFile}`,
       checks: checks.map((check) => check.name),
     },
     'checking',

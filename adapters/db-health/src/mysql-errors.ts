@@ -52,6 +52,13 @@ export function describeMysqlError(err: unknown, server: string, timeoutMs: numb
       return reason(`access denied: ${text} (grant the check's user what this query needs)`);
     case 'ER_BAD_DB_ERROR':
       return reason(`unknown database: ${text} (the database in --mysql-url does not exist)`);
+    case 'HANDSHAKE_NO_SSL_SUPPORT':
+      return reason(`TLS: ${server} does not offer TLS, which --mysql-ca-file requires`);
+    case 'HANDSHAKE_SSL_ERROR':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return reason(
+        `TLS: the server's certificate is not accepted: ${text} (check --mysql-ca-file and the host in --mysql-url)`,
+      );
     case 'ER_CON_COUNT_ERROR':
       return reason(`the server refused the connection: ${text}`);
     default:

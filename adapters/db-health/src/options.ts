@@ -10,6 +10,11 @@ export const dbHealthOptions = {
     description:
       "The user's password; the file is re-read for every new connection, so a rotated Secret applies.",
   }),
+  mysqlCaFile: opt.file({
+    mustExist: true,
+    description:
+      "Connect with TLS 1.2+ and verify the server's certificate against this CA bundle (and its host name, when --mysql-url names a host, not an IP); re-read for every new connection. Without it the connection is plain, as on the pod's loopback.",
+  }),
   checksFile: opt.file({
     mustExist: true,
     description:
