@@ -25,7 +25,7 @@ export interface CheckLoopOptions {
   concurrency: number;
   metrics: DbHealthMetrics;
   log: Logger;
-  /** Called after every recorded result (not after setChecks), so probes follow each check as it finishes. */
+  /** Called after every recorded result (not after setChecks): probes follow each check as it ends. */
   onResult(): void;
 }
 
@@ -108,12 +108,11 @@ export class CheckLoop {
 
   /** Runs one check and records it; true when it passed. */
   async #run(check: Check): Promise<boolean> {
-    const { pool, timeoutMs, server, metrics } = this.#options;
+    const { pool, timeoutMs, server } = this.#options;
     const started = performance.now();
     const outcome = await runCheck(check, { pool, timeoutMs, server, signal: this.#stop.signal });
     if (this.#stop.signal.aborted) return false;
     const latencyMs = performance.now() - started;
-    metrics.duration.observe({ check: check.name }, latencyMs / 1000);
     this.#record(
       check,
       { ...outcome, latencyMs },
@@ -127,7 +126,9 @@ export class CheckLoop {
     if (!previous) return; // removed by a reload while it ran
     const next = nextResult(previous, outcome, Date.now());
     this.#results.set(check.name, next);
-    this.#options.metrics.runs.inc({ check: check.name, result });
+    const { metrics } = this.#options;
+    metrics.runs.inc({ check: check.name, result });
+    if (outcome.latencyMs !== null) metrics.duration.observe({ check: check.name }, outcome.latencyMs / 1000);
     this.#logTransition(check.name, next, result === 'skipped');
     this.#options.onResult();
   }

@@ -5,7 +5,6 @@
  * A connection still being opened when the time is up is destroyed as soon as it arrives.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Check, Outcome } from './checks.js';
 import { describeMysqlError, timeoutFailure } from './mysql-errors.js';
 import type { ConnectionPool } from './pool.js';
@@ -33,12 +32,9 @@ export async function runCheck(
     conn = acquired;
     return check.run(acquired);
   });
-  const deadline = new AbortController();
-  const expired = sleep(timeoutMs, 'timeout' as const, {
-    signal: AbortSignal.any([signal, deadline.signal]),
-  }).catch(() => 'timeout' as const);
+  const limit = deadline(timeoutMs, signal);
   try {
-    const winner = await Promise.race([work, expired]);
+    const winner = await Promise.race([work, limit.expired]);
     if (winner === 'timeout') {
       acquiring.then(
         (late) => pool.destroy(late),
@@ -58,8 +54,27 @@ export async function runCheck(
     else if (conn) pool.destroy(conn);
     return { ok: false, observed: null, ...failure };
   } finally {
-    deadline.abort();
+    limit.cancel();
   }
+}
+
+/**
+ * Resolves with 'timeout' after `ms`, or at once when `signal` aborts; cancel() drops the timer and the
+ * listener, so a long-lived shutdown signal does not collect one listener per run.
+ */
+function deadline(ms: number, signal: AbortSignal): { expired: Promise<'timeout'>; cancel(): void } {
+  let cancel = () => {};
+  const expired = new Promise<'timeout'>((resolve) => {
+    const fire = () => resolve('timeout');
+    const timer = setTimeout(fire, ms);
+    signal.addEventListener('abort', fire, { once: true });
+    if (signal.aborted) fire();
+    cancel = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', fire);
+    };
+  });
+  return { expired, cancel };
 }
 
 function isSqlError(err: unknown): boolean {
