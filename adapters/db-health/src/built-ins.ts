@@ -5,6 +5,9 @@
 
 import { type Check, customCheck, type Queryable } from './checks.js';
 
+/** Names the built-in checks use; a custom check cannot take them. */
+export const builtInNames = ['database-up', 'replication-lag', 'writable', 'free-connections'] as const;
+
 /** SELECT 1: the server accepts logins and answers. Gates every probe (liveness after a grace). */
 export const databaseUp: Check = customCheck({
   name: 'database-up',

@@ -10,11 +10,9 @@
 
 import { parseDocument } from 'yaml';
 import { invalid } from '../../../lib/options.js';
+import { builtInNames } from './built-ins.js';
 import { type CheckSpec, type ProbeName, probeNames } from './checks.js';
 import type { Expectation } from './expectation.js';
-
-/** Names the built-in checks use; a custom check cannot take them. */
-export const builtInNames = ['database-up', 'replication-lag', 'writable', 'free-connections'] as const;
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const entryKeys = ['name', 'sql', 'expect', 'probes'];

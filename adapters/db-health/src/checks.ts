@@ -61,7 +61,7 @@ export function customCheck(spec: CheckSpec): Check {
   };
 }
 
-export function withVerdict(expect: Expectation, observed: Observed): Outcome {
+function withVerdict(expect: Expectation, observed: Observed): Outcome {
   const verdict = judge(expect, observed);
   return { ok: verdict.ok, observed, ...(verdict.reason === undefined ? {} : { reason: verdict.reason }) };
 }

@@ -11,7 +11,7 @@ import { describeError } from '../../../lib/errors.js';
 import { type HostPort, hostPort } from '../../../lib/option-types.js';
 import type { ProbeName } from './checks.js';
 
-export const probePaths: Record<ProbeName, string> = {
+const probePaths: Record<ProbeName, string> = {
   liveness: '/healthz',
   readiness: '/readyz',
   startup: '/startupz',
@@ -21,7 +21,7 @@ export const probePaths: Record<ProbeName, string> = {
 const answerTimeoutMs = 5000;
 
 /** The admin address as a client reaches it from inside the pod: wildcard binds mean loopback. */
-export function localAddress(admin: HostPort): HostPort {
+function localAddress(admin: HostPort): HostPort {
   const host = admin.host === '0.0.0.0' ? '127.0.0.1' : admin.host === '::' ? '::1' : admin.host;
   return hostPort(host, admin.port);
 }
@@ -49,7 +49,7 @@ interface ProbeBody {
 }
 
 /** `readiness ok (database-up, writable)` or `readiness not ready: writable: the server is read-only ...`. */
-export function summary(probe: ProbeName, status: number, raw: unknown): string {
+function summary(probe: ProbeName, status: number, raw: unknown): string {
   const body = (typeof raw === 'object' && raw !== null ? raw : {}) as ProbeBody;
   const checks = Object.entries(body.checks ?? {});
   const state = typeof body.status === 'string' ? body.status : `HTTP ${status}`;
