@@ -12,4 +12,10 @@ export interface ComponentEntry {
   load(): Promise<Component>;
 }
 
-export const components: Readonly<Record<string, ComponentEntry>> = {};
+export const components: Readonly<Record<string, ComponentEntry>> = {
+  'db-health': {
+    summary: 'liveness, readiness and startup probes for a database, from real queries',
+    dir: 'adapters/db-health',
+    load: async () => (await import('./adapters/db-health/src/component.js')).dbHealth,
+  },
+};

@@ -7,6 +7,7 @@
 
 const benchmarks: Record<string, () => Promise<{ run(): Promise<string> }>> = {
   noise: () => import('./noise.js'),
+  'db-health': () => import('./db-health.js'),
   startup: () => import('./startup.js'),
 };
 

@@ -9,10 +9,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { components } from '../components.js';
 import { repoRoot } from '../scripts/repo-root.js';
+import { startMariaDb } from '../test/support/mariadb.js';
 import { type Footprint, formatFootprints, measureFootprint } from './lib/process-stats.js';
 
 /** Arguments that let each component start and become ready on this machine. Add one per component. */
-const startupArgs: Record<string, (dir: string) => Promise<string[]>> = {};
+const startupArgs: Record<string, (dir: string) => Promise<string[]>> = {
+  // Ready means the database answered: a private MariaDB, killed when the benchmark process exits.
+  'db-health': async (dir) => {
+    const db = await startMariaDb({ teardown() {} });
+    const password = join(dir, 'db-health-password');
+    writeFileSync(password, db.password);
+    return ['--mysql-url', db.url, '--mysql-password-file', password];
+  },
+};
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -56,6 +56,12 @@ export interface ComponentContext {
   stop(exitCode: 0 | 1, reason: string): void;
 }
 
+/** Where a one-shot mode writes its output (the process's own streams, or a test's). */
+export interface OneShotIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
 export interface ComponentHandle {
   /** Stop taking new work, let in-flight work finish, release resources. Bounded by --shutdown-timeout. */
   close(): Promise<void>;
@@ -71,6 +77,13 @@ export interface Component<S extends Spec = Spec> {
   readonly options: S;
   /** Cross-option validation; throw `invalid(...)` from lib/options. */
   check?(options: ComponentOptions<S>): void;
+  /**
+   * A one-shot mode that replaces the server (an exec probe, a check-and-exit), run after the options
+   * are validated. When it resolves with an exit code the process exits with it: no admin server is
+   * started (a one-shot run beside the running component must not take its port) and nothing is
+   * logged. Resolving with undefined starts the component as usual. Throw ConfigError for bad input.
+   */
+  oneShot?(options: ComponentOptions<S>, io: OneShotIo): Promise<number | undefined>;
   /**
    * Bind listeners and begin background work, then return promptly: long waits (first sync, a
    * database) belong behind readiness conditions, not here. Throw ConfigError for bad input found here

@@ -23,6 +23,8 @@ export const ErrorCode = {
   COMMAND: 'PODKIT_ERR_COMMAND',
   /** A file could not be published atomically. */
   PUBLISH: 'PODKIT_ERR_PUBLISH',
+  /** A database health check failed: unreachable, refused, timed out, or an unexpected value. */
+  DB_CHECK: 'PODKIT_ERR_DB_CHECK',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -63,6 +63,8 @@ export async function runComponent<S extends Spec>(
       warnings: string[];
     });
     component.check?.(options);
+    const oneShotCode = await component.oneShot?.(options, io);
+    if (oneShotCode !== undefined) return oneShotCode;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     return configFailure(component.name, err, terminationLogPath(argv, env), io);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { startMariaDb } from '../test/support/mariadb.js';
 import { repoRoot } from './repo-root.js';
 
 interface DemoContainer {
@@ -40,7 +41,7 @@ async function podContainers(ctx: DemoContext): Promise<DemoContainer[]> {
     config,
     `port = ${appPort}\ngreeting = Hello from the legacy app\nlog_dir = ${logDir}\npid_file = ${join(ctx.dir, 'legacy-app.pid')}\n`,
   );
-  return [
+  const containers: DemoContainer[] = [
     {
       name: 'legacy-app',
       script: 'examples/legacy-app/src/main.js',
@@ -51,6 +52,47 @@ async function podContainers(ctx: DemoContext): Promise<DemoContainer[]> {
         `curl http://127.0.0.1:${appPort}/stats        its own JSON stats (not Prometheus)`,
         `edit ${config} then: kill -HUP $(cat ${join(ctx.dir, 'legacy-app.pid')})   reload without dropping connections`,
         `tail -f ${join(logDir, 'info.log')} ${join(logDir, 'error.log')}   its plain-text logs (curl /fail for a stack trace)`,
+      ],
+    },
+  ];
+  containers.push(...(await dbHealthContainer(ctx)));
+  return containers;
+}
+
+/**
+ * db-health beside a private MariaDB (the database container of the pod), when mariadbd is installed.
+ * The server is killed with the demo process (test/support/mariadb.ts); without one, the demo says so.
+ */
+async function dbHealthContainer(ctx: DemoContext): Promise<DemoContainer[]> {
+  const db = await startMariaDb({ teardown() {} }).catch(() => undefined);
+  if (!db?.controllable) {
+    console.log('demo: db-health left out: it needs mariadbd (apt-get install mariadb-server)');
+    return [];
+  }
+  const password = join(ctx.dir, 'db-health-password');
+  writeFileSync(password, db.password);
+  const checks = join(ctx.dir, 'db-health-checks.yaml');
+  writeFileSync(checks, '- name: server-version\n  sql: SELECT VERSION()\n  expect: { regex: MariaDB }\n');
+  const admin = `127.0.0.1:${await ctx.port(9408)}`;
+  const sql = `mariadb -h 127.0.0.1 -P ${db.port} -u root -p${db.password}`;
+  return [
+    {
+      name: 'db-health',
+      script: 'cli.js',
+      args: [
+        'db-health',
+        '--mysql-url',
+        db.url,
+        '--mysql-password-file',
+        password,
+        '--require-writable',
+      ].concat(['--checks-file', checks, '--check-interval', '2s', '--admin-address', admin]),
+      readyUrl: `http://${admin}/readyz`,
+      tryLines: [
+        `curl http://${admin}/readyz          the database's readiness from real queries (also /healthz, /startupz, /metrics)`,
+        `${sql} -e 'SET GLOBAL read_only = 1'   then /readyz turns 503: "the server is read-only" (= 0 to undo)`,
+        `node dist/cli.js db-health --probe readiness --admin-address ${admin}; echo $?   the exec-probe form`,
+        `edit ${checks} then: pkill -HUP -f 'cli.js db-health'   reload the custom checks`,
       ],
     },
   ];

@@ -32,3 +32,27 @@ t.test('wrong password is refused by the server', async (t) => {
   const db = await startMariaDb(t);
   await t.rejects(db.connect({ password: 'wrong' }), { code: 'ER_ACCESS_DENIED_ERROR' });
 });
+
+t.test('a server is killed when the process that started it exits without its teardowns', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const { distDir } = await import('./process.js');
+  const support = join(distDir, 'test', 'support', 'mariadb.js');
+  const script = `import { startMariaDb } from ${JSON.stringify(support)};
+    const db = await startMariaDb({ teardown() {} });
+    console.log(db.port);
+    process.exit(0);`;
+  const port = await new Promise<number>((resolve, reject) => {
+    const { NODE_OPTIONS: _drop, ...env } = process.env;
+    execFile(process.execPath, ['--input-type=module', '-e', script], { env }, (err, stdout) =>
+      err ? reject(err) : resolve(Number(stdout.trim())),
+    );
+  });
+  t.ok(port > 0, 'the child started a server');
+  const mysql = await import('mysql2/promise');
+  await t.rejects(
+    mysql.createConnection({ host: '127.0.0.1', port, user: 'root', connectTimeout: 2000 }),
+    /ECONNREFUSED/,
+    'nothing listens on its port any more',
+  );
+});

@@ -6,7 +6,7 @@
  */
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +77,18 @@ export async function startMariaDb(t: Teardown, options: MariaDbOptions = {}): P
   await db.start();
   return db;
 }
+
+/**
+ * Servers still running when this process exits are killed with it: a test or benchmark that crashes
+ * (or exits without running its teardowns) must not leave mariadbd processes behind on a shared machine.
+ */
+const running = new Map<ChildProcess, string>();
+process.once('exit', () => {
+  for (const [proc, dir] of running) {
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 class PrivateMariaDb implements MariaDb {
   readonly host = '127.0.0.1';
@@ -154,7 +166,13 @@ class PrivateMariaDb implements MariaDb {
       { stdio: 'ignore' },
     );
     this.#proc = proc;
-    this.#exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    running.set(proc, this.#dir);
+    this.#exited = new Promise((resolve) =>
+      proc.once('exit', () => {
+        running.delete(proc);
+        resolve();
+      }),
+    );
     let exited = false;
     void this.#exited.then(() => {
       exited = true;

@@ -1,0 +1,64 @@
+/**
+ * `podkit db-health --probe readiness|liveness|startup`, for exec probes: asks the adapter already
+ * running in the pod (its admin server, on loopback) and exits 0 when the probe passes, 1 otherwise,
+ * including when the adapter does not answer. Asking the adapter rather than running the checks again
+ * keeps an exec probe as cheap as an HTTP one (no database connection per probe) and makes both kinds
+ * of probe give the same answer. One line of output: the kubelet shows it in the probe's event.
+ */
+
+import type { OneShotIo } from '../../../lib/component.js';
+import { describeError } from '../../../lib/errors.js';
+import { type HostPort, hostPort } from '../../../lib/option-types.js';
+import type { ProbeName } from './checks.js';
+
+const probePaths: Record<ProbeName, string> = {
+  liveness: '/healthz',
+  readiness: '/readyz',
+  startup: '/startupz',
+};
+
+/** Waiting longer than this for an in-memory answer means the adapter is wedged. */
+const answerTimeoutMs = 5000;
+
+/** The admin address as a client reaches it from inside the pod: wildcard binds mean loopback. */
+function localAddress(admin: HostPort): HostPort {
+  const host = admin.host === '0.0.0.0' ? '127.0.0.1' : admin.host === '::' ? '::1' : admin.host;
+  return hostPort(host, admin.port);
+}
+
+export async function execProbe(probe: ProbeName, admin: HostPort, io: OneShotIo): Promise<number> {
+  const url = `http://${localAddress(admin)}${probePaths[probe]}`;
+  let response: Response;
+  let body: unknown;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(answerTimeoutMs) });
+    body = await response.json().catch(() => undefined);
+  } catch (err) {
+    io.stderr.write(
+      `${probe} unknown: the db-health adapter at ${url} did not answer: ${describeError(err)}\n`,
+    );
+    return 1;
+  }
+  io.stdout.write(`${summary(probe, response.status, body)}\n`);
+  return response.status === 200 ? 0 : 1;
+}
+
+interface ProbeBody {
+  status?: unknown;
+  checks?: Record<string, { ok?: unknown; detail?: { lastError?: unknown; status?: unknown } }>;
+}
+
+/** `readiness ok (database-up, writable)` or `readiness not ready: writable: the server is read-only ...`. */
+function summary(probe: ProbeName, status: number, raw: unknown): string {
+  const body = (typeof raw === 'object' && raw !== null ? raw : {}) as ProbeBody;
+  const checks = Object.entries(body.checks ?? {});
+  const state = typeof body.status === 'string' ? body.status : `HTTP ${status}`;
+  if (status === 200) return `${probe} ${state} (${checks.map(([name]) => name).join(', ')})`;
+  const failing = checks
+    .filter(([, check]) => check.ok !== true)
+    .map(
+      ([name, check]) =>
+        `${name}: ${check.detail?.status === 'pending' ? 'not run yet' : String(check.detail?.lastError)}`,
+    );
+  return `${probe} ${state}${failing.length ? `: ${failing.join('; ')}` : ''}`;
+}
