@@ -12,4 +12,11 @@ export interface ComponentEntry {
   load(): Promise<Component>;
 }
 
-export const components: Readonly<Record<string, ComponentEntry>> = {};
+export const components: Readonly<Record<string, ComponentEntry>> = {
+  'git-pull': {
+    summary:
+      'keeps a shared volume in sync with a git repository: atomic publish, reload the app, POST /sync',
+    dir: 'sidecars/git-pull',
+    load: async () => (await import('./sidecars/git-pull/src/component.js')).gitPull as Component,
+  },
+};
