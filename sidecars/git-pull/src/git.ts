@@ -68,7 +68,8 @@ function summarize(output: string): string {
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean);
-  const important = lines.filter((line) => /^(fatal|error|remote: error|ERROR):?/i.test(line));
-  const chosen = (important.length ? important : lines).slice(-3).join(' | ');
+  // From the first fatal/error line on (the reason often continues on the next line), else the tail.
+  const first = lines.findIndex((line) => /^(fatal|error|remote: error|ERROR):?/i.test(line));
+  const chosen = (first >= 0 ? lines.slice(first, first + 3) : lines.slice(-3)).join(' | ');
   return chosen.length > 500 ? `${chosen.slice(0, 497)}...` : chosen || 'no output';
 }
