@@ -139,6 +139,7 @@ export const gitPull = defineComponent({
 
     const loop = new SyncLoop({
       sync: (signal) => syncer.sync(signal),
+      cleanup: (signal) => syncer.cleanup(signal),
       periodMs: o.period,
       syncTimeoutMs: o.syncTimeout,
       maxFailures: o.maxFailures,

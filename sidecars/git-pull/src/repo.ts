@@ -100,8 +100,15 @@ export class GitRepo {
   async checkout(hash: string, ctx: GitContext): Promise<string> {
     const path = this.worktreePath(hash);
     if ((await this.worktreeHead(path, ctx)) === hash) return path;
-    await rm(path, { recursive: true, force: true });
-    await runGit(this.gitDir, ['worktree', 'prune'], ctx);
+    const leftover = await lstat(path).then(
+      () => true,
+      () => false,
+    );
+    if (leftover) {
+      await rm(path, { recursive: true, force: true });
+      await runGit(this.gitDir, ['worktree', 'prune'], ctx);
+    }
+    // --force also takes over a registration whose directory is gone.
     await mkdir(this.worktreesDir, { recursive: true });
     try {
       await runGit(this.gitDir, ['worktree', 'add', '--quiet', '--detach', '--force', path, hash], ctx);

@@ -21,6 +21,8 @@ export type SyncOutcome =
 
 export interface SyncLoopOptions {
   sync(signal: AbortSignal): Promise<SyncResult>;
+  /** Housekeeping after a good sync (old worktrees), run once waiting requests have their answer. */
+  cleanup(signal: AbortSignal): Promise<void>;
   periodMs: number;
   syncTimeoutMs: number;
   /** -1: never give up; 0 or 1: the first failure; N: the Nth consecutive failure. */
@@ -99,6 +101,9 @@ export class SyncLoop {
         );
       } else {
         this.#backoff.reset();
+        await this.#options.cleanup(
+          AbortSignal.any([AbortSignal.timeout(this.#options.syncTimeoutMs), this.#stop.signal]),
+        );
         if (oneTime) {
           this.#options.onOneTimeDone(outcome);
           break;

@@ -43,6 +43,7 @@ export class Syncer {
   /** Worktree names in publish order, newest (the live one) first. */
   #recent: string[] = [];
   #prepared = false;
+  #cleanupDue = false;
 
   constructor(readonly options: SyncerOptions) {}
 
@@ -78,8 +79,23 @@ export class Syncer {
     this.#recent = promote(this.#recent, hash);
     this.options.log.info({ hash, ref: this.options.ref, previous, worktree }, 'published');
     this.options.onLive(hash, 'published');
-    await this.#removeOldWorktrees(ctx);
+    this.#cleanupDue = true;
     return { changed: true, hash, worktree };
+  }
+
+  /**
+   * Removes worktrees beyond --keep-worktrees after a publish. Separate from sync() so POST /sync can
+   * answer as soon as the new revision is live; the loop runs it before the next sync, never alongside.
+   */
+  async cleanup(signal: AbortSignal): Promise<void> {
+    if (!this.#cleanupDue) return;
+    this.#cleanupDue = false;
+    try {
+      await this.#removeOldWorktrees(await this.#context(signal));
+    } catch (err) {
+      if (signal.aborted) await this.options.repo.removeStaleLocks();
+      this.options.log.warn({ err: describeError(err) }, 'could not remove old worktrees');
+    }
   }
 
   async #context(signal: AbortSignal): Promise<GitContext> {
@@ -118,8 +134,9 @@ export class Syncer {
     if (remote.shadowed.length) {
       this.options.log.warn({ ref, using: remote.name, shadowed: remote.shadowed }, 'ref is ambiguous');
     }
-    if (remote.hash === this.#live || (await repo.hasCommit(remote.hash, ctx))) return remote.hash;
-    // Fetch by name, not by the hash just listed: a push in between is simply picked up now.
+    if (remote.hash === this.#live) return remote.hash;
+    // Fetch by name, not by the hash just listed: a push in between is simply picked up now. (A commit
+    // already here, e.g. after a force-push back, costs one round trip: cheaper than asking git first.)
     return repo.fetch(remote.name, ctx);
   }
 
