@@ -62,14 +62,21 @@ function gitFailure(args: readonly string[], err: unknown, ctx: GitContext): Pod
   return new PodkitError(code, `${command} failed: ${text}`);
 }
 
-/** git's output, trimmed to the lines that say what went wrong (fatal/error lines when there are any). */
+/** Lines git adds to every remote failure, which say nothing about this one. */
+const boilerplate = /^(Please make sure you have the correct access rights|and the repository exists\.)$/;
+
+/**
+ * git's output, trimmed to what says what went wrong: the cause often comes just before git's own
+ * fatal line (ssh's "Host key verification failed.") or just after it (the errno of a refused connect).
+ */
 function summarize(output: string): string {
   const lines = output
     .split('\n')
     .map((line) => line.trim())
-    .filter(Boolean);
-  // From the first fatal/error line on (the reason often continues on the next line), else the tail.
+    .filter((line) => line && !boilerplate.test(line));
   const first = lines.findIndex((line) => /^(fatal|error|remote: error|ERROR):?/i.test(line));
-  const chosen = (first >= 0 ? lines.slice(first, first + 3) : lines.slice(-3)).join(' | ');
+  const chosen = (
+    lines.length <= 4 ? lines : lines.slice(Math.max(0, first - 1), Math.max(0, first - 1) + 4)
+  ).join(' | ');
   return chosen.length > 500 ? `${chosen.slice(0, 497)}...` : chosen || 'no output';
 }
