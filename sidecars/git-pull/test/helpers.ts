@@ -3,6 +3,7 @@
  * look at (the link, files through it, /readyz, metrics, the log).
  */
 
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -80,4 +81,14 @@ export function metricValue(
     if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[4]);
   }
   return undefined;
+}
+
+/** `promtool check metrics` on a scrape: exit 0 means no parse errors and no lint findings. */
+export function promtoolCheck(text: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = execFile('promtool', ['check', 'metrics'], (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` });
+    });
+    child.stdin?.end(text);
+  });
 }

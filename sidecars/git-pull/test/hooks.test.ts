@@ -11,7 +11,7 @@ import t from 'tap';
 import { makeRemote } from '../../../test/support/git.js';
 import { spawnPodkit } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
-import { metricValue, startGitPull, tempDir } from './helpers.js';
+import { metricValue, promtoolCheck, startGitPull, tempDir } from './helpers.js';
 
 t.test(
   'exechook: runs in the new worktree with the hash in its env; a failure is retried, counted, not unpublished',
@@ -126,6 +126,8 @@ t.test('webhook: called with the hash after publish, retried on a 500', async (t
     metricValue(await app.metrics(), 'podkit_git_pull_hook_runs_total', { hook: 'webhook', result: 'error' }),
     1,
   );
+  const lint = await promtoolCheck(await app.metrics());
+  t.equal(lint.code, 0, `promtool check metrics: ${lint.output}`);
 });
 
 t.test(
