@@ -4,6 +4,7 @@
  * the app hears about each publish by a command, an HTTP call or a signal; POST /sync syncs now.
  */
 
+import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { defineComponent } from '../../../lib/component.js';
 import { ConfigError } from '../../../lib/errors.js';
@@ -69,6 +70,9 @@ export const gitPull = defineComponent({
     const { log, health } = ctx;
     const root = resolve(o.root);
     const linkPath = join(root, o.link || o.repo.name);
+    const rootStats = await stat(root).catch(() => undefined);
+    if (rootStats && !rootStats.isDirectory())
+      throw new ConfigError('root', `--root ${root} is not a directory`);
     const linkProblem = await Syncer.checkLink(linkPath);
     if (linkProblem) throw new ConfigError('link', linkProblem);
     if (o.repo.password) {

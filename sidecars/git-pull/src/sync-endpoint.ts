@@ -9,7 +9,7 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { describeError, ErrorCode } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Secret } from '../../../lib/secret.js';
@@ -46,7 +46,16 @@ export function registerSyncEndpoint(admin: FastifyInstance, options: SyncEndpoi
     return reply.code(status).send({ code, error });
   };
 
-  admin.post('/sync', async (request, reply) => {
+  // The body means nothing here, whatever its type: CI tools and git servers' webhooks send JSON (or
+  // an empty body labelled JSON, which fastify would answer with 400). In its own scope, so the rest of
+  // the admin server keeps fastify's parsers.
+  admin.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    scope.post('/sync', handler);
+  });
+
+  async function handler(request: FastifyRequest, reply: FastifyReply) {
     if (!options.accepting()) return refuse(reply, 503, ErrorCode.GIT, 'shutting down', 'unavailable');
     if (options.token.isSet) {
       let expected: string | undefined;
@@ -90,5 +99,5 @@ export function registerSyncEndpoint(admin: FastifyInstance, options: SyncEndpoi
       return reply.code(502).send({ result: 'error', code: outcome.code, error: outcome.error, durationMs });
     }
     return reply.code(200).send({ result: outcome.result, hash: outcome.hash, durationMs });
-  });
+  }
 }

@@ -111,6 +111,7 @@ t.test('bad configuration: exit 2 with one line naming the option', async (t) =>
       /invalid --period "soon": expected a duration/,
     ],
     [['--repo', 'https://host/site.git', ...root], /site exists and is not a symlink; it is left untouched$/],
+    [['--repo', 'https://host/app.git', '--root', passwordFile], /--root .*password is not a directory$/],
     [
       ['--repo', 'ssh://git:hunter2@host/app.git', ...root],
       /^podkit git-pull: --repo has a password, which only http\(s\) remotes take/,

@@ -72,6 +72,17 @@ t.test('with --sync-token-file: 401 without the bearer token, the file is re-rea
   t.equal((await post('Bearer wrong-token')).status, 401);
   t.equal((await post('Basic Zmlyc3QtdG9rZW4=')).status, 401, 'only a bearer token counts');
   t.equal((await post('Bearer first-token')).status, 200);
+  const labelledJson = await httpRequest(`${app.adminUrl}/sync`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer first-token', 'content-type': 'application/json' },
+  });
+  t.equal(labelledJson.status, 200, 'an empty body labelled JSON (curl -H, CI tools) is fine');
+  const webhookBody = await httpRequest(`${app.adminUrl}/sync`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer first-token', 'content-type': 'application/json' },
+    body: JSON.stringify({ ref: 'refs/heads/main', after: 'abc' }),
+  });
+  t.equal(webhookBody.status, 200, "a git server's push event body is ignored");
 
   writeFileSync(tokenFile, 'second-token\n');
   t.equal((await post('Bearer first-token')).status, 401, 'a rotated-out token stops working');
