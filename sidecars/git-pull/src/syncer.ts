@@ -70,7 +70,9 @@ export class Syncer {
       this.#prepared = true;
     }
     const hash = await this.#wantedCommit(ctx);
-    if (hash === this.#live) return { changed: false, hash, worktree: repo.worktreePath(hash) };
+    if (hash === this.#live && (await this.#stillPublished(hash))) {
+      return { changed: false, hash, worktree: repo.worktreePath(hash) };
+    }
     const worktree = await repo.checkout(hash, ctx);
     await touch(worktree);
     await swapSymlink(this.options.linkPath, worktree);
@@ -138,6 +140,15 @@ export class Syncer {
     // Fetch by name, not by the hash just listed: a push in between is simply picked up now. (A commit
     // already here, e.g. after a force-push back, costs one round trip: cheaper than asking git first.)
     return repo.fetch(remote.name, ctx);
+  }
+
+  /** Someone may have deleted the link or the worktree under us: then the sync publishes again. */
+  async #stillPublished(hash: string): Promise<boolean> {
+    const intact = await lstat(join(this.options.repo.worktreePath(hash), '.git')).then(
+      () => true,
+      () => false,
+    );
+    return intact && (await currentLink(this.options.linkPath)) === join('.worktrees', hash);
   }
 
   /** A previous run (this container restarted) may have published already: keep serving that. */

@@ -3,7 +3,7 @@
  * force-push, a moved tag, a deleted branch and an outage do to the tree the app reads.
  */
 
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { makeRemote, startGitDaemon } from '../../../test/support/git.js';
@@ -226,4 +226,10 @@ t.test('/readyz is 503 until the first publish; a restart serves the published t
   await second.waitForLog('sync failed; the last good revision stays live');
   t.equal(second.live(), remote.first, 'the tree from before the restart is still live');
   t.equal(await second.readyStatus(), 200, 'ready although the remote is down');
+
+  await daemon.start();
+  rmSync(join(root, 'current'));
+  rmSync(join(root, '.worktrees', remote.first), { recursive: true });
+  await second.waitLive(remote.first);
+  t.equal(second.read('README.md'), 'first\n', 'a deleted link and worktree are restored at the next sync');
 });
