@@ -84,5 +84,5 @@ t.test('a reader never sees a mixed revision while 200 rapid pushes are publishe
   t.equal(summary.missing, 0, 'the link always resolved');
   t.ok(summary.reads > 1000, `the reader kept reading (${summary.reads} reads)`);
   t.ok(summary.revisions >= 5, `it saw the tree change many times (${summary.revisions} revisions)`);
-  await waitFor(() => app.read('a.txt') === '200\n', { what: 'revision 200 readable' });
+  await waitFor(() => app.read('a.txt') === '200\n', { timeoutMs: 30_000, what: 'revision 200 readable' });
 });

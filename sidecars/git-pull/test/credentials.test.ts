@@ -82,7 +82,7 @@ t.test(
     const refusedBefore = server.refused;
     const second = await remote.commit({ 'version.txt': 'two\n' });
     await remote.push();
-    const failure = await app.waitForLog((line) => line.code === 'PODKIT_ERR_GIT_AUTH');
+    const failure = await app.waitForLog((line) => line.code === 'PODKIT_ERR_GIT_AUTH', 30_000);
     t.match(String(failure.err), /Authentication failed for 'http:\/\/127\.0\.0\.1:\d+\/app\.git\/'/);
     t.ok(server.refused > refusedBefore, 'the server refused the rotated (wrong) password');
     t.equal(app.live(), remote.first, 'the last good revision stays live');
@@ -115,7 +115,7 @@ t.test('a password written into --repo works, is redacted everywhere, and draws 
   t.ok(app.logs.some((line) => line.level === 'warn' && /password in --repo/.test(String(line.msg))));
 
   server.setPassword('rotated-on-the-server');
-  await app.waitForLog((line) => line.code === 'PODKIT_ERR_GIT_AUTH');
+  await app.waitForLog((line) => line.code === 'PODKIT_ERR_GIT_AUTH', 30_000);
   const everything = [JSON.stringify(app.logs), app.text.join('\n'), await app.metrics()].join('\n');
   t.notOk(everything.includes(secret), 'the password from the URL is in no log line or metric');
   t.ok((metricValue(await app.metrics(), 'podkit_git_pull_syncs_total', { result: 'error' }) ?? 0) >= 1);

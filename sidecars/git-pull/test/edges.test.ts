@@ -63,13 +63,16 @@ t.test('--sync-timeout: a remote that never answers is cut off, counted, and ret
     { ready: false },
   );
   const started = Date.now();
-  const failure = await app.waitForLog((line) => line.code === 'PODKIT_ERR_SYNC_TIMEOUT');
-  t.ok(Date.now() - started < 5000, 'cut off after about 500 ms, not left hanging');
+  const failure = await app.waitForLog((line) => line.code === 'PODKIT_ERR_SYNC_TIMEOUT', 30_000);
+  t.ok(
+    Date.now() - started < 10_000,
+    'cut off after about 500 ms, not left hanging (margin for a loaded machine)',
+  );
   t.match(
     String(failure.err),
     /git ls-remote was killed: the sync did not finish within 500 ms \(--sync-timeout\)/,
   );
-  await app.waitForLog((line) => line.code === 'PODKIT_ERR_SYNC_TIMEOUT' && line !== failure);
+  await app.waitForLog((line) => line.code === 'PODKIT_ERR_SYNC_TIMEOUT' && line !== failure, 30_000);
   t.ok(
     (metricValue(await app.metrics(), 'podkit_git_pull_syncs_total', { result: 'error' }) ?? 0) >= 2,
     'and retried',

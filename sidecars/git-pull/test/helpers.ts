@@ -42,7 +42,12 @@ export async function startGitPull(
 ): Promise<GitPull> {
   const root = options.root ?? join(tempDir(t), 'root');
   const link = options.link ?? 'current';
-  const started = await startComponent(t, 'git-pull', ['--root', root, '--link', link, ...args], options);
+  // Generous: a first sync spawns several git (and ssh) processes, which on a loaded 2-core machine
+  // shared with other test runs can take many seconds.
+  const started = await startComponent(t, 'git-pull', ['--root', root, '--link', link, ...args], {
+    timeoutMs: 60_000,
+    ...options,
+  });
   const live = () => {
     try {
       return basename(readlinkSync(join(root, link)));
@@ -55,7 +60,7 @@ export async function startGitPull(
     link,
     live,
     read: (path: string) => readFileSync(join(root, link, path), 'utf8'),
-    waitLive: (hash: string, timeoutMs = 20_000) =>
+    waitLive: (hash: string, timeoutMs = 60_000) =>
       waitFor(() => live() === hash, {
         timeoutMs,
         what: `${hash} live (now ${live()})\n${started.transcript()}`,

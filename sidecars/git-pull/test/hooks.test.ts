@@ -30,9 +30,7 @@ t.test(
     await app.waitLive(remote.first);
     await waitFor(
       () => existsSync(out) && readFileSync(out, 'utf8').split('\n').filter(Boolean).length === 2,
-      {
-        what: 'the hook ran twice',
-      },
+      { timeoutMs: 30_000, what: 'the hook ran twice' },
     );
     const worktree = join(app.root, '.worktrees', remote.first);
     const expected = `${remote.first} ${remote.first} ${worktree} one secrets=0`;
@@ -43,7 +41,7 @@ t.test(
           hook: 'exechook',
           result: 'success',
         }) === 1,
-      { what: 'the successful run counted' },
+      { timeoutMs: 30_000, what: 'the successful run counted' },
     );
     const metrics = await app.metrics();
     t.equal(
@@ -75,7 +73,7 @@ t.test(
       '--exechook-timeout',
       '300ms',
     ]);
-    const failure = await app.waitForLog((line) => line.code === 'PODKIT_ERR_COMMAND');
+    const failure = await app.waitForLog((line) => line.code === 'PODKIT_ERR_COMMAND', 30_000);
     t.match(String(failure.err), /sh timed out after 300 ms/);
     const second = await remote.commit({ 'version.txt': 'two\n' });
     await remote.push();
@@ -108,7 +106,7 @@ t.test('webhook: called with the hash after publish, retried on a 500', async (t
     `http://127.0.0.1:${port}/deployed`,
   ]);
   await app.waitLive(remote.first);
-  await waitFor(() => calls.length === 2, { what: 'the webhook retried after its 500' });
+  await waitFor(() => calls.length === 2, { timeoutMs: 30_000, what: 'the webhook retried after its 500' });
   for (const call of calls) {
     t.equal(call.method, 'POST');
     t.equal(call.headers['podkit-git-hash'], remote.first);
@@ -120,7 +118,7 @@ t.test('webhook: called with the hash after publish, retried on a 500', async (t
         hook: 'webhook',
         result: 'success',
       }) === 1,
-    { what: 'the webhook success counted' },
+    { timeoutMs: 30_000, what: 'the webhook success counted' },
   );
   t.equal(
     metricValue(await app.metrics(), 'podkit_git_pull_hook_runs_total', { hook: 'webhook', result: 'error' }),
@@ -154,7 +152,7 @@ t.test(
     app.stdout.on('data', (chunk) => {
       output += chunk;
     });
-    await waitFor(() => output.includes('up'), { what: 'the app is up' });
+    await waitFor(() => output.includes('up'), { timeoutMs: 30_000, what: 'the app is up' });
 
     const byName = await startGitPull(
       t,
@@ -163,11 +161,17 @@ t.test(
         root,
       },
     );
-    await waitFor(() => output.includes('reloaded one'), { what: 'SIGHUP after the first publish' });
+    await waitFor(() => output.includes('reloaded one'), {
+      timeoutMs: 30_000,
+      what: 'SIGHUP after the first publish',
+    });
     const second = await remote.commit({ 'version.txt': 'two\n' });
     await remote.push();
     await byName.waitLive(second);
-    await waitFor(() => output.includes('reloaded two'), { what: 'SIGHUP after the push' });
+    await waitFor(() => output.includes('reloaded two'), {
+      timeoutMs: 30_000,
+      what: 'SIGHUP after the push',
+    });
     t.equal((await byName.stop()).code, 0);
 
     const byPidFile = await startGitPull(
@@ -180,7 +184,10 @@ t.test(
     const third = await remote.commit({ 'version.txt': 'three\n' });
     await remote.push();
     await byPidFile.waitLive(third);
-    await waitFor(() => output.includes('reloaded three'), { what: 'SIGHUP found by pid file' });
+    await waitFor(() => output.includes('reloaded three'), {
+      timeoutMs: 30_000,
+      what: 'SIGHUP found by pid file',
+    });
     t.ok(
       (metricValue(await byPidFile.metrics(), 'podkit_git_pull_hook_runs_total', {
         hook: 'signal',

@@ -106,7 +106,7 @@ t.test('long-running: --max-failures consecutive failures end the process with e
     'live',
     ...common(root, terminationLog),
   ]);
-  await run.waitForLog('published');
+  await run.waitForLog('published', 30_000);
   await remote.push('--delete', 'refs/heads/live');
   t.equal((await run.exited).code, 1);
   t.match(

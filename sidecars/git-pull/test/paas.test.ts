@@ -30,7 +30,7 @@ t.test(
       '--title',
       title,
     ]);
-    await host.waitForLog('listening');
+    await host.waitForLog('listening', 30_000);
     const page = async () => (await httpRequest(`http://127.0.0.1:${port}/`)).body;
     t.equal(await page(), 'no revision published yet\n', 'the app waits for its first revision');
 
@@ -40,6 +40,7 @@ t.test(
       { root, link: 'site' },
     );
     await waitFor(async () => (await page()) === 'Hello from the first push\n', {
+      timeoutMs: 30_000,
       what: 'the first revision served',
     });
 
@@ -47,7 +48,10 @@ t.test(
     await remote.push();
     const sync = await httpRequest(`${sidecar.adminUrl}/sync`, { method: 'POST' });
     t.match(JSON.parse(sync.body), { result: 'success', hash: second });
-    await waitFor(async () => (await page()) === 'Hello from the second push\n', { what: 'the push served' });
+    await waitFor(async () => (await page()) === 'Hello from the second push\n', {
+      timeoutMs: 30_000,
+      what: 'the push served',
+    });
     t.same(JSON.parse((await httpRequest(`http://127.0.0.1:${port}/__revision`)).body), { revision: second });
 
     await new Promise((resolve) => setTimeout(resolve, 1100)); // POST /sync allows one per second
@@ -55,7 +59,7 @@ t.test(
     await remote.push();
     t.equal((await httpRequest(`${sidecar.adminUrl}/sync`, { method: 'POST' })).status, 200);
     t.equal(sidecar.live(), broken, 'git-pull published it');
-    await host.waitForLog((line) => line.msg === 'refused a revision' && line.reason === 'SIGHUP');
+    await host.waitForLog((line) => line.msg === 'refused a revision' && line.reason === 'SIGHUP', 30_000);
     t.equal(
       await page(),
       'Hello from the second push\n',

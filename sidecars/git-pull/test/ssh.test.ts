@@ -40,7 +40,7 @@ t.test(
     copyFileSync(stranger.privateKey, keyFile);
     const second = await remote.commit({ 'version.txt': 'second\n' });
     await remote.push();
-    const refused = await app.waitForLog((line) => line.code === 'PODKIT_ERR_GIT_AUTH');
+    const refused = await app.waitForLog((line) => line.code === 'PODKIT_ERR_GIT_AUTH', 30_000);
     t.match(String(refused.err), /Permission denied \(publickey\)/);
     t.equal(app.live(), remote.first, 'the last good revision stays live');
 
@@ -71,7 +71,7 @@ t.test('ssh: a server whose host key is not the known one is refused', async (t)
     ],
     { ready: false },
   );
-  const refused = await app.waitForLog((line) => line.code === 'PODKIT_ERR_GIT_AUTH');
+  const refused = await app.waitForLog((line) => line.code === 'PODKIT_ERR_GIT_AUTH', 30_000);
   t.match(String(refused.err), /Host key verification failed/);
   t.equal(app.live(), undefined, 'nothing was published');
   t.equal(await app.readyStatus(), 503);

@@ -35,6 +35,7 @@ t.test(
       pushed.push(hash);
     }
     await waitFor(() => readdirSync(join(root, '.worktrees')).length === 2, {
+      timeoutMs: 30_000,
       what: 'old worktrees removed',
     });
     t.same(
@@ -50,9 +51,7 @@ t.test(
     await waitFor(
       async () =>
         metricValue(await app.metrics(), 'podkit_git_pull_syncs_total', { result: 'success' }) === 4,
-      {
-        what: '4 successful syncs counted',
-      },
+      { timeoutMs: 30_000, what: '4 successful syncs counted' },
     );
     const metrics = await app.metrics();
     t.ok(
@@ -95,7 +94,10 @@ t.test('git daemon: a tag, a moved tag, and a commit hash that stays put', async
   const noops = async (app: typeof byTag) =>
     metricValue(await app.metrics(), 'podkit_git_pull_syncs_total', { result: 'noop' }) ?? 0;
   const before = await noops(byTag);
-  await waitFor(async () => (await noops(byTag)) >= before + 2, { what: 'two more syncs of v1' });
+  await waitFor(async () => (await noops(byTag)) >= before + 2, {
+    timeoutMs: 30_000,
+    what: 'two more syncs of v1',
+  });
   t.equal(byTag.live(), remote.first, 'a push to the branch does not move the tag');
 
   await remote.git('tag', '--force', '--annotate', '--message', 'release again', 'v1', second);
@@ -131,7 +133,7 @@ t.test(
     t.equal(app.read('version.txt'), 'feature rewritten\n', 'the force-pushed commit is live');
 
     await remote.push('--delete', 'refs/heads/feature');
-    const missing = await app.waitForLog((line) => line.code === 'PODKIT_ERR_GIT_REF');
+    const missing = await app.waitForLog((line) => line.code === 'PODKIT_ERR_GIT_REF', 30_000);
     t.match(String(missing.err), /ref "feature" does not exist on git:\/\/127\.0\.0\.1:\d+\/app\.git/);
     t.equal(app.live(), rewritten, 'the last good revision stays published');
     t.equal(app.read('version.txt'), 'feature rewritten\n');
@@ -145,9 +147,7 @@ t.test(
     await app.waitLive(recreated);
     await waitFor(
       async () => metricValue(await app.metrics(), 'podkit_git_pull_consecutive_failures') === 0,
-      {
-        what: 'the failure count reset by the good sync',
-      },
+      { timeoutMs: 30_000, what: 'the failure count reset by the good sync' },
     );
     t.pass('the failure count is back to 0');
   },
@@ -210,20 +210,26 @@ t.test('/readyz is 503 until the first publish; a restart serves the published t
     '-1',
   ];
   const first = await startGitPull(t, args, { root, ready: false });
-  await first.waitForLog('sync failed; the last good revision stays live');
+  await first.waitForLog('sync failed; the last good revision stays live', 30_000);
   t.equal(await first.readyStatus(), 503, 'not ready while nothing is published');
   t.equal(first.live(), undefined);
 
   await daemon.start();
   await first.waitLive(remote.first);
-  await waitFor(async () => (await first.readyStatus()) === 200, { what: 'ready after the first publish' });
+  await waitFor(async () => (await first.readyStatus()) === 200, {
+    timeoutMs: 30_000,
+    what: 'ready after the first publish',
+  });
   t.equal((await first.stop()).code, 0);
 
   await daemon.stop();
   const second = await startGitPull(t, args, { root, ready: false });
-  await second.waitForLog('found a published revision: serving it until the first sync');
-  await waitFor(async () => (await second.readyStatus()) === 200, { what: 'ready with the adopted tree' });
-  await second.waitForLog('sync failed; the last good revision stays live');
+  await second.waitForLog('found a published revision: serving it until the first sync', 30_000);
+  await waitFor(async () => (await second.readyStatus()) === 200, {
+    timeoutMs: 30_000,
+    what: 'ready with the adopted tree',
+  });
+  await second.waitForLog('sync failed; the last good revision stays live', 30_000);
   t.equal(second.live(), remote.first, 'the tree from before the restart is still live');
   t.equal(await second.readyStatus(), 200, 'ready although the remote is down');
 
