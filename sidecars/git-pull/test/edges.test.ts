@@ -116,6 +116,10 @@ t.test('bad configuration: exit 2 with one line naming the option', async (t) =>
     [['--repo', 'https://host/site.git', ...root], /site exists and is not a symlink; it is left untouched$/],
     [['--repo', 'https://host/app.git', '--root', passwordFile], /--root .*password is not a directory$/],
     [
+      ['--repo', 'https://host/app.git', '--webhook-url', 'ftp://hook:hunter2@host/x', ...root],
+      /^podkit git-pull: invalid --webhook-url "ftp:\/\/hook:redacted@host\/x": expected a URL starting with http/,
+    ],
+    [
       ['--repo', 'ssh://git:hunter2@host/app.git', ...root],
       /^podkit git-pull: --repo has a password, which only http\(s\) remotes take/,
     ],
