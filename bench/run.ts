@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<string> }>> = {
   noise: () => import('./noise.js'),
   'db-health': () => import('./db-health.js'),
   startup: () => import('./startup.js'),
+  'git-pull': () => import('./git-pull.js'),
 };
 
 async function main(): Promise<number> {

@@ -3,6 +3,7 @@
  * a bare node HTTP app (the legacy example) as the floor any Node process pays.
  */
 
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,23 @@ const startupArgs: Record<string, (dir: string) => Promise<string[]>> = {
     const password = join(dir, 'db-health-password');
     writeFileSync(password, db.password);
     return ['--mysql-url', db.url, '--mysql-password-file', password];
+  },
+  // A one-commit repository made here; ready means its first revision is published.
+  'git-pull': async (dir) => {
+    const bare = join(dir, 'git-pull-site.git');
+    const work = join(dir, 'git-pull-work');
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@podkit.invalid', ...args], {
+        cwd,
+        stdio: 'ignore',
+      });
+    git(dir, 'init', '--quiet', '--bare', '--initial-branch=main', bare);
+    git(dir, 'init', '--quiet', '--initial-branch=main', work);
+    writeFileSync(join(work, 'index.html'), '<h1>bench</h1>\n');
+    git(work, 'add', 'index.html');
+    git(work, 'commit', '--quiet', '-m', 'first');
+    git(work, 'push', '--quiet', bare, 'HEAD:main');
+    return ['--repo', `file://${bare}`, '--root', join(dir, 'git-pull-root')];
   },
 };
 

@@ -25,6 +25,18 @@ export const ErrorCode = {
   PUBLISH: 'PODKIT_ERR_PUBLISH',
   /** A database health check failed: unreachable, refused, timed out, or an unexpected value. */
   DB_CHECK: 'PODKIT_ERR_DB_CHECK',
+  /** A git operation (ls-remote, fetch, worktree, submodules) failed. */
+  GIT: 'PODKIT_ERR_GIT',
+  /** The ref to sync (branch, tag, commit) does not exist on the remote. */
+  GIT_REF: 'PODKIT_ERR_GIT_REF',
+  /** The git remote refused the credentials, or the SSH host key did not match. */
+  GIT_AUTH: 'PODKIT_ERR_GIT_AUTH',
+  /** A sync did not finish within its time limit; git was killed. */
+  SYNC_TIMEOUT: 'PODKIT_ERR_SYNC_TIMEOUT',
+  /** A request to an admin action lacked the right bearer token. */
+  UNAUTHORIZED: 'PODKIT_ERR_UNAUTHORIZED',
+  /** A request came sooner than the action's rate limit allows. */
+  RATE_LIMITED: 'PODKIT_ERR_RATE_LIMITED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -333,7 +333,9 @@ function nearest(name: string, known: string[]): string | undefined {
 }
 
 function quote(raw: string): string {
-  const text = raw.length > 80 ? `${raw.slice(0, 77)}...` : raw;
+  // A URL with a password is quoted without it: config errors reach stderr and the termination log.
+  const safe = raw.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi, '$1:redacted@');
+  const text = safe.length > 80 ? `${safe.slice(0, 77)}...` : safe;
   return JSON.stringify(text);
 }
 

@@ -1,0 +1,141 @@
+import { type Option, opt } from '../../../lib/options.js';
+import { parseRepo, type RepoAddress } from './repo-url.js';
+
+/**
+ * --repo parses into a RepoAddress that logs without its password (the start-up log prints every
+ * option); it is a string option otherwise.
+ */
+const repoOption: Option<RepoAddress> = {
+  kind: 'string',
+  description:
+    'Git repository to sync: https://, http://, ssh://, user@host:path, git:// or file:// (credentials in the URL are moved out of git arguments and redacted).',
+  required: true,
+  placeholder: '<url>',
+  parse: parseRepo,
+};
+
+/** Signals an app commonly handles as "reload" (HUP, USR1, USR2) or "restart" (TERM, INT, QUIT). */
+export const reloadSignals = ['SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+
+export const gitPullOptions = {
+  repo: repoOption,
+  ref: opt.string({
+    default: 'HEAD',
+    description: "Branch, tag or full commit hash to publish; HEAD follows the remote's default branch.",
+  }),
+  root: opt.string({
+    required: true,
+    description:
+      'Directory (usually a shared volume) that holds the git data in .git, one worktree per commit in .worktrees and the link.',
+  }),
+  link: opt.string({
+    default: '',
+    description:
+      "Name of the symlink under --root that the app reads; it always points at a complete worktree (default: the repository's name).",
+  }),
+  depth: opt.int({
+    default: 1,
+    min: 0,
+    description: 'Commits of history to fetch; 0 fetches the full history.',
+  }),
+  period: opt.duration({
+    default: '10s',
+    min: '50ms',
+    description: 'Time between syncs; POST /sync on the admin port syncs at once.',
+  }),
+  syncTimeout: opt.duration({
+    default: '120s',
+    min: '100ms',
+    description:
+      'Longest time one sync may take; git is killed when it is exceeded and the sync counts as failed.',
+  }),
+  oneTime: opt.bool({
+    description:
+      'Sync once and exit (an init container): 0 with the tree in place, 1 with the reason when --max-failures is reached or a hook fails.',
+  }),
+  maxFailures: opt.int({
+    default: 10,
+    min: -1,
+    description:
+      'Exit 1 once this many consecutive syncs have failed, so the orchestrator notices (0 and 1: at the first failure; -1: never).',
+  }),
+  maxBackoff: opt.duration({
+    default: '60s',
+    min: '100ms',
+    description:
+      'After failures, retries start after min(1s, --period) and double up to this delay; a success returns to --period.',
+  }),
+  submodules: opt.enum(['recursive', 'shallow', 'off'], {
+    default: 'recursive',
+    description: 'Submodules to check out: all levels, the first level only, or none.',
+  }),
+  username: opt.string({
+    description: 'User name for an http(s) remote; the password comes from --password-file.',
+  }),
+  password: opt.secret({
+    description: 'Password or token for an http(s) remote, re-read on every sync.',
+  }),
+  sshKeyFile: opt.file({
+    mustExist: true,
+    description: 'Private key for an SSH remote (mount it with defaultMode 0400).',
+  }),
+  knownHostsFile: opt.file({
+    mustExist: true,
+    description:
+      "known_hosts for an SSH remote; host keys are always checked, so without it only the image's known hosts are trusted.",
+  }),
+  exechookCommand: opt.string({
+    description:
+      'Shell command run in the new worktree after each publish, with PODKIT_GIT_HASH (and GITSYNC_HASH) set; retried until it succeeds.',
+  }),
+  exechookTimeout: opt.duration({
+    default: '30s',
+    min: '10ms',
+    description: 'Longest time one run of --exechook-command may take before its process group is killed.',
+  }),
+  webhookUrl: opt.url({
+    protocols: ['http', 'https'],
+    description:
+      'URL called after each publish with the hash in the Podkit-Git-Hash header and a JSON body; retried until it succeeds.',
+  }),
+  webhookMethod: opt.enum(['POST', 'PUT', 'GET'], {
+    default: 'POST',
+    description: 'HTTP method for --webhook-url.',
+  }),
+  webhookSuccessStatus: opt.int({
+    default: 0,
+    min: 0,
+    max: 599,
+    description: 'Status that counts as success for --webhook-url; 0 accepts any 2xx.',
+  }),
+  webhookTimeout: opt.duration({
+    default: '5s',
+    min: '10ms',
+    description: 'Longest time one --webhook-url call may take.',
+  }),
+  signal: opt.enum(reloadSignals, {
+    description: 'Signal sent to the app after each publish (needs --process-name or --pid-file).',
+  }),
+  processName: opt.string({
+    description:
+      'Process to signal, by name (or a command-line pattern with a space or /); the pod needs shareProcessNamespace: true.',
+  }),
+  pidFile: opt.file({
+    description: 'File holding the pid of the process to signal, re-read at every publish.',
+  }),
+  keepWorktrees: opt.int({
+    default: 1,
+    min: 0,
+    description:
+      'Previous worktrees kept besides the live one, so readers that resolved the link earlier can finish.',
+  }),
+  syncToken: opt.secret({
+    description:
+      'Bearer token that POST /sync requires (re-read per request); without it POST /sync is open to whoever reaches the admin port.',
+  }),
+  syncMinInterval: opt.duration({
+    default: '1s',
+    min: '0',
+    description: 'Rate limit of POST /sync: sooner requests get 429 with Retry-After.',
+  }),
+};
