@@ -12,4 +12,11 @@ export interface ComponentEntry {
   load(): Promise<Component>;
 }
 
-export const components: Readonly<Record<string, ComponentEntry>> = {};
+export const components: Readonly<Record<string, ComponentEntry>> = {
+  'tls-proxy': {
+    summary: 'HTTPS/mTLS termination in front of a localhost-only service (l7 HTTP/1.1 + HTTP/2, or l4)',
+    dir: 'sidecars/tls-proxy',
+    load: async () =>
+      (await import('./sidecars/tls-proxy/src/component.js')).tlsProxy as unknown as Component,
+  },
+};
