@@ -33,10 +33,9 @@ export function clientIdentity(cert: PeerCertificateLike): ClientIdentity {
   const sans = parseSubjectAltName(cert.subjectaltname ?? '');
   const hash = (cert.fingerprint256 ?? '').replace(/:/g, '').toLowerCase();
   const parts = [`Hash=${hash}`, `Subject=${quote(subject)}`];
-  for (const [type, value] of sans) {
-    if (type === 'URI' || type === 'DNS')
-      parts.push(`${type}=${type === 'URI' ? quoteIfNeeded(value) : value}`);
-  }
+  // Envoy's field order: Hash, Subject, URI, DNS.
+  for (const [type, value] of sans) if (type === 'URI') parts.push(`URI=${quoteIfNeeded(value)}`);
+  for (const [type, value] of sans) if (type === 'DNS') parts.push(`DNS=${value}`);
   return { subject, commonNames, sans, hash, header: parts.join(';') };
 }
 

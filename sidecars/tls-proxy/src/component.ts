@@ -125,8 +125,7 @@ async function loadAtStart(files: TlsFiles): Promise<TlsMaterial> {
     return await loadTlsMaterial(files);
   } catch (err) {
     if (!(err instanceof TlsMaterialError)) throw err;
-    const option =
-      err.file === files.keyFile ? 'keyFile' : err.file === files.clientCaFile ? 'clientCaFile' : 'certFile';
+    const option = ({ cert: 'certFile', key: 'keyFile', ca: 'clientCaFile' } as const)[err.role];
     const flag = { certFile: '--cert-file', keyFile: '--key-file', clientCaFile: '--client-ca-file' }[option];
     throw new ConfigError(option, `${flag} ${err.message}`);
   }

@@ -91,10 +91,16 @@ export function checkOptions(options: TlsProxyOptions): void {
   if (options.mode === 'l7' && url.protocol !== 'http:') {
     throw invalid('upstream', `"${url}" must be an http:// URL with --mode l7`);
   }
-  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+  if (
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search ||
+    url.hash ||
+    url.username ||
+    url.password
+  ) {
     throw invalid(
       'upstream',
-      `"${url.origin}${url.pathname}" must be scheme://host:port only, without a path`,
+      `"${url.protocol}//${url.host}${url.pathname}" must be scheme://host:port only, without a path`,
     );
   }
   const { host } = upstreamEndpoint(url);

@@ -111,6 +111,7 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
     const h1 = req.httpVersionMajor === 1;
     if (h1) {
       state.inFlight++;
+      (nodeResponse as ServerResponse & { [kSocket]?: StatefulSocket })[kSocket] = socket;
       nodeResponse.on('close', onH1ResponseClose);
     }
     const head = upstreamRequestHead(req.rawHeaders, {
@@ -140,10 +141,11 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
     ).start();
   }
 
-  function onH1ResponseClose(this: ServerResponse): void {
-    const socket = this.req.socket as StatefulSocket;
-    const state = socket[kConnection];
-    if (!state) return;
+  function onH1ResponseClose(this: ServerResponse & { [kSocket]?: StatefulSocket }): void {
+    // The response's own socket reference is gone by now (node detaches it): use the one kept above.
+    const socket = this[kSocket];
+    const state = socket?.[kConnection];
+    if (!socket || !state) return;
     state.inFlight--;
     // While draining, a connection is closed as soon as its last response is out.
     if (draining && state.inFlight === 0) socket.end();
@@ -263,6 +265,8 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
     },
   };
 }
+
+const kSocket = Symbol('podkit.tls-proxy.socket');
 
 const unknownConnection: ConnectionState = {
   clientAddress: 'unknown',

@@ -27,9 +27,12 @@ export interface TlsMaterial {
   notAfter: number;
 }
 
-/** A refused certificate, key or CA file: `file` names the culprit for logs and the exit-2 message. */
+export type TlsFileRole = 'cert' | 'key' | 'ca';
+
+/** A refused certificate, key or CA file: `file` and `role` name the culprit for logs and exit-2 messages. */
 export class TlsMaterialError extends Error {
   constructor(
+    readonly role: TlsFileRole,
     readonly file: string,
     message: string,
   ) {
@@ -40,9 +43,9 @@ export class TlsMaterialError extends Error {
 
 export async function loadTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
   const [certPem, keyPem, caPem] = await Promise.all([
-    readPem(files.certFile),
-    readPem(files.keyFile),
-    files.clientCaFile === undefined ? undefined : readPem(files.clientCaFile),
+    readPem('cert', files.certFile),
+    readPem('key', files.keyFile),
+    files.clientCaFile === undefined ? undefined : readPem('ca', files.clientCaFile),
   ]);
   return checkTlsMaterial(files, certPem, keyPem, caPem);
 }
@@ -53,28 +56,37 @@ export function checkTlsMaterial(
   keyPem: string,
   caPem: string | undefined,
 ): TlsMaterial {
-  const leaf = parseCertificate(files.certFile, certPem, 'certificate');
+  const leaf = parseCertificate('cert', files.certFile, certPem, 'certificate');
   let key: ReturnType<typeof createPrivateKey>;
   try {
     key = createPrivateKey(keyPem);
   } catch (err) {
-    throw new TlsMaterialError(files.keyFile, `${files.keyFile}: not a PEM private key (${reason(err)})`);
+    throw new TlsMaterialError(
+      'key',
+      files.keyFile,
+      `${files.keyFile}: not a PEM private key (${reason(err)})`,
+    );
   }
   if (!leaf.checkPrivateKey(key)) {
     throw new TlsMaterialError(
+      'key',
       files.keyFile,
       `${files.keyFile}: the private key does not belong to the certificate in ${files.certFile}`,
     );
   }
   let caFingerprint: string | undefined;
   if (caPem !== undefined && files.clientCaFile !== undefined) {
-    caFingerprint = parseCertificate(files.clientCaFile, caPem, 'CA certificate').fingerprint256;
+    caFingerprint = parseCertificate('ca', files.clientCaFile, caPem, 'CA certificate').fingerprint256;
   }
   // The last check: OpenSSL's own view of the whole set (chain order, key type, CA bundle).
   try {
     createSecureContext({ cert: certPem, key: keyPem, ...(caPem === undefined ? {} : { ca: caPem }) });
   } catch (err) {
-    throw new TlsMaterialError(files.certFile, `${files.certFile}: rejected by OpenSSL (${reason(err)})`);
+    throw new TlsMaterialError(
+      'cert',
+      files.certFile,
+      `${files.certFile}: rejected by OpenSSL (${reason(err)})`,
+    );
   }
   return {
     certPem,
@@ -100,25 +112,26 @@ export function secureContextOptions(material: TlsMaterial): SecureContextOption
   };
 }
 
-async function readPem(path: string): Promise<string> {
+async function readPem(role: TlsFileRole, path: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
     throw new TlsMaterialError(
+      role,
       path,
       `${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? reason(err)})`,
     );
   }
 }
 
-function parseCertificate(file: string, pem: string, what: string): X509Certificate {
+function parseCertificate(role: TlsFileRole, file: string, pem: string, what: string): X509Certificate {
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new TlsMaterialError(file, `${file}: no PEM ${what} found`);
+    throw new TlsMaterialError(role, file, `${file}: no PEM ${what} found`);
   }
   try {
     return new X509Certificate(pem);
   } catch (err) {
-    throw new TlsMaterialError(file, `${file}: not a valid PEM ${what} (${reason(err)})`);
+    throw new TlsMaterialError(role, file, `${file}: not a valid PEM ${what} (${reason(err)})`);
   }
 }
 
