@@ -48,7 +48,7 @@ export class CertificateReloader {
           // Logged and counted in reload(); the previous pair keeps serving.
         });
       },
-      { debounceMs: 100, pollIntervalMs },
+      { debounceMs: 25, pollIntervalMs },
     );
   }
 

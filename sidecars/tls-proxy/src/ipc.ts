@@ -27,6 +27,8 @@ export type ToWorker =
   | { type: 'drain'; tunnelGraceMs: number };
 
 export type ToPrimary =
+  /** Sent once the worker listens for messages: anything sent before that would be lost. */
+  | { type: 'hello' }
   | { type: 'listening'; addresses: BoundAddresses }
   | { type: 'failed'; message: string }
   | { type: 'material-applied'; id: number }

@@ -73,3 +73,5 @@ process.on('message', (message: unknown) => {
       return;
   }
 });
+
+send({ type: 'hello' });

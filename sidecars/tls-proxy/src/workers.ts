@@ -84,6 +84,15 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
       worker.on('message', (message: unknown) => {
         if (!isMessage<ToPrimary>(message)) return;
         switch (message.type) {
+          case 'hello':
+            send(worker, {
+              type: 'init',
+              config: options.config,
+              material: toMessage(material),
+              ticketKeys: options.ticketKeys.toString('hex'),
+              logLevel: options.logLevel,
+            });
+            return;
           case 'listening':
             listening = true;
             serving.add(worker);
@@ -102,15 +111,6 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
             pending.get(message.id)?.(message);
             return;
         }
-      });
-      worker.once('online', () => {
-        send(worker, {
-          type: 'init',
-          config: options.config,
-          material: toMessage(material),
-          ticketKeys: options.ticketKeys.toString('hex'),
-          logLevel: options.logLevel,
-        });
       });
       worker.once('exit', (code, signal) => {
         serving.delete(worker);
