@@ -132,7 +132,7 @@ export async function startUpstream(t: Teardown, port = 0): Promise<Upstream> {
   return { server, url: `http://127.0.0.1:${bound}`, port: bound, seen, close };
 }
 
-export interface Proxy extends Started {
+export interface ProxyProcess extends Started {
   /** `https://127.0.0.1:<port>` */
   url: string;
   port: number;
@@ -144,7 +144,7 @@ export async function startProxy(
   upstream: string,
   args: string[] = [],
   options: { ready?: boolean; env?: NodeJS.ProcessEnv; cert?: CertFiles } = {},
-): Promise<Proxy> {
+): Promise<ProxyProcess> {
   const cert = options.cert ?? pki.server;
   const proc = await startComponent(
     t,

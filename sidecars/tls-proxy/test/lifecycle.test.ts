@@ -18,7 +18,7 @@ import {
   makePki,
   metrics,
   metricValue,
-  type Proxy,
+  type ProxyProcess,
   run,
   startProxy,
   startUpstream,
@@ -32,7 +32,7 @@ const exec = promisify(execFile);
  * Load the way a Service sends it: several kept-alive clients that stop starting new requests once
  * /readyz says 503 (the endpoint is removed), while what they already sent must complete.
  */
-function serviceLoad(proxy: Proxy, path = '/echo') {
+function serviceLoad(proxy: ProxyProcess, path = '/echo') {
   const agent = new Agent({ keepAlive: true, maxSockets: 8, ca: readFileSync(pki.caFile) });
   const results = { ok: 0, failed: [] as string[] };
   let endpointRemoved = false;

@@ -18,7 +18,7 @@ import {
   makePki,
   metrics,
   metricValue,
-  type Proxy,
+  type ProxyProcess,
   startProxy,
   startUpstream,
   type TestPki,
@@ -43,7 +43,7 @@ async function secretVolume(name: string, first: IssuedCert) {
 }
 
 /** Continuous load: fresh connections (each a handshake) and kept-alive ones, counting failures. */
-function load(proxy: Proxy, testPki: TestPki) {
+function load(proxy: ProxyProcess, testPki: TestPki) {
   const keepAlive = new Agent({ keepAlive: true, maxSockets: 2, ca: readFileSync(testPki.caFile) });
   const fresh = new Agent({ keepAlive: false, ca: readFileSync(testPki.caFile) });
   const results = { ok: 0, failed: [] as string[] };
