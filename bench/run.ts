@@ -8,6 +8,7 @@
 const benchmarks: Record<string, () => Promise<{ run(): Promise<string> }>> = {
   noise: () => import('./noise.js'),
   startup: () => import('./startup.js'),
+  'tls-proxy': () => import('./tls-proxy.js'),
 };
 
 async function main(): Promise<number> {
