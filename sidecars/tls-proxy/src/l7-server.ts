@@ -15,7 +15,6 @@ import {
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
 import { ErrorCode } from '../../../lib/errors.js';
 import type { ClientIdentity } from './client-identity.js';
 import type { ProxyConfig } from './config.js';
@@ -24,6 +23,7 @@ import { upstreamRequestHead } from './headers.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { type Decision, RateLimiter } from './rate-limit.js';
 import { type ConnectionState, kConnection, type StatefulSocket } from './tls-server.js';
+import { Pool } from './undici-pool.js';
 import { asClientResponse, type ClientRequest, UpstreamExchange } from './upstream-exchange.js';
 import { UpgradeExchange } from './websocket.js';
 

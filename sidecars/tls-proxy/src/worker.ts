@@ -36,7 +36,7 @@ process.on('uncaughtException', (err) => {
 });
 
 async function init(config: ProxyConfig, material: TlsMaterial, ticketKeys: Buffer): Promise<void> {
-  plane = createDataPlane({
+  plane = await createDataPlane({
     config,
     material,
     ticketKeys,

@@ -39,6 +39,7 @@ export interface WorkerPool extends WorkerMetricsSource {
 
 const workerScript = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
 const replyTimeoutMs = 5000;
+const startupTimeoutMs = 60_000;
 
 export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPool> {
   const { log } = options;
@@ -81,6 +82,11 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
     new Promise((resolve, reject) => {
       const worker = cluster.fork();
       let listening = false;
+      // A worker that never reports in must not hold start-up (and with it the whole process) forever.
+      const startup = setTimeout(() => {
+        reject(new Error(`worker ${worker.id} did not listen within ${startupTimeoutMs / 1000} s`));
+        worker.kill('SIGKILL');
+      }, startupTimeoutMs);
       worker.on('message', (message: unknown) => {
         if (!isMessage<ToPrimary>(message)) return;
         switch (message.type) {
@@ -95,12 +101,14 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
             return;
           case 'listening':
             listening = true;
+            clearTimeout(startup);
             serving.add(worker);
             options.onServing(serving.size);
             backoff.reset();
             resolve(message.addresses);
             return;
           case 'failed':
+            clearTimeout(startup);
             reject(new Error(message.message));
             return;
           case 'upstream-refused':
@@ -113,6 +121,7 @@ export async function startWorkers(options: WorkerPoolOptions): Promise<WorkerPo
         }
       });
       worker.once('exit', (code, signal) => {
+        clearTimeout(startup);
         serving.delete(worker);
         options.onServing(serving.size);
         if (!listening) reject(new Error(`worker exited during start-up (code ${code}, signal ${signal})`));
