@@ -27,8 +27,11 @@ export class CertificateReloader {
   #material: TlsMaterial;
   #watch: FileWatch | undefined;
   #running: Promise<unknown> = Promise.resolve();
-  /** The last refusal seen by a poll, so a set that stays broken is reported once, not every poll. */
-  #lastPollFailure: string | undefined;
+  /**
+   * The last refusal seen by a file event or poll: one broken set makes several events (a swap, then
+   * the old version's removal) and may sit there for many polls, but it is one refusal to report.
+   */
+  #lastFailure: string | undefined;
 
   constructor(readonly options: CertificateReloaderOptions) {
     this.#material = options.initial;
@@ -69,8 +72,8 @@ export class CertificateReloader {
       material = await loadTlsMaterial(this.options.files);
     } catch (err) {
       const message = (err as Error).message;
-      const repeated = trigger === 'poll' && message === this.#lastPollFailure;
-      if (trigger === 'poll') this.#lastPollFailure = message;
+      const repeated = trigger !== 'signal' && message === this.#lastFailure;
+      if (trigger !== 'signal') this.#lastFailure = message;
       if (!repeated) {
         reloads.inc({ result: 'failure' });
         // SIGHUP failures are logged by the lifecycle, which also counts podkit_reloads_total.
@@ -83,7 +86,7 @@ export class CertificateReloader {
       }
       throw err;
     }
-    this.#lastPollFailure = undefined;
+    this.#lastFailure = undefined;
     if (sameMaterial(material, this.#material)) {
       if (trigger === 'signal') log.info({ fingerprint: material.fingerprint }, 'certificate unchanged');
       return 'unchanged';

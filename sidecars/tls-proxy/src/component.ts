@@ -59,7 +59,7 @@ export const tlsProxy = defineComponent({
     let addresses: { tls: string; redirect: string | undefined };
     try {
       if (options.workers === 1) {
-        const plane = await createDataPlane({
+        const plane = createDataPlane({
           config,
           material,
           ticketKeys,

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import { listen } from '../../../lib/http-server.js';
 import { hostPort } from '../../../lib/option-types.js';
 import type { Endpoint, ProxyConfig } from './config.js';
+import { createL4Server } from './l4-server.js';
+import { createL7Server } from './l7-server.js';
 import { createListener } from './listener.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { statusClass } from './metrics.js';
@@ -37,14 +39,10 @@ export interface DataPlane {
   close(tunnelGraceMs: number): Promise<void>;
 }
 
-export async function createDataPlane(options: DataPlaneOptions): Promise<DataPlane> {
+export function createDataPlane(options: DataPlaneOptions): DataPlane {
   const { config, metrics, log } = options;
   const proxyOptions = { config, metrics, log, onUpstreamRefused: options.onUpstreamRefused };
-  // Loaded on demand: l4 never needs the HTTP stack (undici, http2), which is most of l7's memory.
-  const proxy =
-    config.mode === 'l7'
-      ? (await import('./l7-server.js')).createL7Server(proxyOptions)
-      : (await import('./l4-server.js')).createL4Server(proxyOptions);
+  const proxy = config.mode === 'l7' ? createL7Server(proxyOptions) : createL4Server(proxyOptions);
   const tls = createTlsServer({
     config,
     material: options.material,

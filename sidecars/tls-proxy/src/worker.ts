@@ -36,7 +36,7 @@ process.on('uncaughtException', (err) => {
 });
 
 async function init(config: ProxyConfig, material: TlsMaterial, ticketKeys: Buffer): Promise<void> {
-  plane = await createDataPlane({
+  plane = createDataPlane({
     config,
     material,
     ticketKeys,
@@ -69,7 +69,11 @@ process.on('message', (message: unknown) => {
         .then((values) => send({ type: 'metrics', id: message.id, metrics: values }));
       return;
     case 'drain':
-      void (plane?.close(message.tunnelGraceMs) ?? Promise.resolve()).then(() => process.exit(0));
+      log?.debug('draining');
+      void (plane?.close(message.tunnelGraceMs) ?? Promise.resolve()).then(() => {
+        log?.debug('drained');
+        process.exit(0);
+      });
       return;
   }
 });
