@@ -152,6 +152,8 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Bytes that arrive before the tunnel exists must wait, not flow away unread.
+    socket.pause();
     const tls = socket as StatefulSocket;
     const state = tls[kConnection] ?? unknownConnection;
     h1Sockets.delete(tls);

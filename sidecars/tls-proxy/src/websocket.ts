@@ -43,8 +43,6 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
 
   onConnect(abort: (err?: Error) => void): void {
     this.#abort = abort;
-    // Bytes the client sent after its handshake belong to the upstream, which is not known yet.
-    if (this.head.length > 0) this.client.pause();
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, upstream: Duplex): void {

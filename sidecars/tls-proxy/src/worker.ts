@@ -24,6 +24,7 @@ function toMaterial(message: MaterialMessage): TlsMaterial {
 }
 
 let plane: DataPlane | undefined;
+let lastRefusalReport = 0;
 let log: Logger | undefined;
 const registry = new Registry();
 const metrics = createDataPlaneMetrics(registry);
@@ -42,7 +43,13 @@ async function init(config: ProxyConfig, material: TlsMaterial, ticketKeys: Buff
     ticketKeys,
     metrics,
     log: log as Logger,
-    onUpstreamRefused: () => send({ type: 'upstream-refused' }),
+    onUpstreamRefused: () => {
+      // During an outage every request is refused: one message a second is all readiness needs.
+      const now = Date.now();
+      if (now - lastRefusalReport < 1000) return;
+      lastRefusalReport = now;
+      send({ type: 'upstream-refused' });
+    },
   });
   try {
     send({ type: 'listening', addresses: await plane.listen() });
