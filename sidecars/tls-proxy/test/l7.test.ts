@@ -318,6 +318,41 @@ t.test('upstream slower than --upstream-timeout: 504 with a JSON body', async (t
   t.match(response.headers['strict-transport-security'], /max-age=31536000/);
 });
 
+t.test('--max-connections: connections beyond the limit are closed at once and counted', async (t) => {
+  const limited = await startProxy(t, pki, upstream.url, ['--max-connections', '2']);
+  const open = async () => {
+    const socket = tlsConnect({
+      port: limited.port,
+      host: '127.0.0.1',
+      ca: readFileSync(pki.caFile),
+      servername: 'localhost',
+    });
+    socket.on('error', () => {});
+    const outcome = await Promise.race([
+      new Promise<'secure'>((resolve) => socket.once('secureConnect', () => resolve('secure'))),
+      new Promise<'closed'>((resolve) => socket.once('close', () => resolve('closed'))),
+    ]);
+    return { socket, outcome };
+  };
+  const first = await open();
+  const second = await open();
+  t.same([first.outcome, second.outcome], ['secure', 'secure'], 'two connections are served');
+  const third = await open();
+  t.equal(third.outcome, 'closed', 'the third is closed without a handshake');
+  t.equal(metricValue(await metrics(limited), 'podkit_tls_proxy_dropped_connections_total'), 1);
+  first.socket.destroy();
+  await waitFor(
+    async () => metricValue(await metrics(limited), 'podkit_tls_proxy_active_connections') === 1,
+    {
+      what: 'the freed slot',
+    },
+  );
+  const fourth = await open();
+  t.equal(fourth.outcome, 'secure', 'a freed slot is used again');
+  second.socket.destroy();
+  fourth.socket.destroy();
+});
+
 t.test('--redirect-listen sends plain HTTP to https', async (t) => {
   const redirecting = await startProxy(t, pki, upstream.url, [
     '--redirect-listen',
