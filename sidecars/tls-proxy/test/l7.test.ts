@@ -247,7 +247,15 @@ t.test(
     const before = await metrics(proxy);
     // Two 400s of the proxy's own: plain HTTP on the TLS port, and a target that is not a path.
     await run('curl', ['-sS', `http://127.0.0.1:${proxy.port}/`]);
-    await run('curl', ['-sS', '--http1.1', '--cacert', pki.caFile, '--request-target', 'nowhere', `${proxy.url}/`]);
+    await run('curl', [
+      '-sS',
+      '--http1.1',
+      '--cacert',
+      pki.caFile,
+      '--request-target',
+      'nowhere',
+      `${proxy.url}/`,
+    ]);
     const text = await metrics(proxy);
     t.ok(metricValue(text, 'podkit_tls_proxy_requests_total{status_class="2xx"}') >= 10);
     t.equal(
