@@ -24,4 +24,10 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
     dir: 'sidecars/git-pull',
     load: async () => (await import('./sidecars/git-pull/src/component.js')).gitPull as Component,
   },
+  'tls-proxy': {
+    summary: 'HTTPS/mTLS termination in front of a localhost-only service (l7 HTTP/1.1 + HTTP/2, or l4)',
+    dir: 'sidecars/tls-proxy',
+    load: async () =>
+      (await import('./sidecars/tls-proxy/src/component.js')).tlsProxy as unknown as Component,
+  },
 };

@@ -10,6 +10,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<string> }>> = {
   'db-health': () => import('./db-health.js'),
   startup: () => import('./startup.js'),
   'git-pull': () => import('./git-pull.js'),
+  'tls-proxy': () => import('./tls-proxy.js'),
 };
 
 async function main(): Promise<number> {

@@ -39,7 +39,54 @@ const startupArgs: Record<string, (dir: string) => Promise<string[]>> = {
     git(work, 'push', '--quiet', bare, 'HEAD:main');
     return ['--repo', `file://${bare}`, '--root', join(dir, 'git-pull-root')];
   },
+  'tls-proxy': async (dir) => {
+    // Ready means the upstream accepts connections: a bare listener in this process stands in for the app.
+    const upstream = createServer((socket) => socket.destroy()).listen(0, '127.0.0.1');
+    upstream.unref();
+    await new Promise((resolve) => upstream.once('listening', resolve));
+    const { port } = upstream.address() as { port: number };
+    const { cert, key } = selfSignedCertificate(dir);
+    return [
+      '--listen',
+      '127.0.0.1:0',
+      '--upstream',
+      `http://127.0.0.1:${port}`,
+      '--cert-file',
+      cert,
+      '--key-file',
+      key,
+    ];
+  },
 };
+
+function selfSignedCertificate(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'tls.crt');
+  const key = join(dir, 'tls.key');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert, key };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -35,8 +35,22 @@ export const ErrorCode = {
   SYNC_TIMEOUT: 'PODKIT_ERR_SYNC_TIMEOUT',
   /** A request to an admin action lacked the right bearer token. */
   UNAUTHORIZED: 'PODKIT_ERR_UNAUTHORIZED',
-  /** A request came sooner than the action's rate limit allows. */
+  /** A client exceeded a rate limit: proxied requests or an admin action (HTTP 429 with Retry-After). */
   RATE_LIMITED: 'PODKIT_ERR_RATE_LIMITED',
+  /** A certificate, key or CA file is unreadable, malformed, or the key does not match the certificate. */
+  TLS_MATERIAL: 'PODKIT_ERR_TLS_MATERIAL',
+  /** A proxy could not reach its upstream, or the upstream broke the exchange (HTTP 502). */
+  UPSTREAM: 'PODKIT_ERR_UPSTREAM',
+  /** The upstream did not answer within the proxy's upstream timeout (HTTP 504). */
+  UPSTREAM_TIMEOUT: 'PODKIT_ERR_UPSTREAM_TIMEOUT',
+  /** A client certificate was required and missing, failed verification, or is not allowed (HTTP 403). */
+  CLIENT_CERT: 'PODKIT_ERR_CLIENT_CERT',
+  /** Plain HTTP was sent to a TLS port (HTTP 400). */
+  PLAIN_HTTP: 'PODKIT_ERR_PLAIN_HTTP',
+  /** A malformed, oversized or too slow request was refused (HTTP 400, 408, 431). */
+  BAD_REQUEST: 'PODKIT_ERR_BAD_REQUEST',
+  /** A worker process exited unexpectedly and is being replaced. */
+  WORKER: 'PODKIT_ERR_WORKER',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -6,7 +6,7 @@
  * cleanly on Ctrl-C. Each component issue adds its container to `podContainers` below.
  */
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -54,6 +54,7 @@ async function podContainers(ctx: DemoContext): Promise<DemoContainer[]> {
         `tail -f ${join(logDir, 'info.log')} ${join(logDir, 'error.log')}   its plain-text logs (curl /fail for a stack trace)`,
       ],
     },
+    await tlsProxyContainer(ctx, appPort),
     ...(await gitPaas(ctx)),
     ...(await dbHealthContainer(ctx)),
   ];
@@ -155,6 +156,65 @@ async function dbHealthContainer(ctx: DemoContext): Promise<DemoContainer[]> {
       ],
     },
   ];
+}
+
+/** tls-proxy: the legacy app over https, with a self-signed certificate made at demo start. */
+async function tlsProxyContainer(ctx: DemoContext, appPort: number): Promise<DemoContainer> {
+  const tlsPort = await ctx.port(8443);
+  const adminPort = await ctx.port(9401);
+  const cert = join(ctx.dir, 'tls.crt');
+  const key = join(ctx.dir, 'tls.key');
+  const makeCert = [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '7',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ];
+  const made = spawnSync('openssl', makeCert, { stdio: 'ignore' });
+  if (made.status !== 0) throw new Error('openssl could not make the demo certificate');
+  const https = `https://localhost:${tlsPort}`;
+  return {
+    name: 'tls-proxy',
+    script: 'cli.js',
+    args: [
+      'tls-proxy',
+      '--listen',
+      `127.0.0.1:${tlsPort}`,
+      '--upstream',
+      `http://127.0.0.1:${appPort}`,
+      '--cert-file',
+      cert,
+      '--key-file',
+      key,
+      '--admin-address',
+      `127.0.0.1:${adminPort}`,
+      '--hsts-max-age',
+      '300',
+    ],
+    readyUrl: `http://127.0.0.1:${adminPort}/readyz`,
+    tryLines: [
+      `curl --cacert ${cert} ${https}/             the legacy app over https, through the sidecar`,
+      `curl --cacert ${cert} --http2 -i ${https}/stats    HTTP/2, HSTS, X-Forwarded-* reach the app`,
+      `curl -i http://127.0.0.1:${tlsPort}/             plain HTTP to the TLS port: 400, as nginx answers`,
+      `openssl s_client -connect 127.0.0.1:${tlsPort} -tls1_1 </dev/null   TLS 1.1 is refused`,
+      `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout ${key}.new -out ${cert}.new && mv ${key}.new ${key} && mv ${cert}.new ${cert}`,
+      '    rotate the certificate: picked up without a restart (a key/cert mismatch in between is refused and logged)',
+      `curl -s http://127.0.0.1:${adminPort}/metrics | grep ^podkit_tls_proxy   its metrics`,
+    ],
+  };
 }
 
 function portFree(port: number): Promise<boolean> {

@@ -31,8 +31,9 @@ function toMs(value: string, unit: string): number {
 
 export function parseWrk(output: string): LoadResult {
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(output);
-  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)$/m.exec(output);
-  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)$/m.exec(output);
+  // wrk pads short values (`1.19s `), so trailing blanks are allowed.
+  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)[ \t]*$/m.exec(output);
+  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)[ \t]*$/m.exec(output);
   if (!rps || !p50 || !p99) throw new Error(`unexpected wrk output:\n${output}`);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output);

@@ -1,0 +1,160 @@
+/**
+ * The data plane's settings as plain data: built once from the parsed options, and sent as-is to worker
+ * processes (which never parse options themselves, so every worker runs exactly what the primary
+ * validated). Also the cross-option checks, which run before anything listens.
+ */
+
+import { isIP } from 'node:net';
+import type { ComponentOptions } from '../../../lib/component.js';
+import { invalid } from '../../../lib/options.js';
+import type { tlsProxyOptions } from './options.js';
+
+export type TlsProxyOptions = ComponentOptions<typeof tlsProxyOptions>;
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface ProxyConfig {
+  mode: 'l7' | 'l4';
+  listen: Endpoint;
+  redirectListen: Endpoint | undefined;
+  redirectHttpsPort: number;
+  upstream: Endpoint;
+  /** `http://host:port`, the undici pool's origin (l7). */
+  upstreamOrigin: string;
+  clientAuth: 'none' | 'request' | 'require';
+  allowSubjects: string[];
+  minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
+  ciphers: string;
+  hstsMaxAge: number;
+  upstreamTimeoutMs: number;
+  upstreamConnections: number;
+  /** Per process: the option's total divided among the workers. 0: no limit. */
+  maxConnections: number;
+  maxHeaderSize: number;
+  headerTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  idleTimeoutMs: number;
+  rateLimit:
+    | { rate: number; burst: number; authenticatedRate: number; authenticatedBurst: number }
+    | undefined;
+  proxyProtocol: boolean;
+}
+
+export function proxyConfig(options: TlsProxyOptions): ProxyConfig {
+  const upstream = upstreamEndpoint(options.upstream);
+  const rate = options.rateLimit;
+  const burst = options.rateLimitBurst || Math.max(1, Math.ceil(rate * 2));
+  const authenticatedRate = options.rateLimitAuthenticated || rate;
+  return {
+    mode: options.mode,
+    listen: endpoint(options.listen),
+    redirectListen: options.redirectListen ? endpoint(options.redirectListen) : undefined,
+    redirectHttpsPort: options.redirectHttpsPort,
+    upstream,
+    upstreamOrigin: `http://${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}`,
+    clientAuth: options.clientAuth,
+    allowSubjects: options.allowSubject,
+    minTlsVersion: options.minTlsVersion,
+    ciphers: options.ciphers,
+    hstsMaxAge: options.hstsMaxAge,
+    upstreamTimeoutMs: options.upstreamTimeout,
+    upstreamConnections: options.upstreamConnections,
+    maxConnections: options.maxConnections === 0 ? 0 : Math.ceil(options.maxConnections / options.workers),
+    maxHeaderSize: options.maxHeaderSize,
+    headerTimeoutMs: options.headerTimeout,
+    requestTimeoutMs: options.requestTimeout,
+    keepAliveTimeoutMs: options.keepAliveTimeout,
+    handshakeTimeoutMs: options.handshakeTimeout,
+    idleTimeoutMs: options.idleTimeout,
+    rateLimit:
+      rate > 0
+        ? {
+            rate,
+            burst,
+            authenticatedRate,
+            // The authenticated bucket is as deep, relative to its rate, as the ordinary one.
+            authenticatedBurst: Math.max(burst, Math.ceil((burst * authenticatedRate) / rate)),
+          }
+        : undefined,
+    proxyProtocol: options.proxyProtocol,
+  };
+}
+
+/** Cross-option checks (lib/lifecycle runs them before anything listens; failures exit 2). */
+export function checkOptions(options: TlsProxyOptions): void {
+  const url = options.upstream;
+  if (options.mode === 'l7' && url.protocol !== 'http:') {
+    throw invalid('upstream', `"${url}" must be an http:// URL with --mode l7`);
+  }
+  if (
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search ||
+    url.hash ||
+    url.username ||
+    url.password
+  ) {
+    throw invalid(
+      'upstream',
+      `"${url.protocol}//${url.host}${url.pathname}" must be scheme://host:port only, without a path`,
+    );
+  }
+  const { host } = upstreamEndpoint(url);
+  if (!options.allowRemoteUpstream && !isLoopback(host)) {
+    throw invalid(
+      'upstream',
+      `host "${host}" is not a loopback address: a sidecar forwards to its own pod (set --allow-remote-upstream to override)`,
+    );
+  }
+  if (options.clientAuth !== 'none' && !options.clientCaFile) {
+    throw invalid('clientAuth', `${options.clientAuth} needs --client-ca-file to verify client certificates`);
+  }
+  if (options.clientAuth === 'none' && options.allowSubject.length > 0) {
+    throw invalid(
+      'allowSubject',
+      'needs --client-auth request or require (there is no client identity without mTLS)',
+    );
+  }
+  if (options.mode === 'l4') {
+    const l7Only: [keyof TlsProxyOptions, boolean][] = [
+      ['hstsMaxAge', options.hstsMaxAge > 0],
+      ['rateLimit', options.rateLimit > 0],
+      ['redirectListen', options.redirectListen !== undefined],
+    ];
+    for (const [key, set] of l7Only) if (set) throw invalid(key, 'needs --mode l7 (l4 does not see HTTP)');
+  }
+  if (options.mode === 'l7' && options.proxyProtocol) {
+    throw invalid('proxyProtocol', 'needs --mode l4 (l7 passes the client address in X-Forwarded-For)');
+  }
+  if (options.redirectListen && sameListener(options.redirectListen, options.listen)) {
+    throw invalid('redirectListen', `must differ from --listen (${options.listen})`);
+  }
+}
+
+export function upstreamEndpoint(url: URL): Endpoint {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = url.port === '' ? (url.protocol === 'http:' ? 80 : 0) : Number(url.port);
+  if (port === 0) throw invalid('upstream', `"${url}" needs a port`);
+  return { host, port };
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1' || /^::ffff:127\./i.test(host);
+  return false;
+}
+
+function endpoint(hostPort: { host: string; port: number }): Endpoint {
+  return { host: hostPort.host, port: hostPort.port };
+}
+
+function sameListener(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
+  return (
+    a.port !== 0 && a.port === b.port && (a.host === b.host || a.host === '0.0.0.0' || b.host === '0.0.0.0')
+  );
+}

@@ -1,0 +1,79 @@
+/**
+ * The listening socket in front of the TLS server. It looks at the first byte of each connection: a TLS
+ * handshake (0x16) goes on to the TLS server; anything else is plain text sent to the HTTPS port, which
+ * gets nginx's answer (400, "The plain HTTP request was sent to HTTPS port") instead of a TLS alert the
+ * client cannot read. The check costs one read per connection, nothing per request. It also enforces
+ * --max-connections and counts connections for the active-connections gauge and for draining.
+ */
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { ErrorCode } from '../../../lib/errors.js';
+
+const tlsHandshakeRecord = 0x16;
+
+export interface ListenerOptions {
+  maxConnections: number;
+  /** Time allowed for the first byte to arrive. */
+  firstByteTimeoutMs: number;
+  onTls(socket: Socket): void;
+  onPlainHttp(socket: Socket): void;
+  onFirstByteTimeout(socket: Socket): void;
+  onOpen(socket: Socket): void;
+  onClose(socket: Socket): void;
+  onDrop(): void;
+}
+
+export function createListener(options: ListenerOptions): Server {
+  const server = createServer({ noDelay: true, allowHalfOpen: false }, (socket) => {
+    options.onOpen(socket);
+    socket.once('close', () => options.onClose(socket));
+    socket.on('error', () => {
+      // Resets before the handshake are routine (scanners, health checks); the TLS side logs the rest.
+    });
+    socket.setTimeout(options.firstByteTimeoutMs, () => {
+      options.onFirstByteTimeout(socket);
+      socket.destroy();
+    });
+    socket.once('data', (chunk: Buffer) => {
+      socket.setTimeout(0);
+      socket.pause();
+      if (chunk[0] === tlsHandshakeRecord) {
+        // The TLS socket takes over the handle and replays what was read (node's _tls_wrap initRead).
+        socket.unshift(chunk);
+        options.onTls(socket);
+        return;
+      }
+      options.onPlainHttp(socket);
+      answerPlainHttp(socket);
+    });
+  });
+  if (options.maxConnections > 0) server.maxConnections = options.maxConnections;
+  server.on('drop', () => options.onDrop());
+  return server;
+}
+
+const plainHttpBody = `${JSON.stringify({
+  error: 'The plain HTTP request was sent to HTTPS port',
+  code: ErrorCode.PLAIN_HTTP,
+})}\n`;
+const plainHttpResponse = [
+  'HTTP/1.1 400 Bad Request',
+  'content-type: application/json',
+  `content-length: ${Buffer.byteLength(plainHttpBody)}`,
+  'connection: close',
+  '',
+  plainHttpBody,
+].join('\r\n');
+
+/**
+ * Answers and half-closes, then reads what the client still sends before closing: closing a socket with
+ * unread data makes the kernel send a reset, which can destroy the answer before the client reads it.
+ */
+function answerPlainHttp(socket: Socket): void {
+  socket.end(plainHttpResponse);
+  socket.on('data', () => {});
+  socket.resume();
+  const linger = setTimeout(() => socket.destroy(), 2000);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
+}

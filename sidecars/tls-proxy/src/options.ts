@@ -1,0 +1,149 @@
+/**
+ * tls-proxy's option spec: the single source of its flags, PODKIT_* variables, defaults and docs.
+ * Names given by the issue are kept as they are; the rest are what ghostunnel and nginx users reach for.
+ */
+
+import { opt } from '../../../lib/options.js';
+
+export const tlsVersions = ['TLSv1.2', 'TLSv1.3'] as const;
+
+export const tlsProxyOptions = {
+  listen: opt.hostPort({ default: '0.0.0.0:8443', description: 'TLS listener address.' }),
+  upstream: opt.url({
+    default: 'http://127.0.0.1:8080',
+    protocols: ['http:', 'tcp:'],
+    description:
+      'Where requests go: http://host:port (l7) or tcp://host:port (l4); loopback only by default.',
+  }),
+  allowRemoteUpstream: opt.bool({
+    description:
+      'Allow an upstream that is not a loopback address (a sidecar normally forwards to localhost).',
+  }),
+  mode: opt.enum(['l7', 'l4'], {
+    default: 'l7',
+    description: 'l7 terminates TLS and proxies HTTP/1.1 and HTTP/2; l4 passes the decrypted bytes through.',
+  }),
+  workers: opt.int({
+    default: 1,
+    min: 1,
+    max: 64,
+    description: 'Processes serving the listener; above 1 a primary process supervises that many workers.',
+  }),
+  certFile: opt.file({
+    required: true,
+    mustExist: true,
+    description: 'PEM certificate (chain) presented to clients; reloaded when it changes and on SIGHUP.',
+  }),
+  keyFile: opt.file({
+    required: true,
+    mustExist: true,
+    description: 'PEM private key of the certificate; reloaded with it.',
+  }),
+  clientCaFile: opt.file({
+    mustExist: true,
+    description:
+      'PEM CA bundle that client certificates must chain to (mTLS); reloaded with the certificate.',
+  }),
+  clientAuth: opt.enum(['none', 'request', 'require'], {
+    default: 'none',
+    description:
+      'none: no client certificates; request: verify one when presented; require: refuse clients without one.',
+  }),
+  allowSubject: opt.list({
+    itemName: 'name',
+    description:
+      'With mTLS, client certificates whose CN or a SAN (DNS, URI, email, IP) equals one of these; empty allows any verified client.',
+  }),
+  minTlsVersion: opt.enum(tlsVersions, {
+    default: 'TLSv1.2',
+    description: 'Oldest TLS version accepted from clients.',
+  }),
+  ciphers: opt.string({
+    default: '',
+    description:
+      'OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are always the safe defaults); empty: Node defaults.',
+  }),
+  redirectListen: opt.hostPort({
+    description: 'Plain-HTTP listener that redirects every request to https (off when unset).',
+  }),
+  redirectHttpsPort: opt.int({
+    default: 443,
+    min: 1,
+    max: 65535,
+    description: 'The https port clients reach (the Service port), used in redirect locations.',
+  }),
+  hstsMaxAge: opt.int({
+    default: 0,
+    min: 0,
+    description: 'Strict-Transport-Security max-age in seconds added to every l7 response; 0 sends none.',
+  }),
+  upstreamTimeout: opt.duration({
+    default: '30s',
+    min: '1ms',
+    description: 'Longest wait for the upstream to connect, answer, or send the next body chunk: then 504.',
+  }),
+  upstreamConnections: opt.int({
+    default: 128,
+    min: 1,
+    max: 10_000,
+    description: 'Keep-alive connections to the upstream per process.',
+  }),
+  maxConnections: opt.int({
+    default: 10_000,
+    min: 0,
+    description:
+      'Concurrent client connections (shared among workers); more are closed at once. 0: no limit.',
+  }),
+  maxHeaderSize: opt.int({
+    default: 16_384,
+    min: 1024,
+    max: 1_048_576,
+    description: 'Largest request head in bytes (HTTP/1.1 and HTTP/2); larger gets 431.',
+  }),
+  headerTimeout: opt.duration({
+    default: '10s',
+    min: '100ms',
+    description: 'Time allowed for a client to send a complete request head (slowloris defence).',
+  }),
+  requestTimeout: opt.duration({
+    default: '5m',
+    description: 'Time allowed for a client to send a whole request including its body; 0: no limit.',
+  }),
+  keepAliveTimeout: opt.duration({
+    default: '60s',
+    description: 'How long an idle client connection is kept open for another request.',
+  }),
+  handshakeTimeout: opt.duration({
+    default: '10s',
+    min: '100ms',
+    description: 'Time allowed for the first byte and the TLS handshake of a new connection.',
+  }),
+  idleTimeout: opt.duration({
+    default: '10m',
+    description: 'l4 tunnels and HTTP/2 sessions with no traffic this long are closed; 0: never.',
+  }),
+  rateLimit: opt.number({
+    default: 0,
+    min: 0,
+    description: 'Requests per second per client address (token bucket); 0 turns rate limiting off.',
+  }),
+  rateLimitBurst: opt.int({
+    default: 0,
+    min: 0,
+    description:
+      'Requests a client may send at once before the rate applies; 0: twice the rate (at least 1).',
+  }),
+  rateLimitAuthenticated: opt.number({
+    default: 0,
+    min: 0,
+    description:
+      'Requests per second for clients with an mTLS identity or an Authorization header; 0: same as --rate-limit.',
+  }),
+  proxyProtocol: opt.bool({
+    description: 'l4: send a PROXY protocol v2 header to the upstream with the client address.',
+  }),
+  certPollInterval: opt.duration({
+    default: '30s',
+    description: 'Also re-read the certificate files this often, in case file events are missed; 0: never.',
+  }),
+};

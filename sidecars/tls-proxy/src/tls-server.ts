@@ -1,0 +1,137 @@
+/**
+ * The TLS side shared by both modes: the server options (TLS 1.2+, ALPN, client certificates), hot
+ * certificate swaps, the client identity worked out once per connection, and handshake failures sorted
+ * into the fixed reasons of the metric.
+ */
+
+import {
+  createServer,
+  type SecureContextOptions,
+  type Server,
+  type TLSSocket,
+  type TlsOptions,
+} from 'node:tls';
+import {
+  type ClientIdentity,
+  clientIdentity,
+  isAllowed,
+  type PeerCertificateLike,
+} from './client-identity.js';
+import type { ProxyConfig } from './config.js';
+import { clientAddressOf } from './headers.js';
+import type { HandshakeFailureReason } from './metrics.js';
+import { secureContextOptions, type TlsMaterial } from './tls-material.js';
+
+/** What the proxy knows about a client connection, stored on its TLS socket. */
+export interface ConnectionState {
+  clientAddress: string;
+  identity: ClientIdentity | undefined;
+  /** Set when the client certificate is missing, unverified or not allowed: requests are refused. */
+  refusal: { reason: HandshakeFailureReason; message: string } | undefined;
+  /** HTTP/1.1 requests in flight on this connection (for draining). */
+  inFlight: number;
+}
+
+export const kConnection = Symbol('podkit.tls-proxy.connection');
+
+export type StatefulSocket = TLSSocket & { [kConnection]?: ConnectionState };
+
+export interface TlsServerOptions {
+  config: ProxyConfig;
+  material: TlsMaterial;
+  /** 48 bytes shared by all workers, so a session resumed on another worker still works. */
+  ticketKeys: Buffer;
+  alpn: string[] | undefined;
+  onSecureConnection(socket: StatefulSocket, state: ConnectionState): void;
+  onHandshakeFailure(reason: HandshakeFailureReason, socket: TLSSocket, err: Error): void;
+}
+
+export interface ProxyTlsServer {
+  readonly server: Server;
+  setMaterial(material: TlsMaterial): void;
+}
+
+export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
+  const { config } = options;
+  const allowed = new Set(config.allowSubjects);
+  const settings = (material: TlsMaterial): TlsOptions & SecureContextOptions => ({
+    ...secureContextOptions(material),
+    minVersion: config.minTlsVersion,
+    ...(config.ciphers ? { ciphers: config.ciphers } : {}),
+    honorCipherOrder: true,
+    ticketKeys: options.ticketKeys,
+    sessionTimeout: 300,
+  });
+  const server = createServer({
+    ...settings(options.material),
+    ...(options.alpn ? { ALPNProtocols: options.alpn } : {}),
+    requestCert: config.clientAuth !== 'none',
+    // Verification is judged per connection below: l7 then answers with a clear HTTP error instead of
+    // a reset, and l4 closes the connection.
+    rejectUnauthorized: false,
+    handshakeTimeout: config.handshakeTimeoutMs,
+  });
+  server.on('secureConnection', (socket: StatefulSocket) => {
+    const state: ConnectionState = {
+      clientAddress: clientAddressOf(socket.remoteAddress),
+      identity: undefined,
+      refusal: undefined,
+      inFlight: 0,
+    };
+    if (config.clientAuth !== 'none') judgeClientCertificate(socket, state, config, allowed);
+    socket[kConnection] = state;
+    options.onSecureConnection(socket, state);
+  });
+  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    options.onHandshakeFailure(handshakeFailureReason(err), socket, err);
+  });
+  return {
+    server,
+    setMaterial(material) {
+      // setSecureContext resets every option it is not given, so it gets the full set each time.
+      server.setSecureContext(settings(material));
+    },
+  };
+}
+
+function judgeClientCertificate(
+  socket: TLSSocket,
+  state: ConnectionState,
+  config: ProxyConfig,
+  allowed: ReadonlySet<string>,
+): void {
+  const peer = socket.getPeerCertificate() as PeerCertificateLike;
+  const presented = peer !== null && typeof peer === 'object' && peer.fingerprint256 !== undefined;
+  if (!presented) {
+    if (config.clientAuth === 'require') {
+      state.refusal = { reason: 'client_cert_missing', message: 'a client certificate is required' };
+    }
+    return;
+  }
+  if (!socket.authorized) {
+    const why = String(socket.authorizationError ?? 'unverified');
+    state.refusal = {
+      reason: 'client_cert_unverified',
+      message: `the client certificate was not accepted (${why})`,
+    };
+    return;
+  }
+  const identity = clientIdentity(peer);
+  if (!isAllowed(identity, allowed)) {
+    state.refusal = {
+      reason: 'client_cert_denied',
+      message: 'the client certificate identity is not allowed',
+    };
+    return;
+  }
+  state.identity = identity;
+}
+
+export function handshakeFailureReason(err: Error & { code?: string }): HandshakeFailureReason {
+  const code = err.code ?? '';
+  if (code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' || /VERSION|PROTOCOL_VERSION/.test(code))
+    return 'protocol_version';
+  if (code === 'ERR_SSL_NO_SHARED_CIPHER') return 'no_shared_cipher';
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT' || /timed? ?out/i.test(err.message)) return 'timeout';
+  return 'other';
+}
