@@ -12,4 +12,10 @@ export interface ComponentEntry {
   load(): Promise<Component>;
 }
 
-export const components: Readonly<Record<string, ComponentEntry>> = {};
+export const components: Readonly<Record<string, ComponentEntry>> = {
+  'mysql-broker': {
+    summary: 'ambassador: the app talks to localhost:3306, the broker finds (or creates) MySQL',
+    dir: 'ambassadors/mysql-broker',
+    load: async () => (await import('./ambassadors/mysql-broker/src/component.js')).default as Component,
+  },
+};
