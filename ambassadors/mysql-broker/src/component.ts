@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { defineComponent } from '../../../lib/component.js';
 import { loadKubeConfig } from '../../../lib/kube.js';
-import { Expected } from '../../../lib/option-types.js';
+import { Expected, parseHostPort } from '../../../lib/option-types.js';
 import { invalid } from '../../../lib/options.js';
 import { BackendPool, type BackendState } from './backend-pool.js';
 import { Broker, type Route } from './broker.js';
@@ -108,6 +108,7 @@ export default defineComponent({
       const primary = readWrite.primary;
       health.readiness.set('backend', primary !== undefined, {
         primary: primary?.key ?? null,
+        ...(primary ? {} : { reason: readWrite.describe() }),
         backends: readWrite.backends.map((b) => ({
           backend: b.key,
           healthy: b.healthy ?? null,
@@ -139,10 +140,13 @@ export default defineComponent({
       },
       describe: () => readWrite.describe(),
     });
-    await broker.listen(
-      'read-write',
-      o.listen,
-      routeOf(() => readWrite.healthy()),
+    // The bound port (not --listen's, which may be 0) is what the app is told in the provisioned Secret.
+    const bound = parseHostPort(
+      await broker.listen(
+        'read-write',
+        o.listen,
+        routeOf(() => readWrite.healthy()),
+      ),
     );
     if (o.listenReadOnly) {
       const readOnlyChoices = readOnly
@@ -174,7 +178,8 @@ export default defineComponent({
       const watch = watchServiceEndpoints(kc, namespace, service, (list) => readWrite.setBackends(list), log);
       stops.push(() => watch.stop());
       if (o.provision) {
-        const appHost = ['0.0.0.0', '::'].includes(o.listen.host) ? '127.0.0.1' : o.listen.host;
+        // A wildcard listener is reached on loopback from inside the pod.
+        const appHost = ['0.0.0.0', '::'].includes(bound.host) ? '127.0.0.1' : bound.host;
         const provisioner = startProvisioner(
           kc,
           {
@@ -184,7 +189,7 @@ export default defineComponent({
             storage: o.provisionStorage,
             ...(o.provisionStorageClass ? { storageClass: o.provisionStorageClass } : {}),
             appHost,
-            appPort: o.listen.port,
+            appPort: bound.port,
           },
           log,
           (status) => {
