@@ -7,16 +7,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { defineComponent } from '../../../lib/component.js';
-import { loadKubeConfig } from '../../../lib/kube.js';
 import { Expected, parseHostPort } from '../../../lib/option-types.js';
 import { invalid } from '../../../lib/options.js';
 import { BackendPool, type BackendState } from './backend-pool.js';
 import { Broker, type Route } from './broker.js';
 import { parseDnsName, startDnsDiscovery } from './discovery/dns.js';
-import { watchServiceEndpoints } from './discovery/kubernetes.js';
 import { type BrokerMetrics, createBrokerMetrics, type ListenerName } from './metrics.js';
 import { mysqlBrokerOptions } from './options.js';
-import { startProvisioner } from './provision/provisioner.js';
 
 const serviceAccountNamespace = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -171,6 +168,10 @@ export default defineComponent({
       stops.push(() => dns.stop());
     }
     if (o.discovery === 'kubernetes') {
+      // Loaded only here: the Kubernetes client is most of the start-up time and memory of a broker.
+      const { loadKubeConfig } = await import('../../../lib/kube.js');
+      const { watchServiceEndpoints } = await import('./discovery/kubernetes.js');
+      const { startProvisioner } = await import('./provision/provisioner.js');
       const kc = loadKubeConfig(o.kubeconfig);
       const namespace = o.namespace ?? defaultNamespace(kc);
       const service = o.service as string;

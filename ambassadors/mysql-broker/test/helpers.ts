@@ -20,7 +20,8 @@ export async function startBroker(
   options: { ready?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Broker> {
   const proc = await startComponent(t, 'mysql-broker', ['--listen', '127.0.0.1:0', ...args], {
-    timeoutMs: 30_000,
+    // Generous: the machine is shared, and tap's coverage makes every child start slower.
+    timeoutMs: 60_000,
     ...options,
   });
   const [host, port] = (await proc.address('read-write')).split(':') as [string, string];
