@@ -7,6 +7,7 @@
 
 const benchmarks: Record<string, () => Promise<{ run(): Promise<string> }>> = {
   noise: () => import('./noise.js'),
+  'mysql-broker': () => import('./mysql-broker.js'),
   startup: () => import('./startup.js'),
 };
 

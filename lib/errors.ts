@@ -23,6 +23,10 @@ export const ErrorCode = {
   COMMAND: 'PODKIT_ERR_COMMAND',
   /** A file could not be published atomically. */
   PUBLISH: 'PODKIT_ERR_PUBLISH',
+  /** A proxy had no healthy backend for a client, or its backend did not answer within the timeout. */
+  BACKEND_UNAVAILABLE: 'PODKIT_ERR_BACKEND_UNAVAILABLE',
+  /** A proxy refused a client at its connection limit. */
+  CONNECTION_LIMIT: 'PODKIT_ERR_CONNECTION_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -7,6 +7,7 @@
  * worse off than one that reconnects.
  */
 
+import { ErrorCode } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { HostPort } from '../../../lib/option-types.js';
 import { type CheckOptions, type CheckResult, checkBackend } from './backend-check.js';
@@ -137,7 +138,7 @@ export class BackendPool {
       const log = this.options.log;
       const fields = { role: this.options.role, backend: state.key, detail: result.detail };
       if (result.healthy) log.info(fields, 'backend healthy');
-      else log.warn(fields, 'backend unhealthy');
+      else log.warn({ ...fields, code: ErrorCode.BACKEND_UNAVAILABLE }, 'backend unhealthy');
       if (!result.healthy && was !== false) this.events.onUnhealthy?.(state);
     }
     this.#recompute();

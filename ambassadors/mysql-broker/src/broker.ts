@@ -7,6 +7,7 @@
  */
 
 import { createServer, type Server, type Socket } from 'node:net';
+import { ErrorCode } from '../../../lib/errors.js';
 import { listen } from '../../../lib/http-server.js';
 import type { Logger } from '../../../lib/log.js';
 import type { HostPort } from '../../../lib/option-types.js';
@@ -153,7 +154,10 @@ export class Broker implements ByteSource {
         if (!(err instanceof BackendConnectError) || err.kind === 'aborted') return connection.close();
         if (err.kind === 'timeout') timedOut = err.message;
         tried.push(`${candidate.key}: ${err.message}`);
-        this.options.log.warn({ listener, backend: candidate.key, detail: err.message }, 'backend failed');
+        this.options.log.warn(
+          { code: ErrorCode.BACKEND_UNAVAILABLE, listener, backend: candidate.key, detail: err.message },
+          'backend failed',
+        );
         route.markFailed(candidate.key, err.message);
       }
     }
@@ -186,7 +190,10 @@ export class Broker implements ByteSource {
   #refuse(client: Socket, reason: RefusalReason, detail: string): void {
     const message = refusalMessage(reason, detail);
     this.options.metrics().refused.inc({ reason });
-    this.options.log.warn({ reason, code: refusalCodes[reason], detail }, 'connection refused');
+    const code = reason === 'max_connections' ? ErrorCode.CONNECTION_LIMIT : ErrorCode.BACKEND_UNAVAILABLE;
+    this.options.log.warn({ code, reason, mysqlError: refusalCodes[reason], detail }, 'connection refused');
     client.end(errPacket(refusalCodes[reason], message));
+    // A client that never closes its side must not hold a connection slot.
+    setTimeout(() => client.destroy(), 5000).unref();
   }
 }

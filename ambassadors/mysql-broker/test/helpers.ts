@@ -44,22 +44,12 @@ export function mariadbCli(
   password: string,
   sql: string,
   timeoutMs = 30_000,
+  user = 'root',
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       'mariadb',
-      [
-        '-h',
-        target.host,
-        '-P',
-        String(target.port),
-        '-u',
-        'root',
-        '--batch',
-        '--skip-column-names',
-        '-e',
-        sql,
-      ],
+      ['-h', target.host, '-P', String(target.port), '-u', user, '--batch', '--skip-column-names', '-e', sql],
       { env: { ...process.env, MYSQL_PWD: password }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;

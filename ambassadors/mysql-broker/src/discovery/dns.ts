@@ -43,10 +43,10 @@ export async function resolveBackends(
 ): Promise<HostPort[]> {
   if (target.kind === 'address') {
     const records = await resolver.lookup(target.host);
-    const seen = new Set<string>();
-    return records
-      .filter(({ address }) => !seen.has(address) && seen.add(address))
-      .map(({ address }) => hostPort(address, target.port));
+    // Resolvers rotate A records between answers; sorted, the first healthy backend stays the same one.
+    const addresses = [...new Set(records.map(({ address }) => address))];
+    const collator = new Intl.Collator('en', { numeric: true });
+    return addresses.sort(collator.compare).map((address) => hostPort(address, target.port));
   }
   const records = await resolver.resolveSrv(target.name);
   return [...records]
