@@ -103,6 +103,15 @@ export class BackendPool {
     return this.#order.filter((state) => state.healthy === true);
   }
 
+  /**
+   * Where a new connection may go, in the order to try: the healthy backends, then those not checked
+   * yet (an app that connects the moment the pod starts should not be refused while the first check
+   * is still on its way).
+   */
+  candidates(): BackendState[] {
+    return [...this.healthy(), ...this.#order.filter((state) => state.healthy === undefined)];
+  }
+
   /** A connection attempt failed: the backend is unhealthy now, not at the next check. */
   markFailed(key: string, detail: string): void {
     const state = this.#order.find((s) => s.key === key);

@@ -1,7 +1,7 @@
 /**
  * The data path: a TCP proxy from the app's localhost listeners to the current backend. Each client
  * connection tries the route's healthy backends in order until one greets it; the bytes then flow both
- * ways through `pipe` (byte-exact, backpressure included) and the stream is never parsed. When no
+ * ways unchanged (byte-exact, backpressure included) and the stream is never parsed. When no
  * backend can be had, the client gets a MySQL ERR packet instead of a greeting -- only ever before any
  * backend byte reached it -- so it prints a reason instead of hanging or seeing a silent close.
  */
@@ -36,6 +36,22 @@ export interface BrokerOptions {
   maxConnections: number;
   log: Logger;
   metrics: () => BrokerMetrics;
+}
+
+/**
+ * What `pipe` does for two sockets, without the stream plumbing around it (measurably cheaper per chunk,
+ * and MySQL traffic is many small chunks): forward each chunk as it is, pause the reader while the writer's
+ * buffer is full, pass the FIN on.
+ */
+function forward(from: Socket, to: Socket, onChunk: () => void): void {
+  from.on('data', (chunk: Buffer) => {
+    onChunk();
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', () => from.resume());
+    }
+  });
+  from.once('end', () => to.end());
 }
 
 /** One client connection and, once established, its backend connection. */
@@ -174,16 +190,15 @@ export class Broker implements ByteSource {
     if (this.options.idleTimeoutMs > 0) {
       client.setTimeout(this.options.idleTimeoutMs, () => connection.close());
     }
-    client.on('data', () => {
-      connection.turn = 'client';
-    });
-    backend.on('data', () => {
+    client.write(first);
+    forward(backend, client, () => {
       connection.turn = 'backend';
     });
-    client.write(first);
-    backend.pipe(client);
-    client.pipe(backend);
+    forward(client, backend, () => {
+      connection.turn = 'client';
+    });
     client.resume();
+    backend.resume();
     this.options.metrics().connections.inc({ listener: connection.listener });
   }
 

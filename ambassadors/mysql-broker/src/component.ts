@@ -142,7 +142,7 @@ export default defineComponent({
       await broker.listen(
         'read-write',
         o.listen,
-        routeOf(() => readWrite.healthy()),
+        routeOf(() => readWrite.candidates()),
       ),
     );
     if (o.listenReadOnly) {
@@ -152,7 +152,7 @@ export default defineComponent({
       await broker.listen(
         'read-only',
         o.listenReadOnly,
-        routeOf(rotating(readOnlyChoices, () => readWrite.healthy())),
+        routeOf(rotating(readOnlyChoices, () => readWrite.candidates())),
       );
     }
 
