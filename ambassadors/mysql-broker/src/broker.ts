@@ -14,7 +14,7 @@ import type { HostPort } from '../../../lib/option-types.js';
 import { ConnectionTracker, type Drainable } from '../../../lib/tcp-drain.js';
 import { BackendConnectError, openBackend } from './backend-connect.js';
 import type { BackendState } from './backend-pool.js';
-import type { BrokerMetrics, ByteSource, ListenerName, RefusalReason } from './metrics.js';
+import type { ByteSource, ListenerName, RefusalReason } from './metrics.js';
 import { errPacket } from './protocol.js';
 import { refusalCodes, refusalMessage } from './refusals.js';
 
@@ -28,6 +28,13 @@ export interface Route {
   describe(): string;
 }
 
+/** What happened to connections: metrics in one process, messages to the primary in a worker. */
+export interface BrokerEvents {
+  brokered(listener: ListenerName, backendKey: string, id: number): void;
+  refused(reason: RefusalReason, id: number): void;
+  closed?(id: number): void;
+}
+
 export interface BrokerOptions {
   connectTimeoutMs: number;
   /** 0: no idle timeout. */
@@ -35,7 +42,25 @@ export interface BrokerOptions {
   /** 0: no limit. Counts both listeners. */
   maxConnections: number;
   log: Logger;
-  metrics: () => BrokerMetrics;
+  events: BrokerEvents;
+}
+
+/** The data path as the component sees it: in this process (Broker) or spread over workers. */
+export interface DataPath extends ByteSource {
+  listen(listener: ListenerName, address: HostPort, route: Route): Promise<string>;
+  closeBackend(key: string): number;
+  drain(): Promise<void>;
+}
+
+/** Answers a client with an ERR packet in place of the greeting, and makes sure the socket goes away. */
+export function refuse(client: Socket, reason: RefusalReason, detail: string, log: Logger): void {
+  const message = refusalMessage(reason, detail);
+  const code = reason === 'max_connections' ? ErrorCode.CONNECTION_LIMIT : ErrorCode.BACKEND_UNAVAILABLE;
+  log.warn({ code, reason, mysqlError: refusalCodes[reason], detail }, 'connection refused');
+  client.on('error', () => {});
+  client.end(errPacket(refusalCodes[reason], message));
+  // A client that never closes its side must not hold a connection slot.
+  setTimeout(() => client.destroy(), 5000).unref();
 }
 
 /**
@@ -87,7 +112,7 @@ class Brokered implements Drainable {
   }
 }
 
-export class Broker implements ByteSource {
+export class Broker implements DataPath {
   readonly #tracker = new ConnectionTracker<Brokered>();
   readonly #servers: Server[] = [];
   /** Bytes of connections already closed; open ones are read from their sockets. */
@@ -96,7 +121,7 @@ export class Broker implements ByteSource {
   constructor(private readonly options: BrokerOptions) {}
 
   async listen(listener: ListenerName, address: HostPort, route: Route): Promise<string> {
-    const server = createServer({ noDelay: true }, (client) => void this.#accept(client, listener, route));
+    const server = createServer({ noDelay: true }, (client) => void this.adopt(client, listener, route));
     const bound = await listen(server, address, `mysql-broker ${listener} listener`);
     this.#servers.push(server);
     this.options.log.info({ listener, address: bound }, 'listening');
@@ -135,7 +160,8 @@ export class Broker implements ByteSource {
     return this.#tracker.drain(this.#servers);
   }
 
-  async #accept(client: Socket, listener: ListenerName, route: Route): Promise<void> {
+  /** Serves one accepted client: from this process's listener, or handed over by the primary. */
+  async adopt(client: Socket, listener: ListenerName, route: Route, id = 0): Promise<void> {
     const connection = new Brokered(client, listener, new AbortController());
     client.on('error', () => connection.close());
     client.once('close', () => {
@@ -146,11 +172,12 @@ export class Broker implements ByteSource {
         this.#closedBytes.downstream += client.bytesWritten;
       }
       this.#tracker.delete(connection);
+      this.options.events.closed?.(id);
     });
     const { maxConnections } = this.options;
     if (this.#tracker.draining) return connection.close();
     if (maxConnections > 0 && this.#tracker.size >= maxConnections) {
-      return this.#refuse(client, 'max_connections', `--max-connections ${maxConnections} reached`);
+      return this.#refuse(client, 'max_connections', `--max-connections ${maxConnections} reached`, id);
     }
     this.#tracker.add(connection);
     // Clients wait for the greeting before they send; anything early waits in the socket.
@@ -165,7 +192,7 @@ export class Broker implements ByteSource {
           this.options.connectTimeoutMs,
           connection.abort.signal,
         );
-        return this.#splice(connection, candidate.key, socket, first);
+        return this.#splice(connection, candidate.key, socket, first, id);
       } catch (err) {
         if (!(err instanceof BackendConnectError) || err.kind === 'aborted') return connection.close();
         if (err.kind === 'timeout') timedOut = err.message;
@@ -177,11 +204,11 @@ export class Broker implements ByteSource {
         route.markFailed(candidate.key, err.message);
       }
     }
-    if (timedOut) return this.#refuse(client, 'connect_timeout', timedOut);
-    this.#refuse(client, 'no_backend', tried.length ? `tried ${tried.join('; ')}` : route.describe());
+    if (timedOut) return this.#refuse(client, 'connect_timeout', timedOut, id);
+    this.#refuse(client, 'no_backend', tried.length ? `tried ${tried.join('; ')}` : route.describe(), id);
   }
 
-  #splice(connection: Brokered, key: string, backend: Socket, first: Buffer): void {
+  #splice(connection: Brokered, key: string, backend: Socket, first: Buffer, id: number): void {
     const { client } = connection;
     connection.backend = backend;
     connection.backendKey = key;
@@ -199,16 +226,11 @@ export class Broker implements ByteSource {
     });
     client.resume();
     backend.resume();
-    this.options.metrics().connections.inc({ listener: connection.listener });
+    this.options.events.brokered(connection.listener, key, id);
   }
 
-  #refuse(client: Socket, reason: RefusalReason, detail: string): void {
-    const message = refusalMessage(reason, detail);
-    this.options.metrics().refused.inc({ reason });
-    const code = reason === 'max_connections' ? ErrorCode.CONNECTION_LIMIT : ErrorCode.BACKEND_UNAVAILABLE;
-    this.options.log.warn({ code, reason, mysqlError: refusalCodes[reason], detail }, 'connection refused');
-    client.end(errPacket(refusalCodes[reason], message));
-    // A client that never closes its side must not hold a connection slot.
-    setTimeout(() => client.destroy(), 5000).unref();
+  #refuse(client: Socket, reason: RefusalReason, detail: string, id: number): void {
+    this.options.events.refused(reason, id);
+    refuse(client, reason, detail, this.options.log);
   }
 }

@@ -10,10 +10,11 @@ import { defineComponent } from '../../../lib/component.js';
 import { Expected, parseHostPort } from '../../../lib/option-types.js';
 import { invalid } from '../../../lib/options.js';
 import { BackendPool, type BackendState } from './backend-pool.js';
-import { Broker, type Route } from './broker.js';
+import { Broker, type BrokerEvents, type DataPath, type Route } from './broker.js';
 import { parseDnsName, startDnsDiscovery } from './discovery/dns.js';
 import { type BrokerMetrics, createBrokerMetrics, type ListenerName } from './metrics.js';
 import { mysqlBrokerOptions } from './options.js';
+import { WorkerPool } from './worker-pool.js';
 
 const serviceAccountNamespace = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -64,13 +65,25 @@ export default defineComponent({
     const { log, health } = ctx;
     let metrics: BrokerMetrics | undefined;
     let provisioning: string | undefined;
-    const broker = new Broker({
+    const brokerEvents: BrokerEvents = {
+      brokered: (listener) => metrics?.connections.inc({ listener }),
+      refused: (reason) => metrics?.refused.inc({ reason }),
+    };
+    const dataPathOptions = {
       connectTimeoutMs: o.connectTimeout,
       idleTimeoutMs: o.idleTimeout,
       maxConnections: o.maxConnections,
       log,
-      metrics: () => metrics as BrokerMetrics,
-    });
+      events: brokerEvents,
+    };
+    let broker: DataPath;
+    if (o.workers > 1) {
+      const pool = new WorkerPool({ ...dataPathOptions, count: o.workers, logLevel: o.logLevel });
+      await pool.start();
+      broker = pool;
+    } else {
+      broker = new Broker(dataPathOptions);
+    }
 
     const events = (role: ListenerName) => ({
       onUnhealthy(backend: BackendState) {

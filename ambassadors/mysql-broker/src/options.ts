@@ -75,6 +75,13 @@ export const mysqlBrokerOptions = {
     default: '0s',
     description: 'Close a connection after this long without a byte either way (0: never).',
   }),
+  workers: opt.int({
+    default: 1,
+    min: 1,
+    max: 64,
+    description:
+      'Processes that carry the data path; above 1, the primary hands each connection to the least busy worker.',
+  }),
   healthInterval: opt.duration({
     default: '2s',
     min: '50ms',
