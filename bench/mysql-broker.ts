@@ -89,7 +89,7 @@ async function startHaproxy(dir: string, dbPort: number): Promise<{ port: number
   return { port, child };
 }
 
-async function startPodkit(dbPort: number): Promise<{ port: number; child: ChildProcess }> {
+async function startPodkit(dbPort: number, workers: number): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -104,6 +104,8 @@ async function startPodkit(dbPort: number): Promise<{ port: number; child: Child
       '127.0.0.1:0',
       '--log-level',
       'warn',
+      '--workers',
+      String(workers),
     ],
     { stdio: 'ignore' },
   );
@@ -134,15 +136,22 @@ export async function run(): Promise<string> {
     );
     const haproxy = await startHaproxy(dir, db.port);
     cleanups.push(() => haproxy.child.kill());
-    const podkit = await startPodkit(db.port);
+    const podkit = await startPodkit(db.port, 1);
     cleanups.push(() => podkit.child.kill());
+    const podkit2 = await startPodkit(db.port, 2);
+    cleanups.push(() => podkit2.child.kill());
 
+    // HAProxy runs one thread per CPU by default (2 here); podkit is shown with one and with two
+    // data-path processes.
     const targets: Target[] = [
       { name: 'direct to MariaDB', port: db.port },
       { name: 'HAProxy 2.6 (mode tcp)', port: haproxy.port },
       { name: 'podkit mysql-broker', port: podkit.port },
+      { name: 'podkit mysql-broker --workers 2', port: podkit2.port },
     ];
-    await slap(db, podkit.port, schema); // warm-up: JIT and connection paths
+    // Warm-up: JIT and connection paths.
+    await slap(db, podkit.port, schema);
+    await slap(db, podkit2.port, schema);
     const results = new Map<string, number[]>(targets.map((target) => [target.name, []]));
     for (let round = 0; round < rounds; round++) {
       // Rotate the order each round so no contender always runs first (or last).
@@ -156,6 +165,7 @@ export async function run(): Promise<string> {
     const direct = medians['direct to MariaDB'] as number;
     const anchor = medians['HAProxy 2.6 (mode tcp)'] as number;
     const ours = medians['podkit mysql-broker'] as number;
+    const ours2 = medians['podkit mysql-broker --workers 2'] as number;
     return [
       `## mysql-broker: point selects over ${connections} connections (mariadb-slap, ${queries} queries, median of ${rounds})`,
       '',
@@ -166,7 +176,9 @@ export async function run(): Promise<string> {
           `| ${name} | ${(medians[name] as number).toFixed(0)} | ${runs.map((r) => r.toFixed(0)).join(', ')} | ${((medians[name] as number) / direct).toFixed(2)}x |`,
       ),
       '',
-      `podkit / HAProxy: ${(ours / anchor).toFixed(2)}x   podkit / direct: ${(ours / direct).toFixed(2)}x   HAProxy / direct: ${(anchor / direct).toFixed(2)}x`,
+      `podkit / HAProxy: ${(ours / anchor).toFixed(2)}x (--workers 2: ${(ours2 / anchor).toFixed(2)}x)   ` +
+        `podkit / direct: ${(ours / direct).toFixed(2)}x (--workers 2: ${(ours2 / direct).toFixed(2)}x)   ` +
+        `HAProxy / direct: ${(anchor / direct).toFixed(2)}x`,
       '',
     ].join('\n');
   } finally {

@@ -151,3 +151,21 @@ t.test('--discovery dns: every address of a name, at a fixed port', async (t) =>
     'the resolved address is a backend',
   );
 });
+
+t.test('--idle-timeout closes a connection that moved no byte for that long', async (t) => {
+  const db = await startMariaDb(t);
+  const broker = await startBroker(t, ['--backends', backendArg(db), '--idle-timeout', '1s']);
+  const conn = await connectVia(broker, db);
+  const ended = new Promise<number>((resolve) => conn.once('end', () => resolve(Date.now())));
+  // Activity keeps it open past the timeout...
+  for (let i = 0; i < 4; i++) {
+    await conn.query('SELECT 1');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+  }
+  t.equal(await serverPort(conn), db.port, 'still open after 1.6 s of regular queries');
+  // ...silence does not.
+  const quietSince = Date.now();
+  const closedAt = await ended;
+  t.ok(closedAt - quietSince >= 900, `closed ${closedAt - quietSince} ms after the last byte`);
+  t.ok(closedAt - quietSince < 6000, 'and not much later');
+});
