@@ -90,7 +90,7 @@ t.test('backendsFromSlices: ready endpoints only, port named mysql, pods in nume
 });
 
 t.test(
-  'DNS names: host:port for A/AAAA, _service._proto.name for SRV ordered by priority and weight',
+  'DNS names: host:port for A/AAAA (sorted), _service._proto.name for SRV by priority, then weight',
   async (t) => {
     t.same(parseDnsName('mysql.db:3306'), { kind: 'address', host: 'mysql.db', port: 3306 });
     t.same(parseDnsName('_mysql._tcp.mysql.db.svc.cluster.local'), {
@@ -111,8 +111,8 @@ t.test(
       ],
     };
     t.same((await resolveBackends({ kind: 'address', host: 'x', port: 3306 }, resolver)).map(String), [
-      '10.0.0.2:3306',
       '10.0.0.1:3306',
+      '10.0.0.2:3306',
     ]);
     t.same((await resolveBackends({ kind: 'srv', name: '_mysql._tcp.x' }, resolver)).map(String), [
       'a.example:3307',
