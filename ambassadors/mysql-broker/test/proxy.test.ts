@@ -6,6 +6,7 @@
 
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { startMariaDb } from '../../../test/support/mariadb.js';
 import {
@@ -168,4 +169,33 @@ t.test('--idle-timeout closes a connection that moved no byte for that long', as
   const closedAt = await ended;
   t.ok(closedAt - quietSince >= 900, `closed ${closedAt - quietSince} ms after the last byte`);
   t.ok(closedAt - quietSince < 6000, 'and not much later');
+});
+
+t.test('backpressure: a client that stops reading makes the broker stop reading, not buffer', async (t) => {
+  const db = await startMariaDb(t);
+  const broker = await startBroker(t, ['--backends', backendArg(db)]);
+  const rss = () =>
+    Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${broker.pid}/status`, 'utf8'))?.[1]) / 1024;
+  const before = rss();
+  // 200 MB of rows, streamed by the client (--quick) into a pipe nobody reads for 4 seconds.
+  const rows = 200_000;
+  const sql = `SELECT REPEAT('x', 1000) FROM \`${await db.createDatabase()}\`.seq_1_to_${rows}`;
+  const counted = new Promise<string>((resolve) => {
+    execFile(
+      'sh',
+      [
+        '-c',
+        `mariadb --quick --batch --skip-column-names -h ${broker.host} -P ${broker.port} -u root -e "${sql.replace(/`/g, '\\`')}" | (sleep 4; wc -c)`,
+      ],
+      { env: { ...process.env, MYSQL_PWD: db.password }, timeout: 120_000 },
+      (_err, stdout) => resolve(stdout.trim()),
+    );
+  });
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const during = rss();
+  t.ok(
+    during - before < 64,
+    `the broker's memory grew ${(during - before).toFixed(1)} MB while 200 MB waited`,
+  );
+  t.equal(await counted, String(rows * 1001), 'every byte arrived once the client read again');
 });
