@@ -160,8 +160,8 @@ export default defineComponent({
     );
     if (o.listenReadOnly) {
       const readOnlyChoices = readOnly
-        ? () => readOnly.healthy()
-        : () => readWrite.healthy().filter((b) => b !== readWrite.primary);
+        ? () => readOnly.candidates()
+        : () => readWrite.candidates().filter((b) => b !== readWrite.primary);
       await broker.listen(
         'read-only',
         o.listenReadOnly,
