@@ -26,6 +26,11 @@ export interface PoolEvents {
   onUnhealthy?(backend: BackendState): void;
   /** The primary changed; `from` undefined at start-up or after an outage. */
   onPrimaryChange?(from: BackendState | undefined, to: BackendState | undefined): void;
+  /**
+   * New connections now go to a different backend than the last primary, possibly after a spell with
+   * none (the old primary died before the next one's first check finished).
+   */
+  onFailover?(from: string, to: string): void;
   /** The list of backends changed (discovery). */
   onMembership?(keys: string[]): void;
 }
@@ -43,6 +48,8 @@ export class BackendPool {
   #order: BackendState[] = [];
   readonly #inFlight = new Set<string>();
   #primary: BackendState | undefined;
+  /** The last backend that was primary, kept through outages: what a failover is counted from. */
+  #lastPrimaryKey: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #discovered = false;
@@ -163,5 +170,9 @@ export class BackendPool {
       next ? 'primary backend' : 'no healthy backend',
     );
     this.events.onPrimaryChange?.(previous, next);
+    if (!next) return;
+    const from = this.#lastPrimaryKey;
+    this.#lastPrimaryKey = next.key;
+    if (from !== undefined && from !== next.key) this.events.onFailover?.(from, next.key);
   }
 }

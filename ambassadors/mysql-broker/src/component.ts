@@ -92,12 +92,10 @@ export default defineComponent({
           log.warn({ role, backend: backend.key, closed }, 'closed connections to an unhealthy backend');
         updateReadiness();
       },
-      onPrimaryChange(from: BackendState | undefined, to: BackendState | undefined) {
-        if (from && to) {
-          metrics?.failovers.inc({ role });
-          log.warn({ role, from: from.key, to: to.key }, 'failover');
-        }
-        updateReadiness();
+      onPrimaryChange: () => updateReadiness(),
+      onFailover(from: string, to: string) {
+        metrics?.failovers.inc({ role });
+        log.warn({ role, from, to }, 'failover');
       },
       onMembership: () => updateReadiness(),
     });

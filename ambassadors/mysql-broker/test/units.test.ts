@@ -129,6 +129,7 @@ t.test('BackendPool: first healthy in list order wins; a change of primary is a 
   ]);
   const changes: string[] = [];
   const unhealthy: string[] = [];
+  const failovers: string[] = [];
   const pool = new BackendPool(
     {
       role: 'read-write',
@@ -143,6 +144,7 @@ t.test('BackendPool: first healthy in list order wins; a change of primary is a 
     },
     {
       onPrimaryChange: (from, to) => changes.push(`${from?.key ?? '-'}>${to?.key ?? '-'}`),
+      onFailover: (from, to) => failovers.push(`${from}>${to}`),
       onUnhealthy: (b) => unhealthy.push(b.key),
     },
   );
@@ -162,6 +164,15 @@ t.test('BackendPool: first healthy in list order wins; a change of primary is a 
   pool.markFailed('a:1', 'connection refused');
   t.equal(pool.primary?.key, 'b:1', 'a failed connection takes the backend out at once');
   t.same(changes.slice(0, 3), ['->a:1', 'a:1>b:1', 'b:1>a:1']);
+  t.same(failovers, ['a:1>b:1', 'b:1>a:1', 'a:1>b:1'], 'every change of primary is a failover');
+  // An outage in between (no primary for a while) still counts as one failover when another takes over.
+  health.set('b:1', false);
+  pool.markFailed('b:1', 'connection refused');
+  t.equal(pool.primary, undefined, 'no healthy backend for a moment');
+  health.set('a:1', true);
+  await settle();
+  t.equal(pool.primary?.key, 'a:1');
+  t.same(failovers.at(-1), 'b:1>a:1', 'b to a, across the outage');
   pool.setBackends([]);
   t.equal(pool.primary, undefined);
   t.equal(pool.describe(), 'no backends discovered');
