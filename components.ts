@@ -30,4 +30,9 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
     load: async () =>
       (await import('./sidecars/tls-proxy/src/component.js')).tlsProxy as unknown as Component,
   },
+  'mysql-broker': {
+    summary: 'ambassador: the app talks to localhost:3306, the broker finds (or creates) MySQL',
+    dir: 'ambassadors/mysql-broker',
+    load: async () => (await import('./ambassadors/mysql-broker/src/component.js')).default as Component,
+  },
 };

@@ -57,6 +57,13 @@ const startupArgs: Record<string, (dir: string) => Promise<string[]>> = {
       key,
     ];
   },
+  // Ready needs a healthy backend: a listener that sends a MySQL greeting stands in for the server.
+  'mysql-broker': async () => [
+    '--listen',
+    '127.0.0.1:0',
+    '--backends',
+    `127.0.0.1:${await fakeGreetingServer()}`,
+  ],
 };
 
 function selfSignedCertificate(dir: string): { cert: string; key: string } {
@@ -86,6 +93,24 @@ function selfSignedCertificate(dir: string): { cert: string; key: string } {
     { stdio: 'ignore' },
   );
   return { cert, key };
+}
+
+/** A TCP server that greets like MySQL 10.11 and closes: enough for the broker's health check. */
+function fakeGreetingServer(): Promise<number> {
+  const payload = Buffer.concat([
+    Buffer.from([10]),
+    Buffer.from('10.11.0-bench\0', 'latin1'),
+    Buffer.alloc(40),
+  ]);
+  const packet = Buffer.concat([Buffer.from([payload.length, 0, 0, 0]), payload]);
+  return new Promise((resolve) => {
+    const server = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.end(packet);
+    });
+    server.unref();
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+  });
 }
 
 function freePort(): Promise<number> {

@@ -51,6 +51,10 @@ export const ErrorCode = {
   BAD_REQUEST: 'PODKIT_ERR_BAD_REQUEST',
   /** A worker process exited unexpectedly and is being replaced. */
   WORKER: 'PODKIT_ERR_WORKER',
+  /** A proxy had no healthy backend for a client, or its backend did not answer within the timeout. */
+  BACKEND_UNAVAILABLE: 'PODKIT_ERR_BACKEND_UNAVAILABLE',
+  /** A proxy refused a client at its connection limit. */
+  CONNECTION_LIMIT: 'PODKIT_ERR_CONNECTION_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

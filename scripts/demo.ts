@@ -30,6 +30,8 @@ interface DemoContainer {
 interface DemoContext {
   dir: string;
   port(preferred: number): Promise<number>;
+  /** Run when the demo stops, after every container (e.g. a database the demo started). */
+  teardown(fn: () => unknown): void;
 }
 
 async function podContainers(ctx: DemoContext): Promise<DemoContainer[]> {
@@ -37,11 +39,13 @@ async function podContainers(ctx: DemoContext): Promise<DemoContainer[]> {
   const logDir = join(ctx.dir, 'legacy-logs');
   mkdirSync(logDir, { recursive: true });
   const config = join(ctx.dir, 'legacy-app.conf');
+  const broker = await mysqlBroker(ctx);
   writeFileSync(
     config,
-    `port = ${appPort}\ngreeting = Hello from the legacy app\nlog_dir = ${logDir}\npid_file = ${join(ctx.dir, 'legacy-app.pid')}\n`,
+    `port = ${appPort}\ngreeting = Hello from the legacy app\nlog_dir = ${logDir}\npid_file = ${join(ctx.dir, 'legacy-app.pid')}\n${broker?.legacyConfig ?? ''}`,
   );
   const containers: DemoContainer[] = [
+    ...(broker ? [broker.container] : []),
     {
       name: 'legacy-app',
       script: 'examples/legacy-app/src/main.js',
@@ -52,6 +56,11 @@ async function podContainers(ctx: DemoContext): Promise<DemoContainer[]> {
         `curl http://127.0.0.1:${appPort}/stats        its own JSON stats (not Prometheus)`,
         `edit ${config} then: kill -HUP $(cat ${join(ctx.dir, 'legacy-app.pid')})   reload without dropping connections`,
         `tail -f ${join(logDir, 'info.log')} ${join(logDir, 'error.log')}   its plain-text logs (curl /fail for a stack trace)`,
+        ...(broker
+          ? [
+              `curl -d 'a note' http://127.0.0.1:${appPort}/notes; curl http://127.0.0.1:${appPort}/notes   notes stored in MySQL through mysql-broker`,
+            ]
+          : []),
       ],
     },
     await tlsProxyContainer(ctx, appPort),
@@ -217,6 +226,56 @@ async function tlsProxyContainer(ctx: DemoContext, appPort: number): Promise<Dem
   };
 }
 
+/**
+ * mysql-broker, the ambassador: the legacy app stores its notes in MySQL at 127.0.0.1:3306, and the broker
+ * passes them on to a private MariaDB (the database outside the pod). Without MariaDB on this machine the
+ * demo says so and runs the app with in-memory notes.
+ */
+async function mysqlBroker(
+  ctx: DemoContext,
+): Promise<{ container: DemoContainer; legacyConfig: string } | undefined> {
+  const { mariaDbAvailable, startMariaDb } = await import('../test/support/mariadb.js');
+  let db: Awaited<ReturnType<typeof startMariaDb>>;
+  try {
+    if (!mariaDbAvailable()) throw new Error('mariadbd is not installed (Debian package mariadb-server)');
+    db = await startMariaDb({ teardown: (fn) => ctx.teardown(fn) });
+  } catch (err) {
+    console.log(
+      `demo: no MariaDB here (${(err as Error).message}): mysql-broker is left out, notes stay in memory`,
+    );
+    return undefined;
+  }
+  const password = 'legacy-demo-password';
+  await db.query(`CREATE USER 'legacy'@'127.0.0.1' IDENTIFIED BY '${password}'`);
+  await db.query(`GRANT ALL ON legacy.* TO 'legacy'@'127.0.0.1'`);
+  const passwordFile = join(ctx.dir, 'legacy-mysql-password');
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  const port = await ctx.port(3306);
+  const admin = await ctx.port(9404);
+  return {
+    legacyConfig: `storage = mysql\nmysql_host = 127.0.0.1\nmysql_port = ${port}\nmysql_user = legacy\nmysql_password_file = ${passwordFile}\nmysql_database = legacy\n`,
+    container: {
+      name: 'mysql-broker',
+      script: 'cli.js',
+      args: [
+        'mysql-broker',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--backends',
+        `${db.host}:${db.port}`,
+        '--admin-address',
+        `127.0.0.1:${admin}`,
+      ],
+      readyUrl: `http://127.0.0.1:${admin}/readyz`,
+      tryLines: [
+        `mysql-broker on 127.0.0.1:${port} -> MariaDB at ${db.host}:${db.port} (a private server the demo started)`,
+        `MYSQL_PWD=${password} mariadb -h127.0.0.1 -P${port} -ulegacy legacy -e 'SELECT * FROM notes'   the app's notes, through the broker`,
+        `curl http://127.0.0.1:${admin}/readyz; curl -s http://127.0.0.1:${admin}/metrics | grep podkit_mysql_broker`,
+      ],
+    },
+  };
+}
+
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -252,10 +311,12 @@ async function waitReady(url: string, child: ChildProcess, name: string): Promis
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { 'random-ports': { type: 'boolean', default: false } } });
   const dir = mkdtempSync(join(tmpdir(), 'podkit-demo-'));
+  const teardowns: (() => unknown)[] = [];
   const ctx: DemoContext = {
     dir,
     port: async (preferred) =>
       !values['random-ports'] && (await portFree(preferred)) ? preferred : anyPort(),
+    teardown: (fn) => teardowns.push(fn),
   };
   const containers = await podContainers(ctx);
   const running: { name: string; child: ChildProcess }[] = [];
@@ -272,6 +333,7 @@ async function main(): Promise<number> {
       if (code !== 0) failures++;
       console.log(`demo: ${name} stopped (exit ${code})`);
     }
+    for (const fn of teardowns.reverse()) await fn();
     rmSync(dir, { recursive: true, force: true });
     return failures === 0 ? 0 : 1;
   };

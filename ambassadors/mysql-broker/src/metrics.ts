@@ -1,0 +1,97 @@
+/**
+ * The broker's metrics, created once and passed in. Byte counters are read from the sockets' own
+ * counts at scrape time (closed connections are folded into a running total), so the data path pays
+ * nothing per chunk for them. Backend gauges carry the backend address as a label: the set is bounded
+ * by the configuration or discovery, and a backend that leaves the list leaves the metrics too.
+ */
+
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { metricName } from '../../../lib/metrics.js';
+
+export const refusalReasons = ['max_connections', 'no_backend', 'connect_timeout'] as const;
+export type RefusalReason = (typeof refusalReasons)[number];
+export const listeners = ['read-write', 'read-only'] as const;
+export type ListenerName = (typeof listeners)[number];
+
+export interface ByteSource {
+  /** Bytes from clients to backends, and back, over all connections so far. */
+  bytes(): { upstream: number; downstream: number };
+  active(listener: ListenerName): number;
+}
+
+export interface BackendSource {
+  /** Every backend now known, with its route, health and whether it is the route's primary. */
+  backends(): { backend: string; role: ListenerName; up: boolean; primary: boolean }[];
+}
+
+export function createBrokerMetrics(registry: Registry, bytes: () => ByteSource, backends: BackendSource) {
+  const name = (what: string, unit?: string) => metricName('mysql-broker', what, unit);
+  new Gauge({
+    name: name('connections_active'),
+    help: 'Client connections open now, by listener.',
+    labelNames: ['listener'],
+    registers: [registry],
+    collect() {
+      for (const listener of listeners) this.set({ listener }, bytes().active(listener));
+    },
+  });
+  const connections = new Counter({
+    name: name('connections_total'),
+    help: 'Client connections brokered to a backend, by listener.',
+    labelNames: ['listener'],
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: name('refused_connections_total'),
+    help: 'Client connections answered with a MySQL ERR packet instead of a backend, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  let reported = { upstream: 0, downstream: 0 };
+  new Counter({
+    name: name('bytes_total'),
+    help: 'Bytes proxied: upstream is client to backend, downstream is backend to client.',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect() {
+      const now = bytes().bytes();
+      this.inc({ direction: 'upstream' }, Math.max(0, now.upstream - reported.upstream));
+      this.inc({ direction: 'downstream' }, Math.max(0, now.downstream - reported.downstream));
+      reported = now;
+    },
+  });
+  new Gauge({
+    name: name('backend_up'),
+    help: '1 when the backend answered its last health check with a MySQL greeting, else 0.',
+    labelNames: ['backend', 'role'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const b of backends.backends()) this.set({ backend: b.backend, role: b.role }, b.up ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: name('backend_primary'),
+    help: '1 for the backend new connections of a route go to first, else 0.',
+    labelNames: ['backend', 'role'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const b of backends.backends()) this.set({ backend: b.backend, role: b.role }, b.primary ? 1 : 0);
+    },
+  });
+  const failovers = new Counter({
+    name: name('failovers_total'),
+    help: 'Times the primary backend changed from one backend to another, by route.',
+    labelNames: ['role'],
+    registers: [registry],
+  });
+  for (const listener of listeners) {
+    connections.inc({ listener }, 0);
+    failovers.inc({ role: listener }, 0);
+  }
+  for (const reason of refusalReasons) refused.inc({ reason }, 0);
+  return { connections, refused, failovers };
+}
+
+export type BrokerMetrics = ReturnType<typeof createBrokerMetrics>;

@@ -1,0 +1,95 @@
+import { parseHostPort } from '../../../lib/option-types.js';
+import { opt } from '../../../lib/options.js';
+
+export const mysqlBrokerOptions = {
+  listen: opt.hostPort({
+    default: '127.0.0.1:3306',
+    description: 'Where the app connects for read-write connections (localhost only unless told otherwise).',
+  }),
+  listenReadOnly: opt.hostPort({
+    description:
+      'Optional second listener for read-only connections: --read-only-backends, else the healthy backends other than the primary, else the primary.',
+  }),
+  discovery: opt.enum(['static', 'dns', 'kubernetes'], {
+    default: 'static',
+    description: 'Where the backends come from: --backends, --dns-name, or --service in --namespace.',
+  }),
+  backends: opt.list({
+    item: parseHostPort,
+    itemName: 'host:port',
+    description: 'Static backends in order of preference; the first healthy one gets new connections.',
+  }),
+  readOnlyBackends: opt.list({
+    item: parseHostPort,
+    itemName: 'host:port',
+    description:
+      'Backends for the read-only listener (replicas), used in turn; health-checked like the others.',
+  }),
+  dnsName: opt.string({
+    description:
+      'For --discovery dns: host:port (all A/AAAA addresses) or an SRV name (_mysql._tcp.name), re-resolved every --health-interval.',
+  }),
+  service: opt.string({
+    pattern: /^[a-z]([-a-z0-9]*[a-z0-9])?$/,
+    expect: 'a Kubernetes Service name (DNS-1035 label)',
+    description:
+      'For --discovery kubernetes: the Service whose ready EndpointSlice endpoints are the backends.',
+  }),
+  namespace: opt.string({
+    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    expect: 'a Kubernetes namespace name',
+    description: "The Service's namespace; default: the pod's own namespace (or the kubeconfig context's).",
+  }),
+  kubeconfig: opt.file({
+    mustExist: true,
+    description: 'A kubeconfig file; default: $KUBECONFIG, else the pod service account.',
+  }),
+  provision: opt.bool({
+    description:
+      'With --discovery kubernetes: when the Service does not exist, create it with a StatefulSet and a credentials Secret.',
+  }),
+  provisionImage: opt.string({
+    default: 'mariadb:11',
+    description: 'Image of the provisioned database (the mariadb image reads MARIADB_* variables).',
+  }),
+  provisionStorage: opt.string({
+    default: '1Gi',
+    pattern: /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/,
+    expect: 'a Kubernetes quantity such as 1Gi or 500Mi',
+    description: 'Size of the provisioned database volume (volumeClaimTemplate request).',
+  }),
+  provisionStorageClass: opt.string({
+    description: 'StorageClass of the provisioned volume; default: the cluster default.',
+  }),
+  maxConnections: opt.int({
+    default: 0,
+    min: 0,
+    description: 'Most client connections open at once over both listeners (0: no limit); over it: ERR 1040.',
+  }),
+  connectTimeout: opt.duration({
+    default: '5s',
+    min: '10ms',
+    description: 'How long a backend may take to send its greeting, for connections and health checks.',
+  }),
+  idleTimeout: opt.duration({
+    default: '0s',
+    description: 'Close a connection after this long without a byte either way (0: never).',
+  }),
+  workers: opt.int({
+    default: 1,
+    min: 1,
+    max: 64,
+    description:
+      'Processes that carry the data path; above 1, the primary hands each connection to the least busy worker.',
+  }),
+  healthInterval: opt.duration({
+    default: '2s',
+    min: '50ms',
+    description: 'How often each backend is checked (its MySQL greeting read); bounds failover time.',
+  }),
+  healthUser: opt.string({
+    default: 'podkit-health',
+    description:
+      'User the health check logs in as with an empty password, to finish the handshake (see README); empty: greeting only.',
+  }),
+};

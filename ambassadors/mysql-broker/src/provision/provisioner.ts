@@ -1,0 +1,178 @@
+/**
+ * `--provision`: when the Service does not exist, create the database (manifests.ts), then wait for its
+ * StatefulSet to report a ready replica. Every step is idempotent -- a create that gets 409 reuses what
+ * is there -- so a restarted ambassador finishes a half-done provisioning, and two ambassadors starting
+ * at once end up with one set (names are deterministic; the API lets one create per name win). The
+ * Service is created last: its existence means the set is complete. A Service that exists and is not
+ * podkit-managed is the user's: it is used as it is and nothing is created.
+ *
+ * Failures (RBAC denials, an unreachable API) are retried with backoff and reported through `onStatus`,
+ * which feeds /readyz, so a missing permission shows up as a reason rather than a silent wait.
+ */
+
+import { randomBytes } from 'node:crypto';
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1StatefulSet,
+} from '@kubernetes/client-node';
+import { Backoff, pause } from '../../../../lib/backoff.js';
+import { ErrorCode } from '../../../../lib/errors.js';
+import { type ResourceWatch, watchResources } from '../../../../lib/kube.js';
+import type { Logger } from '../../../../lib/log.js';
+import {
+  credentialsSecret,
+  databaseStatefulSet,
+  headlessService,
+  managedLabels,
+  type ProvisionSpec,
+  secretName,
+} from './manifests.js';
+
+export interface Provisioner {
+  /** Resolves when the database is ready, the Service turned out to be the user's, or stop() was called. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+type Created = 'created' | 'existed';
+
+function apiStatus(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+function apiMessage(err: unknown): string {
+  if (err instanceof ApiException) {
+    try {
+      const body = (typeof err.body === 'string' ? JSON.parse(err.body) : err.body) as { message?: string };
+      if (body?.message) return `${err.code}: ${body.message}`;
+    } catch {
+      // Not JSON: fall back to the exception's own text.
+    }
+    return `${err.code}: ${err.message.split('\n')[0]}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function password(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export function startProvisioner(
+  kc: KubeConfig,
+  spec: ProvisionSpec,
+  log: Logger,
+  onStatus: (status: string) => void,
+): Provisioner {
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const stopping = new AbortController();
+  const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
+  const { namespace, service } = spec;
+  let watch: ResourceWatch | undefined;
+  const managed = managedLabels(service)['app.kubernetes.io/managed-by'];
+
+  const create = async (what: string, send: () => Promise<unknown>): Promise<Created> => {
+    try {
+      await send();
+      log.info({ namespace, object: what }, 'provisioned');
+      return 'created';
+    } catch (err) {
+      if (apiStatus(err) === 409) {
+        log.info({ namespace, object: what }, 'already exists; reusing it');
+        return 'existed';
+      }
+      throw err;
+    }
+  };
+
+  /** True when there is nothing to create: the Service exists and is not ours. */
+  const usersOwnService = async (): Promise<boolean> => {
+    try {
+      const existing = await core.readNamespacedService({ name: service, namespace });
+      if (existing.metadata?.labels?.['app.kubernetes.io/managed-by'] === managed) return false;
+      return true;
+    } catch (err) {
+      if (apiStatus(err) === 404) return false;
+      throw err;
+    }
+  };
+
+  const ensureObjects = async (): Promise<boolean> => {
+    if (await usersOwnService()) {
+      log.info(
+        { namespace, service },
+        'the Service exists and is not podkit-managed: brokering to it as it is',
+      );
+      return false;
+    }
+    onStatus(`provisioning ${namespace}/${service}`);
+    const secret = credentialsSecret(spec, { root: password(), app: password() });
+    await create(`Secret ${secretName(service)}`, () =>
+      core.createNamespacedSecret({ namespace, body: secret }),
+    );
+    await create(`StatefulSet ${service}`, () =>
+      apps.createNamespacedStatefulSet({ namespace, body: databaseStatefulSet(spec) }),
+    );
+    await create(`Service ${service}`, () =>
+      core.createNamespacedService({ namespace, body: headlessService(spec) }),
+    );
+    return true;
+  };
+
+  const waitReady = () =>
+    new Promise<void>((resolve) => {
+      onStatus(`waiting for StatefulSet ${namespace}/${service} to have a ready replica`);
+      const check = (sts: V1StatefulSet | undefined) => {
+        if ((sts?.status?.readyReplicas ?? 0) < 1) return;
+        log.info({ namespace, statefulSet: service }, 'provisioned database is ready');
+        onStatus(`StatefulSet ${namespace}/${service} ready`);
+        resolve();
+      };
+      watch = watchResources<V1StatefulSet>(
+        kc,
+        {
+          apiVersion: 'apps/v1',
+          resource: 'statefulsets',
+          namespace,
+          fieldSelector: `metadata.name=${service}`,
+        },
+        {
+          onSnapshot: (items) => check(items[0]),
+          onChange: (type, sts) => check(type === 'DELETED' ? undefined : sts),
+          onError: (err) => onStatus(`watching StatefulSet ${namespace}/${service}: ${apiMessage(err)}`),
+        },
+      );
+      stopping.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+
+  const done = (async () => {
+    while (!stopping.signal.aborted) {
+      try {
+        if (await ensureObjects()) await waitReady();
+        return;
+      } catch (err) {
+        const reason = apiMessage(err);
+        const hint = apiStatus(err) === 403 ? ' (see the RBAC section of the mysql-broker README)' : '';
+        log.error(
+          { code: ErrorCode.KUBE_API, namespace, service, err: reason },
+          `provisioning failed${hint}; retrying`,
+        );
+        onStatus(`provisioning failed: ${reason}${hint}`);
+        await pause(backoff.next(), stopping.signal);
+      }
+    }
+  })().finally(async () => {
+    await watch?.stop();
+  });
+
+  return {
+    done,
+    async stop() {
+      stopping.abort();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * The pure parts, table-driven: packet bytes, greeting parsing, backend ordering from EndpointSlices
+ * and SRV records, the pool's "first healthy wins", and configuration errors (exit 2, one line).
+ */
+
+import type { V1EndpointSlice } from '@kubernetes/client-node';
+import t from 'tap';
+import { createLogger } from '../../../lib/log.js';
+import { type HostPort, hostPort } from '../../../lib/option-types.js';
+import { runPodkit } from '../../../test/support/process.js';
+import { BackendPool } from '../src/backend-pool.js';
+import { parseDnsName, resolveBackends } from '../src/discovery/dns.js';
+import { backendsFromSlices } from '../src/discovery/kubernetes.js';
+import { errPacket, loginPacket, parseServerHello } from '../src/protocol.js';
+import { credentialsSecret, databaseStatefulSet, headlessService } from '../src/provision/manifests.js';
+
+t.test(
+  'errPacket: header, 0xff, code little-endian, message; no SQL state before the handshake',
+  async (t) => {
+    const bytes = errPacket(1040, 'Too many connections');
+    t.same([...bytes.subarray(0, 7)], [23, 0, 0, 0, 0xff, 0x10, 0x04]);
+    t.equal(bytes.subarray(7).toString(), 'Too many connections');
+    const long = errPacket(1053, 'x'.repeat(300));
+    t.equal(long.readUIntLE(0, 3), 303, 'a three-byte length');
+  },
+);
+
+t.test('parseServerHello: greeting, ERR, something else, incomplete', async (t) => {
+  const greeting = Buffer.concat([
+    Buffer.from([0x0a]),
+    Buffer.from('10.11.19-MariaDB\0', 'latin1'),
+    Buffer.alloc(40, 1),
+  ]);
+  const framed = (payload: Buffer) => Buffer.concat([Buffer.from([payload.length, 0, 0, 0]), payload]);
+  t.match(parseServerHello(framed(greeting)), { kind: 'greeting', serverVersion: '10.11.19-MariaDB' });
+  t.match(parseServerHello(errPacket(1129, "Host '10.0.0.1' is blocked")), {
+    kind: 'error',
+    code: 1129,
+    message: "Host '10.0.0.1' is blocked",
+  });
+  const withState = framed(
+    Buffer.concat([Buffer.from([0xff, 0x15, 0x04]), Buffer.from('#28000Access denied')]),
+  );
+  t.match(parseServerHello(withState), { kind: 'error', code: 1045, message: 'Access denied' });
+  t.match(
+    parseServerHello(framed(Buffer.from([0x09, 0x41, 0]))),
+    { kind: 'other', firstByte: 9 },
+    'protocol 9',
+  );
+  t.equal(parseServerHello(framed(greeting).subarray(0, 10)), undefined, 'incomplete: wait for more');
+});
+
+t.test('loginPacket: sequence after the greeting, user, empty auth, plugin name', async (t) => {
+  const bytes = loginPacket('podkit-health', 1);
+  t.equal(bytes[3], 1, 'sequence 1');
+  t.equal(bytes.readUIntLE(0, 3), bytes.length - 4);
+  t.match(bytes.subarray(36).toString('latin1'), /^podkit-health\0\0mysql_native_password\0$/);
+});
+
+t.test('backendsFromSlices: ready endpoints only, port named mysql, pods in numeric order', async (t) => {
+  const slices: V1EndpointSlice[] = [
+    {
+      addressType: 'IPv4',
+      endpoints: [
+        { addresses: ['10.0.0.10'], hostname: 'db-10' },
+        { addresses: ['10.0.0.2'], hostname: 'db-2', conditions: { ready: true } },
+        { addresses: ['10.0.0.3'], hostname: 'db-3', conditions: { ready: false } },
+      ],
+      ports: [
+        { name: 'metrics', port: 9104 },
+        { name: 'mysql', port: 3306 },
+      ],
+    },
+    {
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.0.0.1'], hostname: 'db-1' }],
+      ports: [{ port: 3307 }],
+    },
+    { addressType: 'IPv4', endpoints: null as unknown as [], ports: [{ name: 'mysql', port: 3306 }] },
+    {
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.0.0.9'] }],
+      ports: [
+        { name: 'a', port: 1 },
+        { name: 'b', port: 2 },
+      ],
+    },
+  ];
+  t.same(backendsFromSlices(slices).map(String), ['10.0.0.1:3307', '10.0.0.2:3306', '10.0.0.10:3306']);
+});
+
+t.test(
+  'DNS names: host:port for A/AAAA (sorted), _service._proto.name for SRV by priority, then weight',
+  async (t) => {
+    t.same(parseDnsName('mysql.db:3306'), { kind: 'address', host: 'mysql.db', port: 3306 });
+    t.same(parseDnsName('_mysql._tcp.mysql.db.svc.cluster.local'), {
+      kind: 'srv',
+      name: '_mysql._tcp.mysql.db.svc.cluster.local',
+    });
+    t.throws(() => parseDnsName('mysql.db'), /host:port \(A\/AAAA records\) or an SRV name/);
+    const resolver = {
+      lookup: async () => [
+        { address: '10.0.0.2', family: 4 },
+        { address: '10.0.0.1', family: 4 },
+        { address: '10.0.0.2', family: 4 },
+      ],
+      resolveSrv: async () => [
+        { name: 'c.example.', port: 3306, priority: 20, weight: 100 },
+        { name: 'b.example', port: 3306, priority: 10, weight: 5 },
+        { name: 'a.example', port: 3307, priority: 10, weight: 50 },
+      ],
+    };
+    t.same((await resolveBackends({ kind: 'address', host: 'x', port: 3306 }, resolver)).map(String), [
+      '10.0.0.1:3306',
+      '10.0.0.2:3306',
+    ]);
+    t.same((await resolveBackends({ kind: 'srv', name: '_mysql._tcp.x' }, resolver)).map(String), [
+      'a.example:3307',
+      'b.example:3306',
+      'c.example:3306',
+    ]);
+  },
+);
+
+t.test('BackendPool: first healthy in list order wins; a change of primary is a failover', async (t) => {
+  const health = new Map<string, boolean>([
+    ['a:1', true],
+    ['b:1', true],
+  ]);
+  const changes: string[] = [];
+  const unhealthy: string[] = [];
+  const failovers: string[] = [];
+  const pool = new BackendPool(
+    {
+      role: 'read-write',
+      intervalMs: 10,
+      timeoutMs: 100,
+      user: '',
+      log: createLogger('mysql-broker', 'silent'),
+      check: async (address: HostPort) => {
+        const healthy = health.get(address.toString()) ?? false;
+        return { healthy, detail: healthy ? 'MySQL test' : 'connection refused' };
+      },
+    },
+    {
+      onPrimaryChange: (from, to) => changes.push(`${from?.key ?? '-'}>${to?.key ?? '-'}`),
+      onFailover: (from, to) => failovers.push(`${from}>${to}`),
+      onUnhealthy: (b) => unhealthy.push(b.key),
+    },
+  );
+  t.teardown(() => pool.stop());
+  pool.setBackends([hostPort('a', 1), hostPort('b', 1)]);
+  pool.start();
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 60));
+  await settle();
+  t.equal(pool.primary?.key, 'a:1');
+  health.set('a:1', false);
+  await settle();
+  t.equal(pool.primary?.key, 'b:1', 'failover to the next healthy backend');
+  t.same(unhealthy, ['a:1']);
+  health.set('a:1', true);
+  await settle();
+  t.equal(pool.primary?.key, 'a:1', 'the first backend wins again when healthy');
+  pool.markFailed('a:1', 'connection refused');
+  t.equal(pool.primary?.key, 'b:1', 'a failed connection takes the backend out at once');
+  t.same(changes.slice(0, 3), ['->a:1', 'a:1>b:1', 'b:1>a:1']);
+  t.same(failovers, ['a:1>b:1', 'b:1>a:1', 'a:1>b:1'], 'every change of primary is a failover');
+  // An outage in between (no primary for a while) still counts as one failover when another takes over.
+  health.set('b:1', false);
+  pool.markFailed('b:1', 'connection refused');
+  t.equal(pool.primary, undefined, 'no healthy backend for a moment');
+  health.set('a:1', true);
+  await settle();
+  t.equal(pool.primary?.key, 'a:1');
+  t.same(failovers.at(-1), 'b:1>a:1', 'b to a, across the outage');
+  pool.setBackends([]);
+  t.equal(pool.primary, undefined);
+  t.equal(pool.describe(), 'no backends discovered');
+});
+
+t.test(
+  'provisioned objects: deterministic names, credentials for the app, a volume claim template',
+  async (t) => {
+    const spec = {
+      service: 'orders-db',
+      namespace: 'shop',
+      image: 'mariadb:11',
+      storage: '5Gi',
+      appHost: '127.0.0.1',
+      appPort: 3306,
+    };
+    const secret = credentialsSecret(spec, { root: 'r', app: 'a' });
+    t.equal(secret.metadata?.name, 'orders-db-credentials');
+    t.match(secret.stringData, {
+      MARIADB_ROOT_PASSWORD: 'r',
+      username: 'app',
+      password: 'a',
+      host: '127.0.0.1',
+      port: '3306',
+    });
+    t.equal(headlessService(spec).spec?.clusterIP, 'None');
+    const sts = databaseStatefulSet(spec);
+    t.equal(sts.metadata?.name, 'orders-db');
+    t.equal(sts.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage, '5Gi');
+    t.same(
+      sts.spec?.template.spec?.containers[0]?.env?.map((e) => e.valueFrom?.secretKeyRef?.name),
+      ['orders-db-credentials', 'orders-db-credentials', 'orders-db-credentials', 'orders-db-credentials'],
+      'the database reads its passwords from the Secret, never from the StatefulSet',
+    );
+  },
+);
+
+t.test('bad configuration: one line naming the option, exit 2', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [[], /--backends is required with --discovery static/],
+    [['--discovery', 'dns'], /--dns-name is required with --discovery dns/],
+    [['--discovery', 'dns', '--dns-name', 'mysql'], /--dns-name "mysql": expected host:port/],
+    [['--discovery', 'kubernetes'], /--service is required with --discovery kubernetes/],
+    [['--backends', 'a:1', '--provision'], /--provision needs --discovery kubernetes/],
+    [['--backends', 'a:1', '--read-only-backends', 'b:1'], /--read-only-backends needs --listen-read-only/],
+    [['--backends', 'a:99999'], /invalid --backends "a:99999": expected a comma-separated list/],
+    [['--backends', 'a:1', '--max-connections', '-1'], /invalid --max-connections "-1"/],
+    [
+      ['--discovery', 'kubernetes', '--service', 'Orders_DB'],
+      /invalid --service "Orders_DB": expected a Kubernetes Service name/,
+    ],
+    [['--backends', 'a:1', '--provision-storage', 'lots'], /expected a Kubernetes quantity/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await runPodkit(['mysql-broker', ...args, '--termination-log', '']);
+    t.equal(result.code, 2, args.join(' ') || '(no options)');
+    t.match(result.stderr, message);
+    t.equal(result.stderr.trim().split('\n').length, 1, 'one line');
+  }
+});
