@@ -118,12 +118,15 @@ class PrivateMariaDb implements MariaDb {
     this.#dir = await mkdtemp(join(tmpdir(), 'podkit-mariadb-'));
     this.port = await freePort();
     await mkdir(this.datadir);
+    // A private tmpdir: concurrent bootstraps sharing /tmp collide on temporary table names.
+    await mkdir(join(this.#dir, 'tmp'));
     await run(this.install, [
       '--no-defaults',
       `--datadir=${this.datadir}`,
       ...(process.getuid?.() === 0 ? ['--user=root'] : []),
       '--auth-root-authentication-method=normal',
       '--skip-test-db',
+      `--tmpdir=${join(this.#dir, 'tmp')}`,
       ...this.sizing(),
     ]);
     // Runs at every start: TCP logins from 127.0.0.1 (name resolution is off) get the test password.
@@ -158,6 +161,7 @@ class PrivateMariaDb implements MariaDb {
         `--init-file=${join(this.#dir, 'init.sql')}`,
         ...(process.getuid?.() === 0 ? ['--user=root'] : []),
         '--skip-name-resolve',
+        `--tmpdir=${join(this.#dir, 'tmp')}`,
         '--innodb-flush-log-at-trx-commit=2',
         '--performance-schema=OFF',
         ...this.sizing(),
