@@ -12,4 +12,12 @@ export interface ComponentEntry {
   load(): Promise<Component>;
 }
 
-export const components: Readonly<Record<string, ComponentEntry>> = {};
+export const components: Readonly<Record<string, ComponentEntry>> = {
+  'config-sync': {
+    summary:
+      'configuration from ConfigMaps, a directory or a URL into a shared directory, then SIGHUP to the app',
+    dir: 'sidecars/config-sync',
+    load: async () =>
+      (await import('./sidecars/config-sync/src/component.js')).configSync as unknown as Component,
+  },
+};
