@@ -40,6 +40,10 @@ export async function watchFiles(
     awaitWriteFinish: false,
   });
   watcher.on('all', fire);
+  // chokidar reports at most one 'change' per path per 50 ms and drops the rest (no trailing event), so
+  // the last write of a quick burst would go unnoticed until the next poll. Its unthrottled 'raw' events
+  // (straight from fs.watch) close that gap; the debounce above keeps them to one callback.
+  watcher.on('raw', fire);
   await new Promise<void>((ready) => watcher.once('ready', () => ready()));
   const poll = options.pollIntervalMs
     ? setInterval(() => onChange('poll'), options.pollIntervalMs)

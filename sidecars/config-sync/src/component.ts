@@ -38,7 +38,7 @@ export const configSync = defineComponent({
   async start(o, ctx) {
     const { log } = ctx;
     await prepareTarget(o.targetDir);
-    const { source, description } = createSource(o, log);
+    const { source, description } = await createSource(o, log);
     const notifier = createNotifier(o);
     const syncer = new Syncer({
       layout: new KubeletLayout(o.targetDir, o.keepVersions, Number.parseInt(o.fileMode, 8)),
