@@ -7,6 +7,7 @@
 
 const benchmarks: Record<string, () => Promise<{ run(): Promise<string> }>> = {
   noise: () => import('./noise.js'),
+  'config-sync': () => import('./config-sync.js'),
   startup: () => import('./startup.js'),
 };
 

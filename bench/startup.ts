@@ -3,7 +3,7 @@
  * a bare node HTTP app (the legacy example) as the floor any Node process pays.
  */
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,14 @@ import { repoRoot } from '../scripts/repo-root.js';
 import { type Footprint, formatFootprints, measureFootprint } from './lib/process-stats.js';
 
 /** Arguments that let each component start and become ready on this machine. Add one per component. */
-const startupArgs: Record<string, (dir: string) => Promise<string[]>> = {};
+const startupArgs: Record<string, (dir: string) => Promise<string[]>> = {
+  'config-sync': async (dir) => {
+    const source = join(dir, 'config-sync-source');
+    mkdirSync(source, { recursive: true });
+    writeFileSync(join(source, 'app.conf'), 'greeting = hello\n');
+    return ['--source', 'dir', '--source-dir', source, '--target-dir', join(dir, 'config-sync-target')];
+  },
+};
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

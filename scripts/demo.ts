@@ -35,12 +35,46 @@ async function podContainers(ctx: DemoContext): Promise<DemoContainer[]> {
   const appPort = await ctx.port(8080);
   const logDir = join(ctx.dir, 'legacy-logs');
   mkdirSync(logDir, { recursive: true });
-  const config = join(ctx.dir, 'legacy-app.conf');
+  const pidFile = join(ctx.dir, 'legacy-app.pid');
+  // The app's config is what config-sync publishes from a directory the user edits (like a ConfigMap).
+  const configSource = join(ctx.dir, 'config-source');
+  const configDir = join(ctx.dir, 'legacy-config');
+  mkdirSync(configSource, { recursive: true });
   writeFileSync(
-    config,
-    `port = ${appPort}\ngreeting = Hello from the legacy app\nlog_dir = ${logDir}\npid_file = ${join(ctx.dir, 'legacy-app.pid')}\n`,
+    join(configSource, 'app.conf'),
+    `port = ${appPort}\ngreeting = Hello from the legacy app\nlog_dir = ${logDir}\npid_file = ${pidFile}\n`,
   );
+  const config = join(configDir, 'app.conf');
+  const configSyncAdmin = await ctx.port(9402);
   return [
+    {
+      name: 'config-sync',
+      script: 'cli.js',
+      args: [
+        'config-sync',
+        '--source',
+        'dir',
+        '--source-dir',
+        configSource,
+        '--target-dir',
+        configDir,
+        '--pid-file',
+        pidFile,
+        '--health-url',
+        `http://127.0.0.1:${appPort}/health`,
+        '--health-timeout',
+        '5s',
+        '--admin-address',
+        `127.0.0.1:${configSyncAdmin}`,
+      ],
+      readyUrl: `http://127.0.0.1:${configSyncAdmin}/readyz`,
+      tryLines: [
+        `edit ${join(configSource, 'app.conf')} (greeting = Hi)   published into ${configDir}, then SIGHUP: curl http://127.0.0.1:${appPort}/`,
+        `add a line "colour = red" there   the app rejects it, /health turns 503, config-sync puts the last good config back`,
+        `curl -s http://127.0.0.1:${configSyncAdmin}/metrics | grep podkit_config_sync   syncs, publishes, rollbacks, version`,
+        `ls -la ${configDir}   the kubelet's ConfigMap layout: ..data -> a version, app.conf -> ..data/app.conf`,
+      ],
+    },
     {
       name: 'legacy-app',
       script: 'examples/legacy-app/src/main.js',
@@ -49,7 +83,7 @@ async function podContainers(ctx: DemoContext): Promise<DemoContainer[]> {
       tryLines: [
         `curl http://127.0.0.1:${appPort}/             the legacy app (loopback only, like in a pod)`,
         `curl http://127.0.0.1:${appPort}/stats        its own JSON stats (not Prometheus)`,
-        `edit ${config} then: kill -HUP $(cat ${join(ctx.dir, 'legacy-app.pid')})   reload without dropping connections`,
+        `reads ${config}, kept by config-sync; kill -HUP $(cat ${pidFile}) reloads by hand`,
         `tail -f ${join(logDir, 'info.log')} ${join(logDir, 'error.log')}   its plain-text logs (curl /fail for a stack trace)`,
       ],
     },

@@ -11,10 +11,10 @@ declare -A provider=(
   [mariadbd]=mariadb-server [mariadb-install-db]=mariadb-server [mariadb]=mariadb-client
   [mariadb-slap]=mariadb-client [promtool]=prometheus [podman]=podman [runc]=runc
   [tini-static]=tini [busybox]=busybox-static [openssl]=openssl [git]=git [curl]=curl
-  [wrk]=wrk [nginx]=nginx [haproxy]=haproxy
+  [wrk]=wrk [nginx]=nginx [haproxy]=haproxy [unshare]=util-linux
 )
 case "$profile" in
-  test)  needed=(mariadbd mariadb-install-db mariadb promtool podman runc tini-static busybox openssl git curl) ;;
+  test)  needed=(mariadbd mariadb-install-db mariadb promtool podman runc tini-static busybox openssl git curl unshare) ;;
   demo)  needed=(openssl git curl) ;;
   bench) needed=(wrk nginx haproxy mariadbd mariadb-install-db mariadb mariadb-slap openssl git curl) ;;
   *) echo "ensure-system: unknown profile '$profile' (expected test, demo or bench)" >&2; exit 2 ;;

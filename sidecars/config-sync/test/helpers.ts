@@ -5,13 +5,14 @@
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { publishVersionedDir, swapSymlink, writeFiles } from '../../../lib/atomic-fs.js';
 import { httpRequest } from '../../../test/support/http.js';
 import { type Started, startComponent, type Teardown } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
+
+export { KubeletVolume } from '../../../test/support/kubelet-volume.js';
 
 export function tempDir(prefix = 'podkit-config-sync-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -79,28 +80,6 @@ export async function targetLayout(target: string): Promise<Record<string, strin
     else layout[entry.name] = entry.isDirectory() ? 'dir' : 'file';
   }
   return layout;
-}
-
-/**
- * A ConfigMap volume as the kubelet's atomic writer makes it: a timestamped hidden version directory,
- * `..data` swapped to it, one link per key, the previous version removed right after the swap (keep 0).
- */
-export class KubeletVolume {
-  #count = 0;
-
-  constructor(readonly dir: string) {}
-
-  async write(files: Record<string, string>): Promise<void> {
-    this.#count += 1;
-    const stamp = `2026_01_01_00_00_00.${String(this.#count).padStart(9, '0')}`;
-    await publishVersionedDir({ root: this.dir, link: '..data', prefix: '..', keep: 0 }, stamp, (dir) =>
-      writeFiles(dir, Object.entries(files)),
-    );
-    for (const key of Object.keys(files)) await swapSymlink(join(this.dir, key), `..data/${key}`);
-    for (const entry of await readdir(this.dir)) {
-      if (!entry.startsWith('..') && !(entry in files)) await rm(join(this.dir, entry), { force: true });
-    }
-  }
 }
 
 /** promtool's verdict on a /metrics body. */
