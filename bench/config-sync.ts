@@ -202,7 +202,7 @@ function format(rows: Row[]): string {
 export async function run(): Promise<string> {
   const rows: Row[] = [];
   // The default debounce first (what users get), then none (the floor of the pipeline itself).
-  for (const debounce of ['200ms', '0s']) {
+  for (const debounce of ['100ms', '0s']) {
     rows.push(await kubernetesRun(debounce));
     rows.push(await dirRun(debounce));
   }

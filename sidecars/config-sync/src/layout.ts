@@ -12,7 +12,7 @@
  */
 
 import { chmod, lstat, readdir, readFile, readlink, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { currentLink, publishVersionedDir, swapSymlink, writeFiles } from '../../../lib/atomic-fs.js';
 import { ErrorCode, PodkitError } from '../../../lib/errors.js';
 import { type Files, topLevelNames } from './snapshot.js';
@@ -40,7 +40,7 @@ export class KubeletLayout {
   async current(): Promise<LiveVersion | undefined> {
     const name = await currentLink(join(this.root, dataLink));
     if (name === undefined) return undefined;
-    const files = await readTree(join(this.root, name));
+    const files = await readTree(resolve(this.root, name));
     const generation = Number(/^\.\.v(\d+)-/.exec(name)?.[1] ?? 0);
     return { name, generation, files };
   }

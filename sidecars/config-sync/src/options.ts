@@ -141,7 +141,7 @@ export const options = {
     description: 'HTTP method for --reload-url.',
   }),
   debounce: opt.duration({
-    default: '200ms',
+    default: '100ms',
     max: '1m',
     description:
       'Quiet period after a change before publishing, so a burst of edits gives one publish and one reload (never delayed past 10x this).',

@@ -5,7 +5,7 @@
  */
 
 import { lstat, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describeError, ErrorCode, PodkitError } from '../../../lib/errors.js';
 import { type FileWatch, watchFiles } from '../../../lib/file-watch.js';
 import { readTree } from './layout.js';
@@ -26,7 +26,7 @@ export async function readSourceDir(dir: string): Promise<Snapshot> {
     if (!isVolume) return snapshot(await readTree(dir, { skip: isEditorNoise }));
     for (let attempt = 1; ; attempt++) {
       const before = await readlink(link);
-      const files = await readTree(join(dir, before)).catch((err: NodeJS.ErrnoException) => {
+      const files = await readTree(resolve(dir, before)).catch((err: NodeJS.ErrnoException) => {
         // The version just read from was swapped out and removed meanwhile: read the new one.
         if (err.code === 'ENOENT' && attempt < maxAttempts) return undefined;
         throw err;

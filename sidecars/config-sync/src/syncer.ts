@@ -12,6 +12,7 @@
 import { Backoff } from '../../../lib/backoff.js';
 import { describeError, ErrorCode, isPodkitError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
+import { Coalescer } from './coalesce.js';
 import { awaitHealthy, type HealthVerdict } from './health-gate.js';
 import type { KubeletLayout } from './layout.js';
 import type { SyncMetrics, SyncResult } from './metrics.js';
@@ -54,10 +55,7 @@ export class Syncer {
   #good: Version | undefined;
   #generation = 0;
   readonly #bad = new Set<string>();
-  #pending: Snapshot | undefined;
-  #pendingSince: number | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
+  readonly #queue: Coalescer<Snapshot>;
   readonly #retry = new Backoff({ initialMs: 1000, maxMs: 30_000 });
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -74,6 +72,7 @@ export class Syncer {
 
   constructor(options: SyncerOptions) {
     this.#o = options;
+    this.#queue = new Coalescer((snapshot) => this.#follow(snapshot), options.debounceMs, maxDebounceFactor);
     this.#updateReadiness();
   }
 
@@ -100,9 +99,7 @@ export class Syncer {
   offer(snapshot: Snapshot): void {
     if (this.#closed) return;
     this.#sourceProblem = undefined;
-    this.#pending = snapshot;
-    this.#pendingSince ??= Date.now();
-    this.#schedule();
+    this.#queue.offer(snapshot);
   }
 
   /** The source confirmed that nothing changed. */
@@ -155,43 +152,27 @@ export class Syncer {
 
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#timer);
     clearTimeout(this.#retryTimer);
     this.#abort.abort();
-    await this.#running;
+    await this.#queue.close();
   }
 
-  #schedule(): void {
-    clearTimeout(this.#timer);
-    if (this.#running || !this.#pending || this.#closed) return;
-    const waited = Date.now() - (this.#pendingSince ?? Date.now());
-    const delay = Math.max(0, Math.min(this.#o.debounceMs, this.#o.debounceMs * maxDebounceFactor - waited));
-    this.#timer = setTimeout(() => this.#drain(), delay);
-  }
-
-  #drain(): void {
-    const next = this.#pending;
-    if (!next || this.#running) return;
-    this.#pending = undefined;
-    this.#pendingSince = undefined;
-    this.#running = this.#process(next, true)
-      .then((result) => this.#afterProcess(result, next))
-      .catch((err) => this.#o.log.error({ err: describeError(err) }, 'sync failed'))
-      .finally(() => {
-        this.#running = undefined;
-        this.#schedule();
-      });
-  }
-
-  /** A publish that failed for a reason of its own (a full disk) is retried with backoff. */
-  #afterProcess(result: SyncResult, snapshot: Snapshot): void {
+  /** One snapshot from the source, through the whole pipeline; a failed publish is retried with backoff. */
+  async #follow(snapshot: Snapshot): Promise<void> {
     clearTimeout(this.#retryTimer);
+    let result: SyncResult;
+    try {
+      result = await this.#process(snapshot, true);
+    } catch (err) {
+      this.#o.log.error({ err: describeError(err) }, 'sync failed');
+      result = 'error';
+    }
     if (result !== 'error') {
       this.#retry.reset();
       return;
     }
     this.#retryTimer = setTimeout(() => {
-      if (!this.#pending) this.offer(snapshot);
+      if (!this.#queue.waiting) this.offer(snapshot);
     }, this.#retry.next());
   }
 
