@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FakeKube } from '../../../test/support/fake-kube/index.js';
 import { httpRequest } from '../../../test/support/http.js';
 import { type Started, startComponent, type Teardown } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
@@ -90,4 +91,34 @@ export function promtool(text: string): Promise<{ code: number; output: string }
     });
     child.stdin?.end(text);
   });
+}
+
+export function configMap(
+  name: string,
+  data: Record<string, string>,
+  metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+) {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', ...metadata }, data };
+}
+
+export const configMapRef = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  namespace: 'default',
+  name,
+});
+
+/** config-sync following ConfigMaps on the fake API server. */
+export function kubeArgs(kube: FakeKube, target: string, ...more: string[]): string[] {
+  return [
+    '--source',
+    'kubernetes',
+    '--kubeconfig',
+    kube.kubeconfigPath,
+    '--target-dir',
+    target,
+    '--debounce',
+    '50ms',
+    ...more,
+  ];
 }

@@ -10,6 +10,9 @@ import { type FakeKube, startFakeKube } from '../../../test/support/fake-kube/in
 import { httpRequest } from '../../../test/support/http.js';
 import { waitFor } from '../../../test/support/wait.js';
 import {
+  configMap,
+  configMapRef,
+  kubeArgs,
   metric,
   promtool,
   readTarget,
@@ -18,39 +21,14 @@ import {
   targetLayout,
   tempDir,
   waitForFile,
-  waitForMetric,
 } from './helpers.js';
 
 const configMapsPath = '/api/v1/namespaces/default/configmaps';
-
-function configMap(
-  name: string,
-  data: Record<string, string>,
-  metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
-) {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', ...metadata }, data };
-}
-
-const ref = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name });
 
 function lists(kube: FakeKube): number {
   return kube.requests.filter(
     (r) => r.method === 'GET' && r.path === configMapsPath && r.query.watch === undefined,
   ).length;
-}
-
-function kubeArgs(kube: FakeKube, target: string, ...more: string[]): string[] {
-  return [
-    '--source',
-    'kubernetes',
-    '--kubeconfig',
-    kube.kubeconfigPath,
-    '--target-dir',
-    target,
-    '--debounce',
-    '50ms',
-    ...more,
-  ];
 }
 
 t.test('one ConfigMap by name: the kubelet layout, then every change through the watch', async (t) => {
@@ -77,9 +55,9 @@ t.test('one ConfigMap by name: the kubelet layout, then every change through the
   t.equal(readTarget(target, 'app.conf'), 'greeting = one\n');
   t.same(readFileSync(join(target, 'logo.bin')), logo, 'binaryData published byte for byte');
 
-  kube.patch(ref('app-config'), { data: { 'app.conf': 'greeting = two\n' } });
+  kube.patch(configMapRef('app-config'), { data: { 'app.conf': 'greeting = two\n' } });
   await waitForFile(target, 'app.conf', 'greeting = two\n');
-  kube.patch(ref('app-config'), { data: { 'settings.json': null } });
+  kube.patch(configMapRef('app-config'), { data: { 'settings.json': null } });
   await waitFor(() => !existsSync(join(target, 'settings.json')), { what: 'settings.json removed' });
   t.equal(readTarget(target, 'app.conf'), 'greeting = two\n');
 
@@ -166,7 +144,7 @@ t.test(
 
     kube.create(configMap('c-config', { 'c.conf': 'c' }, { labels }));
     await waitForFile(target, 'c.conf', 'c');
-    kube.delete(ref('b-config'));
+    kube.delete(configMapRef('b-config'));
     await waitFor(() => readTarget(target, 'b.conf') === undefined, {
       what: 'b.conf gone with its ConfigMap',
     });
@@ -190,14 +168,14 @@ t.test(
     t.equal(lists(kube), 1);
 
     kube.endWatches();
-    kube.patch(ref('app-config'), { data: { 'app.conf': 'v2 after the watch ended' } });
+    kube.patch(configMapRef('app-config'), { data: { 'app.conf': 'v2 after the watch ended' } });
     await waitForFile(target, 'app.conf', 'v2 after the watch ended');
     t.equal(lists(kube), 1, 'resumed from its resourceVersion, no re-list');
 
     // The resume asks for a version from before this write, and history no longer has it: 410.
     await waitFor(() => kube.openWatches === 1, { what: 'the watch resumed' });
     kube.endWatches();
-    kube.patch(ref('app-config'), { data: { 'app.conf': 'v3 after 410' } });
+    kube.patch(configMapRef('app-config'), { data: { 'app.conf': 'v3 after 410' } });
     kube.compact();
     await waitForFile(target, 'app.conf', 'v3 after 410');
     t.equal(lists(kube), 2, 'the expired watch was followed by one fresh list');
@@ -224,67 +202,4 @@ t.test('the periodic re-list confirms the live content, so a dead watch cannot g
     1,
     'nothing republished by re-lists',
   );
-});
-
-t.test(
-  'API down: the last good configuration stays and the pod stays ready; back: changes resume',
-  async (t) => {
-    const kube = await startFakeKube(t);
-    kube.create(configMap('app-config', { 'app.conf': 'before the outage' }));
-    const target = tempDir();
-    const sync = await startSync(t, kubeArgs(kube, target, '--configmap', 'app-config'));
-
-    await kube.stop();
-    // The open watch is cut first; the retries then find nothing listening.
-    await waitFor(
-      async () => /failing since .*ECONNREFUSED/.test(JSON.stringify((await readyz(sync.adminUrl)).body)),
-      {
-        what: 'readiness detail naming the refused connection',
-      },
-    );
-    t.equal(
-      (await readyz(sync.adminUrl)).status,
-      200,
-      'still ready: the app is serving with a good configuration',
-    );
-    t.ok((await metric(sync.adminUrl, 'podkit_config_sync_source_errors_total')) >= 2, 'errors counted');
-    t.equal(readTarget(target, 'app.conf'), 'before the outage');
-    t.ok(
-      sync.logs.some(
-        (l) =>
-          l.code === 'PODKIT_ERR_KUBE_API' &&
-          l.msg === 'cannot read the source; the last good configuration stays',
-      ),
-    );
-
-    kube.patch(ref('app-config'), { data: { 'app.conf': 'changed during the outage' } });
-    await kube.start();
-    await waitForFile(target, 'app.conf', 'changed during the outage', 40_000);
-    await waitFor(async () => JSON.stringify((await readyz(sync.adminUrl)).body).includes('"source":"ok"'), {
-      what: 'source ok again',
-    });
-  },
-);
-
-t.test('API unreachable at start, or the ConfigMap missing: not ready until the first sync', async (t) => {
-  const kube = await startFakeKube(t);
-  await kube.stop();
-  const target = tempDir();
-  const sync = await startSync(t, kubeArgs(kube, target, '--configmap', 'app-config'), { ready: false });
-  await waitForMetric(sync.adminUrl, 'podkit_config_sync_source_errors_total', '', (v) => v >= 1);
-  const down = await readyz(sync.adminUrl);
-  t.equal(down.status, 503);
-  t.match(JSON.stringify(down.body), /ECONNREFUSED/);
-
-  await kube.start();
-  await waitFor(() => sync.logs.some((l) => /ConfigMap default\/app-config not found/.test(String(l.err))), {
-    timeoutMs: 40_000,
-    what: 'not found reported',
-  });
-  t.equal((await readyz(sync.adminUrl)).status, 503, 'a missing ConfigMap is not an empty configuration');
-  t.same(await targetLayout(target), {}, 'nothing published');
-
-  kube.create(configMap('app-config', { 'app.conf': 'finally' }));
-  await waitForFile(target, 'app.conf', 'finally');
-  await waitFor(async () => (await readyz(sync.adminUrl)).status === 200, { what: 'ready' });
 });
