@@ -12,6 +12,7 @@ import { redactUrl } from '../../../lib/option-types.js';
 import type { Secret } from '../../../lib/secret.js';
 import { type Snapshot, snapshot } from './snapshot.js';
 import type { Source, SourceEvents } from './source.js';
+import { withoutContent } from './validate.js';
 
 /** ConfigMaps are limited to 1 MiB; a configuration many times that is a mistake, not a config. */
 const maxBodyBytes = 16 * 1024 * 1024;
@@ -31,7 +32,7 @@ export function parsePayload(body: Buffer, httpKey?: string): Map<string, Buffer
     parsed = JSON.parse(body.toString('utf8'));
   } catch (err) {
     throw new PayloadError(
-      `the body is not JSON (${(err as Error).message}); set --http-key to publish it as one file`,
+      `the body is not JSON (${withoutContent((err as Error).message)}); set --http-key to publish it as one file`,
     );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {

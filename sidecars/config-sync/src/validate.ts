@@ -48,7 +48,7 @@ export function syntaxProblem(data: Buffer, syntax: Syntax): string | undefined 
       JSON.parse(text);
       return undefined;
     } catch (err) {
-      return `invalid JSON: ${(err as Error).message}`;
+      return `invalid JSON: ${withoutContent((err as Error).message)}`;
     }
   }
   for (const document of parseAllDocuments(text)) {
@@ -56,6 +56,14 @@ export function syntaxProblem(data: Buffer, syntax: Syntax): string | undefined 
     if (first) return `invalid YAML: ${first.message.split('\n')[0]}`;
   }
   return undefined;
+}
+
+/**
+ * V8 quotes the text around some JSON errors (`Unexpected token 'h', "{"pw": hunter2}" is not valid
+ * JSON`). The file may come from a Secret, and reasons are logged: keep the kind of error, drop the text.
+ */
+export function withoutContent(message: string): string {
+  return message.replace(/^Unexpected token .*is not valid JSON$/s, 'unexpected token');
 }
 
 /** Throws ValidationError naming the first file (in name order) that fails its syntax check. */

@@ -139,6 +139,12 @@ t.test('syntax validation: auto by extension, json, yaml, none', async (t) => {
     else t.equal(problem, undefined, `${syntax}: ${JSON.stringify(text)}`);
   }
   t.equal(syntaxProblem(Buffer.from([0xff, 0xfe, 0x7b]), 'json'), 'not valid UTF-8');
+  t.equal(
+    syntaxProblem(Buffer.from('{"password": hunter2}'), 'json'),
+    'invalid JSON: unexpected token',
+    'no file content in a reason that gets logged (the file may come from a Secret)',
+  );
+  t.notMatch(syntaxProblem(Buffer.from('password: [hunter2'), 'yaml'), /hunter2/);
   t.throws(() => checkSyntax(files({ 'bad.yml': 'a: [', 'bad.json': '{' }), 'auto'), {
     message: /^bad\.json: invalid JSON/,
   });
