@@ -17,7 +17,6 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
     summary:
       'configuration from ConfigMaps, a directory or a URL into a shared directory, then SIGHUP to the app',
     dir: 'sidecars/config-sync',
-    load: async () =>
-      (await import('./sidecars/config-sync/src/component.js')).configSync as unknown as Component,
+    load: async () => (await import('./sidecars/config-sync/src/component.js')).configSync,
   },
 };

@@ -126,6 +126,18 @@ t.test('5xx, malformed answers and a vanished server keep the last good configur
   t.ok(sync.logs.some((l) => l.code === 'PODKIT_ERR_VALIDATION' && l.key === 'settings.json'));
   t.equal(readTarget(target, 'app.conf'), 'greeting = one\n', 'still the last good');
   t.equal(readTarget(target, 'settings.json'), undefined);
+  const refusals = () =>
+    sync.logs.filter((l) => l.code === 'PODKIT_ERR_VALIDATION' && l.key === 'settings.json');
+  // Polled on with If-None-Match: the same refused content costs a 304, not another refusal.
+  const polled = config.state.seen.length;
+  await waitFor(() => config.state.seen.filter((s, i) => i >= polled && s.status === 304).length >= 2, {
+    what: 'two more polls answered 304',
+  });
+  t.equal(refusals().length, 1);
+  // SIGHUP forgets refused content and asks unconditionally: validated (and refused) again.
+  sync.signal('SIGHUP');
+  await waitFor(() => refusals().length === 2, { what: 'validated again after SIGHUP' });
+  t.equal(await metric(sync.adminUrl, 'podkit_reloads_total', 'result="success"'), 1);
 
   config.server.close();
   config.server.closeAllConnections();
