@@ -7,7 +7,7 @@
  */
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpRequest } from '../../../test/support/http.js';
 import { freePort } from '../../../test/support/ports.js';
@@ -79,6 +79,7 @@ export async function startPod(
     ...syncArgs({ pidFile, appUrl, source }),
   ];
   // The app in the background, then config-sync in the foreground: its output is this process's.
+  const appOut = join(dir, 'app.out');
   const script =
     '"$NODE" "$APP" -c "$TARGET/app.conf" >"$APP_OUT" 2>&1 & exec "$NODE" "$CLI" config-sync "$@"';
   const proc = spawn(
@@ -90,7 +91,7 @@ export async function startPod(
         NODE: process.execPath,
         APP: appScript,
         TARGET: target,
-        APP_OUT: join(dir, 'app.out'),
+        APP_OUT: appOut,
         CLI: cliPath,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -104,15 +105,25 @@ export async function startPod(
       await sync.exited;
     }
   });
-  const adminUrl = `http://${await sync.address('admin', 30_000)}`;
+  // Generous: on a machine shared by several test runs, a Node start-up can take many seconds.
+  const adminUrl = `http://${await sync.address('admin', 60_000).catch((err: Error) => {
+    const app = (() => {
+      try {
+        return readFileSync(appOut, 'utf8').slice(-2000);
+      } catch {
+        return '(none yet)';
+      }
+    })();
+    throw new Error(`${err.message}\napp output: ${app}`);
+  })}`;
   await waitFor(async () => (await httpRequest(`${appUrl}/health`).catch(() => undefined))?.status === 200, {
-    timeoutMs: 30_000,
+    timeoutMs: 60_000,
     what: `legacy app healthy\n${sync.transcript()}`,
   });
   await waitFor(
     async () => (await httpRequest(`${adminUrl}/readyz`).catch(() => undefined))?.status === 200,
     {
-      timeoutMs: 30_000,
+      timeoutMs: 60_000,
       what: `config-sync ready\n${sync.transcript()}`,
     },
   );
