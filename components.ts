@@ -13,26 +13,30 @@ export interface ComponentEntry {
 }
 
 export const components: Readonly<Record<string, ComponentEntry>> = {
+  'config-sync': {
+    summary:
+      'configuration from ConfigMaps, a directory or a URL into a shared directory, then SIGHUP to the app',
+    dir: 'sidecars/config-sync',
+    load: async () => (await import('./sidecars/config-sync/src/component.js')).configSync,
+  },
   'db-health': {
     summary: 'liveness, readiness and startup probes for a database, from real queries',
     dir: 'adapters/db-health',
     load: async () => (await import('./adapters/db-health/src/component.js')).dbHealth,
   },
   'git-pull': {
-    summary:
-      'keeps a shared volume in sync with a git repository: atomic publish, reload the app, POST /sync',
+    summary: 'keeps a shared volume in sync with a git repository: atomic publish, reload the app, POST /sync',
     dir: 'sidecars/git-pull',
-    load: async () => (await import('./sidecars/git-pull/src/component.js')).gitPull as Component,
-  },
-  'tls-proxy': {
-    summary: 'HTTPS/mTLS termination in front of a localhost-only service (l7 HTTP/1.1 + HTTP/2, or l4)',
-    dir: 'sidecars/tls-proxy',
-    load: async () =>
-      (await import('./sidecars/tls-proxy/src/component.js')).tlsProxy as unknown as Component,
+    load: async () => (await import('./sidecars/git-pull/src/component.js')).gitPull,
   },
   'mysql-broker': {
     summary: 'ambassador: the app talks to localhost:3306, the broker finds (or creates) MySQL',
     dir: 'ambassadors/mysql-broker',
-    load: async () => (await import('./ambassadors/mysql-broker/src/component.js')).default as Component,
+    load: async () => (await import('./ambassadors/mysql-broker/src/component.js')).mysqlBroker,
+  },
+  'tls-proxy': {
+    summary: 'HTTPS/mTLS termination in front of a localhost-only service (l7 HTTP/1.1 + HTTP/2, or l4)',
+    dir: 'sidecars/tls-proxy',
+    load: async () => (await import('./sidecars/tls-proxy/src/component.js')).tlsProxy,
   },
 };

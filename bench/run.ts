@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<string> }>> = {
   noise: () => import('./noise.js'),
   'db-health': () => import('./db-health.js'),
   'mysql-broker': () => import('./mysql-broker.js'),
+  'config-sync': () => import('./config-sync.js'),
   startup: () => import('./startup.js'),
   'git-pull': () => import('./git-pull.js'),
   'tls-proxy': () => import('./tls-proxy.js'),

@@ -4,7 +4,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,12 @@ const startupArgs: Record<string, (dir: string) => Promise<string[]>> = {
     '--backends',
     `127.0.0.1:${await fakeGreetingServer()}`,
   ],
+  'config-sync': async (dir) => {
+    const source = join(dir, 'config-sync-source');
+    mkdirSync(source, { recursive: true });
+    writeFileSync(join(source, 'app.conf'), 'greeting = hello\n');
+    return ['--source', 'dir', '--source-dir', source, '--target-dir', join(dir, 'config-sync-target')];
+  },
 };
 
 function selfSignedCertificate(dir: string): { cert: string; key: string } {

@@ -55,6 +55,14 @@ export const ErrorCode = {
   BACKEND_UNAVAILABLE: 'PODKIT_ERR_BACKEND_UNAVAILABLE',
   /** A proxy refused a client at its connection limit. */
   CONNECTION_LIMIT: 'PODKIT_ERR_CONNECTION_LIMIT',
+  /** A configuration source (HTTP server, directory) could not be read or answered badly. */
+  SOURCE: 'PODKIT_ERR_SOURCE',
+  /** Configuration refused by validation (syntax, a validation command): not published. */
+  VALIDATION: 'PODKIT_ERR_VALIDATION',
+  /** A key that cannot be a safe file name (traversal, absolute, reserved) or clashes with another. */
+  UNSAFE_KEY: 'PODKIT_ERR_UNSAFE_KEY',
+  /** The app was unhealthy after a reload: the previous configuration was put back. */
+  ROLLBACK: 'PODKIT_ERR_ROLLBACK',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -39,7 +39,11 @@ export async function watchFiles(
     // A swap replaces ..data atomically: report at once rather than waiting for writes to settle.
     awaitWriteFinish: false,
   });
-  watcher.on('all', fire);
+  // chokidar's own events are throttled: at most one 'change' per path per 50 ms, the rest dropped with
+  // no trailing event, so the last write of a quick burst would go unnoticed until the next poll. Its
+  // 'raw' events come straight from fs.watch, unthrottled and before any of its own (which all stem from
+  // them): every change is seen, and a swap's events arrive together, so the debounce makes them one.
+  watcher.on('raw', fire);
   await new Promise<void>((ready) => watcher.once('ready', () => ready()));
   const poll = options.pollIntervalMs
     ? setInterval(() => onChange('poll'), options.pollIntervalMs)

@@ -39,3 +39,27 @@ t.test('a plain rewrite is noticed, and polling reports without events', async (
   await waitFor(() => calls.includes('poll'), { what: 'poll' });
   t.pass('both seen');
 });
+
+t.test('the last write of a quick burst is noticed without waiting for a poll', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podkit-watch-'));
+  const file = join(dir, 'app.conf');
+  writeFileSync(file, 'start');
+  const calls: number[] = [];
+  const watch = await watchFiles([file], () => calls.push(Date.now()), { debounceMs: 10, pollIntervalMs: 0 });
+  t.teardown(() => watch.close());
+  // chokidar alone drops 'change' events within 50 ms of the previous one: rewrites 20 ms apart lose the
+  // last one about half the time, so five bursts in a row would all but never pass without the fix.
+  for (let round = 0; round < 5; round++) {
+    let lastWrite = 0;
+    for (let i = 0; i < 6; i++) {
+      lastWrite = Date.now();
+      writeFileSync(file, `round ${round} write ${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await waitFor(() => calls.some((at) => at >= lastWrite), {
+      timeoutMs: 3000,
+      what: `a callback after round ${round}`,
+    });
+  }
+  t.pass('every burst ended with a callback after its last write');
+});

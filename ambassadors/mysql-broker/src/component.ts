@@ -34,7 +34,7 @@ function rotating(pool: () => BackendState[], fallback: () => BackendState[]): (
   };
 }
 
-export default defineComponent({
+export const mysqlBroker = defineComponent({
   name: 'mysql-broker',
   summary: 'ambassador: the app talks to localhost:3306, the broker finds (or creates) MySQL',
   adminPort: 9404,

@@ -1,0 +1,105 @@
+/**
+ * config-sync: configuration from ConfigMaps, a directory or a URL into a directory shared with the app
+ * (the kubelet's ConfigMap-volume layout), validated before it is published, then a signal or an HTTP
+ * call to the app, and a rollback when the app is unhealthy afterwards.
+ */
+
+import { access, constants, mkdir } from 'node:fs/promises';
+import { defineComponent } from '../../../lib/component.js';
+import { ConfigError, describeError } from '../../../lib/errors.js';
+import { checkOptions } from './check.js';
+import { KubeletLayout } from './layout.js';
+import { createMetrics } from './metrics.js';
+import { createNotifier } from './notify.js';
+import { options } from './options.js';
+import type { Source } from './source.js';
+import { createSource } from './sources.js';
+import { Syncer } from './syncer.js';
+
+async function prepareTarget(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    throw new ConfigError(
+      'targetDir',
+      `--target-dir ${dir} is not a writable directory: ${describeError(err)}`,
+    );
+  }
+}
+
+export const configSync = defineComponent({
+  name: 'config-sync',
+  summary:
+    'configuration from ConfigMaps, a directory or a URL into a shared directory, then SIGHUP to the app',
+  adminPort: 9402,
+  options,
+  check: checkOptions,
+  async start(o, ctx) {
+    const { log } = ctx;
+    await prepareTarget(o.targetDir);
+    const { source, description } = await createSource(o, log);
+    const notifier = createNotifier(o);
+    const syncer = new Syncer({
+      layout: new KubeletLayout(o.targetDir, o.keepVersions, Number.parseInt(o.fileMode, 8)),
+      validateMode: o.validate,
+      validateCommand: o.validateCommand,
+      validateTimeoutMs: o.validateTimeout,
+      notifier,
+      health: o.healthUrl
+        ? { url: o.healthUrl, timeoutMs: o.healthTimeout, stableMs: o.healthStable }
+        : undefined,
+      debounceMs: o.debounce,
+      metrics: createMetrics(ctx.registry),
+      log,
+      readiness: (ok, detail) => ctx.health.readiness.set('config', ok, detail),
+    });
+    await syncer.init();
+    log.info(
+      { source: description, target: o.targetDir, notify: notifier?.target ?? 'none', oneTime: o.oneTime },
+      'syncing',
+    );
+    if (o.oneTime) return runOnce(source, syncer, ctx.stop);
+
+    await source.start({
+      snapshot: (snapshot) => syncer.offer(snapshot),
+      unchanged: () => syncer.unchanged(),
+      invalid: (reason) => syncer.invalid(reason),
+      error: (err) => syncer.sourceError(err),
+    });
+    return {
+      async close() {
+        await source.close();
+        await syncer.close();
+      },
+      async reload() {
+        const forgotten = syncer.forgetBad();
+        log.info({ forgotten }, 'SIGHUP: content marked bad is forgotten; reading the source again');
+        source.refresh();
+      },
+    };
+  },
+});
+
+/** Init-container mode: one read, one publish, then exit 0, or exit 1 naming what went wrong. */
+function runOnce(source: Source, syncer: Syncer, stop: (code: 0 | 1, reason: string) => void) {
+  const done = (async () => {
+    let snapshot: Awaited<ReturnType<Source['read']>>;
+    try {
+      snapshot = await source.read();
+    } catch (err) {
+      stop(1, `one-time sync failed: cannot read the source: ${describeError(err)}`);
+      return;
+    }
+    const result = await syncer.syncOnce(snapshot);
+    if (result === 'published' || result === 'unchanged') stop(0, `one-time sync done: ${result}`);
+    else stop(1, `one-time sync failed (${result}): ${syncer.lastProblem ?? 'see the log'}`);
+  })();
+  return {
+    async close() {
+      await done;
+      await syncer.close();
+      await source.close();
+    },
+  };
+}

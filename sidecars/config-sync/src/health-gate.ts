@@ -1,0 +1,67 @@
+/**
+ * Was the reload good? Poll the app's health URL until it has answered 2xx for `stableMs` without a
+ * single failure, or give up at `timeoutMs`. One healthy answer is not enough: right after a SIGHUP
+ * the app may not have handled the signal yet and still answers for the old configuration.
+ */
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeError } from '../../../lib/errors.js';
+
+export interface HealthGateOptions {
+  url: URL;
+  timeoutMs: number;
+  stableMs: number;
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface HealthVerdict {
+  healthy: boolean;
+  /** The last answer: `HTTP 503 {"status":"config-error"...}` or a connection error. */
+  last: string;
+  checks: number;
+}
+
+async function probe(
+  url: URL,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ ok: boolean; text: string }> {
+  try {
+    const response = await fetch(url, {
+      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]),
+      redirect: 'manual',
+    });
+    const body = (await response.text()).trim().slice(0, 200);
+    return { ok: response.ok, text: `HTTP ${response.status}${body ? ` ${body}` : ''}` };
+  } catch (err) {
+    return { ok: false, text: describeError(err) };
+  }
+}
+
+export async function awaitHealthy(options: HealthGateOptions): Promise<HealthVerdict> {
+  const intervalMs = options.intervalMs ?? 100;
+  const started = Date.now();
+  const deadline = started + options.timeoutMs;
+  let healthySince: number | undefined;
+  let last = 'not checked';
+  let checks = 0;
+  while (!options.signal?.aborted) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) break;
+    const answer = await probe(options.url, Math.min(2000, remaining), options.signal);
+    checks += 1;
+    last = answer.text;
+    const now = Date.now();
+    if (answer.ok) {
+      healthySince ??= now;
+      if (now - healthySince >= options.stableMs) return { healthy: true, last, checks };
+    } else {
+      healthySince = undefined;
+    }
+    await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())), undefined, {
+      signal: options.signal,
+    }).catch(() => {});
+  }
+  return { healthy: false, last, checks };
+}

@@ -1,0 +1,241 @@
+/**
+ * The http source end to end, against a real HTTP(S) config server that answers with ETags: conditional
+ * polling, error answers, a private CA, a bearer token from a file, and unsafe keys in a payload.
+ */
+
+import { createHash } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import t from 'tap';
+import { CertificateAuthority } from '../../../test/support/certs.js';
+import type { Teardown } from '../../../test/support/process.js';
+import { waitFor } from '../../../test/support/wait.js';
+import {
+  metric,
+  readTarget,
+  readyz,
+  startSync,
+  targetLayout,
+  tempDir,
+  waitForFile,
+  waitForMetric,
+} from './helpers.js';
+
+interface Seen {
+  ifNoneMatch: string | undefined;
+  authorization: string | undefined;
+  status: number;
+}
+
+/** A config server: serves `body` with an ETag of its content, 304 when it matches, or a forced status. */
+async function configServer(t: Teardown, tls?: { cert: string; key: string }) {
+  const state = {
+    body: '{"app.conf":"greeting = one\\n"}',
+    status: 200,
+    token: undefined as string | undefined,
+    seen: [] as Seen[],
+  };
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const answer = (status: number, headers: Record<string, string> = {}, body = '') => {
+      state.seen.push({
+        ifNoneMatch: req.headers['if-none-match'],
+        authorization: req.headers.authorization,
+        status,
+      });
+      res.writeHead(status, headers);
+      res.end(body);
+    };
+    if (state.token !== undefined && req.headers.authorization !== `Bearer ${state.token}`) {
+      return answer(401, { 'content-type': 'application/json' }, '{"error":"unauthorized"}');
+    }
+    if (state.status !== 200)
+      return answer(state.status, { 'content-type': 'text/plain' }, 'config store broke');
+    const etag = `"${createHash('sha256').update(state.body).digest('hex').slice(0, 16)}"`;
+    if (req.headers['if-none-match'] === etag) return answer(304, { etag });
+    return answer(200, { etag, 'content-type': 'application/json' }, state.body);
+  };
+  const server: Server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as AddressInfo).port;
+  return { state, server, url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/config` };
+}
+
+const httpArgs = (url: string, target: string, ...more: string[]) => [
+  '--source',
+  'http',
+  '--url',
+  url,
+  '--target-dir',
+  target,
+  '--poll-interval',
+  '200ms',
+  '--debounce',
+  '20ms',
+  ...more,
+];
+
+t.test('conditional GET: 304s while nothing changes, a change is published', async (t) => {
+  const config = await configServer(t);
+  const target = tempDir();
+  const sync = await startSync(t, httpArgs(config.url, target));
+  t.equal(readTarget(target, 'app.conf'), 'greeting = one\n');
+
+  await waitFor(() => config.state.seen.filter((s) => s.status === 304).length >= 3, { what: 'three 304s' });
+  const [first, second] = config.state.seen;
+  t.equal(first?.ifNoneMatch, undefined, 'the first GET is unconditional');
+  t.match(second?.ifNoneMatch, /^"[0-9a-f]{16}"$/, 'then If-None-Match with the ETag');
+  t.equal(await metric(sync.adminUrl, 'podkit_config_sync_publishes_total'), 1, 'a 304 publishes nothing');
+  t.ok((await metric(sync.adminUrl, 'podkit_config_sync_syncs_total', 'result="unchanged"')) >= 3);
+  t.ok((await metric(sync.adminUrl, 'podkit_config_sync_last_success_age_seconds')) < 3, 'a 304 confirms');
+
+  config.state.body = '{"app.conf":"greeting = two\\n","extra.yaml":"a: 1\\n"}';
+  await waitForFile(target, 'app.conf', 'greeting = two\n');
+  t.equal(readTarget(target, 'extra.yaml'), 'a: 1\n');
+});
+
+t.test('5xx, malformed answers and a vanished server keep the last good configuration', async (t) => {
+  const config = await configServer(t);
+  const target = tempDir();
+  const sync = await startSync(t, httpArgs(config.url, target));
+
+  config.state.status = 503;
+  await waitForMetric(sync.adminUrl, 'podkit_config_sync_source_errors_total', '', (v) => v >= 2);
+  t.equal(readTarget(target, 'app.conf'), 'greeting = one\n');
+  t.equal((await readyz(sync.adminUrl)).status, 200);
+  t.ok(
+    sync.logs.some(
+      (l) => l.code === 'PODKIT_ERR_SOURCE' && /HTTP 503 config store broke/.test(String(l.err)),
+    ),
+  );
+
+  config.state.status = 200;
+  config.state.body = '{"app.conf": 42}';
+  await waitForMetric(sync.adminUrl, 'podkit_config_sync_syncs_total', 'result="invalid"', (v) => v >= 1);
+  t.ok(sync.logs.some((l) => /the value of "app.conf" is number, expected text/.test(String(l.reason))));
+  config.state.body = '{"settings.json": "{broken"}';
+  await waitForMetric(sync.adminUrl, 'podkit_config_sync_syncs_total', 'result="invalid"', (v) => v >= 2);
+  t.ok(sync.logs.some((l) => l.code === 'PODKIT_ERR_VALIDATION' && l.key === 'settings.json'));
+  t.equal(readTarget(target, 'app.conf'), 'greeting = one\n', 'still the last good');
+  t.equal(readTarget(target, 'settings.json'), undefined);
+  const refusals = () =>
+    sync.logs.filter((l) => l.code === 'PODKIT_ERR_VALIDATION' && l.key === 'settings.json');
+  // Polled on with If-None-Match: the same refused content costs a 304, not another refusal.
+  const polled = config.state.seen.length;
+  await waitFor(() => config.state.seen.filter((s, i) => i >= polled && s.status === 304).length >= 2, {
+    what: 'two more polls answered 304',
+  });
+  t.equal(refusals().length, 1);
+  // SIGHUP forgets refused content and asks unconditionally: validated (and refused) again.
+  sync.signal('SIGHUP');
+  await waitFor(() => refusals().length === 2, { what: 'validated again after SIGHUP' });
+  t.equal(await metric(sync.adminUrl, 'podkit_reloads_total', 'result="success"'), 1);
+
+  config.server.close();
+  config.server.closeAllConnections();
+  const errors = await metric(sync.adminUrl, 'podkit_config_sync_source_errors_total');
+  await waitForMetric(sync.adminUrl, 'podkit_config_sync_source_errors_total', '', (v) => v >= errors + 2);
+  t.match(JSON.stringify((await readyz(sync.adminUrl)).body), /ECONNREFUSED/);
+  t.equal(readTarget(target, 'app.conf'), 'greeting = one\n');
+  t.equal((await readyz(sync.adminUrl)).status, 200);
+});
+
+t.test('https with a private CA and a bearer token from a file, rotated without a restart', async (t) => {
+  const ca = await CertificateAuthority.create();
+  const cert = await ca.localhost();
+  const dir = tempDir();
+  const caFile = join(dir, 'ca.crt');
+  writeFileSync(caFile, ca.certPem);
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, 'token-one\n');
+  const config = await configServer(t, { cert: cert.chainPem, key: cert.keyPem });
+  config.state.token = 'token-one';
+  const target = tempDir();
+
+  const untrusted = await startSync(t, httpArgs(config.url, tempDir(), '--token-file', tokenFile), {
+    ready: false,
+  });
+  await waitFor(
+    () => untrusted.logs.some((l) => /self-signed certificate|unable to verify|issuer/i.test(String(l.err))),
+    {
+      what: 'a TLS verification error without --ca-file',
+    },
+  );
+  t.equal((await readyz(untrusted.adminUrl)).status, 503);
+
+  const sync = await startSync(
+    t,
+    httpArgs(config.url, target, '--ca-file', caFile, '--token-file', tokenFile),
+  );
+  t.equal(readTarget(target, 'app.conf'), 'greeting = one\n');
+  t.equal(config.state.seen.at(-1)?.authorization, 'Bearer token-one');
+
+  config.state.token = 'token-two';
+  await waitFor(() => config.state.seen.at(-1)?.status === 401, { what: 'the old token refused' });
+  writeFileSync(tokenFile, 'token-two\n');
+  config.state.body = '{"app.conf":"greeting = rotated\\n"}';
+  await waitForFile(target, 'app.conf', 'greeting = rotated\n');
+  t.equal(
+    config.state.seen.at(-1)?.authorization,
+    'Bearer token-two',
+    'the file is re-read on every request',
+  );
+
+  const transcript = `${sync.transcript()}\n${untrusted.transcript()}`;
+  t.notMatch(transcript, /token-one|token-two/, 'the token never appears in a log');
+});
+
+t.test('--http-key publishes the body as one file', async (t) => {
+  const config = await configServer(t);
+  config.state.body = 'port = 8080\ngreeting = raw\n';
+  const target = tempDir();
+  await startSync(t, httpArgs(config.url, target, '--http-key', 'app.conf'));
+  t.equal(readTarget(target, 'app.conf'), 'port = 8080\ngreeting = raw\n');
+});
+
+t.test('unsafe keys in a payload are refused, the rest is published, nothing escapes', async (t) => {
+  const config = await configServer(t);
+  config.state.body = JSON.stringify({
+    '../escaped.conf': 'no',
+    '/tmp/absolute.conf': 'no',
+    '..data': 'no',
+    'sub/../../up.conf': 'no',
+    'ok.conf': 'yes',
+    a: 'file a',
+    'a/b': 'clashes with the file a',
+  });
+  const parent = tempDir();
+  const target = join(parent, 'config');
+  const sync = await startSync(t, httpArgs(config.url, target));
+  t.same(
+    Object.keys(await targetLayout(target)).filter((name) => !name.startsWith('..')),
+    ['a', 'ok.conf'],
+  );
+  t.equal(readTarget(target, 'a'), 'file a');
+  t.notOk(
+    existsSync(join(parent, 'escaped.conf')) || existsSync('/tmp/absolute.conf'),
+    'nothing written outside',
+  );
+  t.equal(await metric(sync.adminUrl, 'podkit_config_sync_refused_keys_total', 'reason="unsafe"'), 4);
+  t.equal(await metric(sync.adminUrl, 'podkit_config_sync_refused_keys_total', 'reason="conflict"'), 1);
+  const refused = sync.logs
+    .filter((l) => l.code === 'PODKIT_ERR_UNSAFE_KEY')
+    .map((l) => `${l.key}: ${l.reason}`);
+  t.same(refused.sort(), [
+    '../escaped.conf: path traversal (. or .. segment)',
+    '..data: names starting with .. are reserved (..data, versions)',
+    '/tmp/absolute.conf: absolute path',
+    'a/b: clashes with a: a name cannot be a file and a folder',
+    'sub/../../up.conf: path traversal (. or .. segment)',
+  ]);
+  await waitFor(() => config.state.seen.length >= 4, { what: 'more polls' });
+  t.equal(sync.logs.filter((l) => l.code === 'PODKIT_ERR_UNSAFE_KEY').length, 5, 'logged once, not per poll');
+});
