@@ -25,7 +25,8 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
     load: async () => (await import('./adapters/db-health/src/component.js')).dbHealth,
   },
   'git-pull': {
-    summary: 'keeps a shared volume in sync with a git repository: atomic publish, reload the app, POST /sync',
+    summary:
+      'keeps a shared volume in sync with a git repository: atomic publish, reload the app, POST /sync',
     dir: 'sidecars/git-pull',
     load: async () => (await import('./sidecars/git-pull/src/component.js')).gitPull,
   },

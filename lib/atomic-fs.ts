@@ -6,10 +6,43 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import writeFileAtomicLib from 'write-file-atomic';
 import { ErrorCode, PodkitError } from './errors.js';
+
+/**
+ * `mkdir -p` that cannot spin: Node 20's recursive mkdir loops forever where mkdir(2) answers ENOENT
+ * although the parent exists (e.g. under /proc), which would hang a component given such a path.
+ * This walks up once and fails with the real error instead.
+ */
+export async function ensureDir(path: string): Promise<void> {
+  try {
+    await mkdir(path);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if ((await lstat(path).catch(() => undefined))?.isDirectory() || (await isDirectoryLink(path))) return;
+      throw err;
+    }
+    if (code !== 'ENOENT') throw err;
+  }
+  const parent = dirname(path);
+  if (parent === path) throw new Error(`cannot create ${path}: no such file or directory`);
+  await ensureDir(parent);
+  await mkdir(path).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST' || !(await lstat(path)).isDirectory()) throw err;
+  });
+}
+
+async function isDirectoryLink(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 /** Writes `data` to `path` via temp file + fsync + rename (write-file-atomic, npm's own). */
 export async function writeFileAtomic(
@@ -84,9 +117,9 @@ export async function publishVersionedDir(
 ): Promise<string> {
   const name = `${options.prefix}${version}`;
   const dir = join(options.root, name);
-  await mkdir(options.root, { recursive: true });
+  await ensureDir(options.root);
   await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir);
   try {
     await fill(dir);
   } catch (err) {
@@ -121,7 +154,7 @@ export async function writeFiles(
 ): Promise<void> {
   for (const [name, content] of files) {
     const path = join(dir, name);
-    await mkdir(dirname(path), { recursive: true });
+    await ensureDir(dirname(path));
     await writeFile(path, content, mode === undefined ? {} : { mode });
   }
 }

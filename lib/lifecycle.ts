@@ -121,7 +121,17 @@ class Lifecycle<S extends Spec> {
       log.info({ version, options: loggableOptions(options) }, 'starting');
       const started = Date.now();
       try {
-        this.#handle = await component.start(options, ctx);
+        // A signal (or ctx.stop) while start-up is still under way ends the process: start() may be
+        // waiting on something that never comes, and a pod being deleted must not wait for it.
+        const outcome = await Promise.race([
+          component.start(options, ctx).then((handle) => ({ handle })),
+          this.#done.then((code) => ({ code })),
+        ]);
+        if ('code' in outcome) {
+          log.warn('stopped before start-up finished');
+          return outcome.code;
+        }
+        this.#handle = outcome.handle;
       } catch (err) {
         if (err instanceof ConfigError) {
           log.error({ code: err.code, option: err.option }, err.message);

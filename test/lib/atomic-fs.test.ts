@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { publishVersionedDir, swapSymlink, writeFileAtomic, writeFiles } from '../../lib/atomic-fs.js';
+import {
+  ensureDir,
+  publishVersionedDir,
+  swapSymlink,
+  writeFileAtomic,
+  writeFiles,
+} from '../../lib/atomic-fs.js';
 
 /**
  * A reader in another process, reading `path` as fast as it can until told to stop, reporting every
@@ -112,3 +118,18 @@ t.test('publishVersionedDir: fill, swap, keep N, leave foreign files alone', asy
   );
   t.notOk(readdirSync(root).includes('..v-6'), 'and leaves nothing behind');
 });
+
+t.test(
+  'ensureDir: creates parents, accepts existing dirs, fails (never spins) where mkdir cannot work',
+  async (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'podkit-ensure-'));
+    await ensureDir(join(root, 'a', 'b', 'c'));
+    await ensureDir(join(root, 'a', 'b', 'c'));
+    t.ok(readdirSync(join(root, 'a', 'b')).includes('c'));
+    writeFileSync(join(root, 'file'), 'x');
+    await t.rejects(ensureDir(join(root, 'file')), { code: 'EEXIST' }, 'a file in the way');
+    await t.rejects(ensureDir(join(root, 'file', 'below')), { code: 'ENOTDIR' });
+    // Node 20's recursive mkdir loops forever here: mkdir(2) answers ENOENT although /proc exists.
+    await t.rejects(ensureDir('/proc/podkit-cannot-exist/x'), { code: 'ENOENT' });
+  },
+);

@@ -177,3 +177,15 @@ function lint(text: string): Promise<{ code: number; output: string }> {
     child.stdin?.end(text);
   });
 }
+
+t.test('a signal during a start-up that never finishes still ends the process at once', async (t) => {
+  const { spawnNode } = await import('../support/process.js');
+  const app = spawnNode(t, fixture, ['--start-delay', '1h', '--admin-address', '127.0.0.1:0']);
+  await app.waitForLog('start-up takes a while');
+  const signalled = Date.now();
+  app.signal('SIGTERM');
+  const exit = await app.exited;
+  t.equal(exit.code, 0);
+  t.ok(Date.now() - signalled < 3000, 'did not wait for start-up');
+  t.ok(app.logs.some((l) => l.msg === 'stopped before start-up finished'));
+});

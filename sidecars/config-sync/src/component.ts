@@ -4,7 +4,8 @@
  * call to the app, and a rollback when the app is unhealthy afterwards.
  */
 
-import { access, constants, mkdir } from 'node:fs/promises';
+import { access, constants } from 'node:fs/promises';
+import { ensureDir } from '../../../lib/atomic-fs.js';
 import { defineComponent } from '../../../lib/component.js';
 import { ConfigError, describeError } from '../../../lib/errors.js';
 import { checkOptions } from './check.js';
@@ -18,7 +19,7 @@ import { Syncer } from './syncer.js';
 
 async function prepareTarget(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await ensureDir(dir);
     await access(dir, constants.W_OK);
   } catch (err) {
     throw new ConfigError(

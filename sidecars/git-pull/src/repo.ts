@@ -5,8 +5,9 @@
  * may mount the volume anywhere.
  */
 
-import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { ensureDir } from '../../../lib/atomic-fs.js';
 import { type GitContext, runGit } from './git.js';
 
 export type SubmoduleMode = 'recursive' | 'shallow' | 'off';
@@ -44,11 +45,11 @@ export class GitRepo {
 
   /** Makes `<root>/.git` a usable bare repository, re-creating it when a crash left it unusable. */
   async prepare(ctx: GitContext): Promise<void> {
-    await mkdir(this.settings.root, { recursive: true });
+    await ensureDir(this.settings.root);
     await this.removeStaleLocks();
     if (await this.#isBareRepo(ctx)) return;
     await rm(this.gitDir, { recursive: true, force: true });
-    await mkdir(this.gitDir, { recursive: true });
+    await ensureDir(this.gitDir);
     await runGit(this.gitDir, ['init', '--bare', '--quiet'], ctx);
   }
 
@@ -109,7 +110,7 @@ export class GitRepo {
       await runGit(this.gitDir, ['worktree', 'prune'], ctx);
     }
     // --force also takes over a registration whose directory is gone.
-    await mkdir(this.worktreesDir, { recursive: true });
+    await ensureDir(this.worktreesDir);
     try {
       await runGit(this.gitDir, ['worktree', 'add', '--quiet', '--detach', '--force', path, hash], ctx);
       await this.#relativeGitdir(path);
