@@ -7,6 +7,9 @@
  * 1. naive SELECT 1 per probe vs podkit (database healthy)
  * 2. naive "same checks per probe" vs podkit (database healthy)
  * 3. naive SELECT 1 per probe vs podkit with the database frozen (SIGSTOP)
+ *
+ * A bare node HTTP server that answers 200 at once is measured the same way first: the floor this
+ * client, loopback and machine put under any probe endpoint, so the goal can be read against it.
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -18,6 +21,7 @@ import { type MariaDb, startMariaDb } from '../test/support/mariadb.js';
 import { freePort } from '../test/support/ports.js';
 import { pacedLoad } from './lib/paced-http.js';
 import { compare, formatComparison } from './lib/side-by-side.js';
+import type { LoadResult } from './lib/wrk.js';
 
 const rate = 50;
 const durationSeconds = 8;
@@ -55,6 +59,24 @@ async function naiveProbe(
     url,
   );
   return { url, child };
+}
+
+/** p50/p99 of a node HTTP server with nothing to do, probed exactly like the others. */
+async function measurementFloor(load: (url: string) => () => Promise<LoadResult>): Promise<string> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/`;
+  const script = `require('node:http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1')`;
+  const floor = await startServer(['-e', script], {}, url);
+  try {
+    const runs = [await load(url)(), await load(url)(), await load(url)()];
+    const median = (values: number[]) => values.sort((a, b) => a - b)[1] as number;
+    return [
+      `measurement floor: a bare node HTTP server answering 200, probed the same way (median of 3): p50 ${median(runs.map((r) => r.p50Ms)).toFixed(2)} ms, p99 ${median(runs.map((r) => r.p99Ms)).toFixed(2)} ms`,
+      '',
+    ].join('\n');
+  } finally {
+    floor.kill('SIGKILL');
+  }
 }
 
 export async function run(): Promise<string> {
@@ -105,7 +127,7 @@ export async function run(): Promise<string> {
         ...(okStatuses ? { okStatuses } : {}),
       });
     const podkitSide = { name: 'podkit db-health /readyz', load: load(podkitUrl) };
-    const sections: string[] = [];
+    const sections: string[] = [await measurementFloor(load)];
 
     const healthy = await compare(
       `probe latency at ${rate}/s, database healthy: naive SELECT 1 per probe vs podkit (checks include SELECT SLEEP(0.5))`,

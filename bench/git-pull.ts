@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../scripts/repo-root.js';
-import { rssMb } from './lib/process-stats.js';
+import { anonMb, rssMb } from './lib/process-stats.js';
 
 const periodRounds = 8;
 const syncRounds = 10;
@@ -156,6 +156,7 @@ export async function run(): Promise<string> {
 
     await sleep(3000);
     const idleRss = rssMb(periodic.child.pid as number);
+    const idleAnon = anonMb(periodic.child.pid as number);
     const row = (name: string, values: number[], goal: string) =>
       `| ${name} | ${values.length} | ${median(values).toFixed(0)} | ${Math.max(...values).toFixed(0)} | ${goal} |`;
     return [
@@ -169,7 +170,7 @@ export async function run(): Promise<string> {
       '',
       `period ratio (git-pull / anchor, medians): ${(median(periodicMs) / median(anchorMs)).toFixed(2)}   ` +
         `POST /sync vs anchor: ${(median(syncMs) / median(anchorMs)).toFixed(3)}`,
-      `git-pull idle RSS: ${idleRss.toFixed(1)} MB (goal <= 50 MB)`,
+      `git-pull idle RSS: ${idleRss.toFixed(1)} MB (goal <= 50 MB: ${idleRss <= 50 ? 'met' : 'NOT met'}), of which private (RssAnon) ${idleAnon.toFixed(1)} MB`,
       '',
     ].join('\n');
   } finally {

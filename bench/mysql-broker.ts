@@ -2,8 +2,8 @@
  * npm run bench -- mysql-broker: point-select queries/s over 32 connections with mariadb-slap (a C load
  * generator, Debian mariadb-client), against one private MariaDB: direct, through HAProxy in TCP mode
  * (the anchor for a TCP proxy), and through podkit mysql-broker -- in one run, rounds alternating the
- * order so machine noise hits all three alike. Reports medians and the ratios podkit/HAProxy and
- * podkit/direct.
+ * order so machine noise hits all alike. A bare Node relay runs beside them as the floor of any Node
+ * data path. Reports medians and the ratios podkit/HAProxy, podkit/direct and podkit/relay.
  */
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -20,6 +20,7 @@ const exec = promisify(execFile);
 const connections = 32;
 const queries = 200_000;
 const rounds = 3;
+const relayName = 'reference: bare Node TCP relay, 1 process (no MySQL awareness)';
 
 interface Target {
   name: string;
@@ -113,6 +114,15 @@ async function startPodkit(dbPort: number, workers: number): Promise<{ port: num
   return { port, child };
 }
 
+/** The floor of any Node data path, for reference (bench/lib/node-relay.ts). */
+async function startNodeRelay(dbPort: number): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const script = join(repoRoot, 'dist/bench/lib/node-relay.js');
+  const child = spawn(process.execPath, [script, String(port), String(dbPort)], { stdio: 'ignore' });
+  await waitForPort(port, child, 'node relay');
+  return { port, child };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -140,6 +150,8 @@ export async function run(): Promise<string> {
     cleanups.push(() => podkit.child.kill());
     const podkit2 = await startPodkit(db.port, 2);
     cleanups.push(() => podkit2.child.kill());
+    const relay = await startNodeRelay(db.port);
+    cleanups.push(() => relay.child.kill());
 
     // HAProxy runs one thread per CPU by default (2 here); podkit is shown with one and with two
     // data-path processes.
@@ -148,10 +160,12 @@ export async function run(): Promise<string> {
       { name: 'HAProxy 2.6 (mode tcp)', port: haproxy.port },
       { name: 'podkit mysql-broker', port: podkit.port },
       { name: 'podkit mysql-broker --workers 2', port: podkit2.port },
+      { name: relayName, port: relay.port },
     ];
     // Warm-up: JIT and connection paths.
     await slap(db, podkit.port, schema);
     await slap(db, podkit2.port, schema);
+    await slap(db, relay.port, schema);
     const results = new Map<string, number[]>(targets.map((target) => [target.name, []]));
     for (let round = 0; round < rounds; round++) {
       // Rotate the order each round so no contender always runs first (or last).
@@ -166,6 +180,7 @@ export async function run(): Promise<string> {
     const anchor = medians['HAProxy 2.6 (mode tcp)'] as number;
     const ours = medians['podkit mysql-broker'] as number;
     const ours2 = medians['podkit mysql-broker --workers 2'] as number;
+    const floor = medians[relayName] as number;
     return [
       `## mysql-broker: point selects over ${connections} connections (mariadb-slap, ${queries} queries, median of ${rounds})`,
       '',
@@ -178,7 +193,7 @@ export async function run(): Promise<string> {
       '',
       `podkit / HAProxy: ${(ours / anchor).toFixed(2)}x (--workers 2: ${(ours2 / anchor).toFixed(2)}x)   ` +
         `podkit / direct: ${(ours / direct).toFixed(2)}x (--workers 2: ${(ours2 / direct).toFixed(2)}x)   ` +
-        `HAProxy / direct: ${(anchor / direct).toFixed(2)}x`,
+        `HAProxy / direct: ${(anchor / direct).toFixed(2)}x   podkit / bare Node relay: ${(ours / floor).toFixed(2)}x`,
       '',
     ].join('\n');
   } finally {

@@ -1,12 +1,13 @@
 /**
- * l4: each TLS connection becomes a TCP connection to the upstream, bytes piped both ways with
- * backpressure (stream.pipe pauses the faster side), optionally preceded by a PROXY v2 header. No
+ * l4: each TLS connection becomes a TCP connection to the upstream, bytes forwarded both ways with
+ * backpressure (lib/socket-forward.ts), optionally preceded by a PROXY v2 header. No
  * HTTP is parsed, which makes this the fastest path and the right one for non-HTTP protocols.
  */
 
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../../lib/errors.js';
+import { forwardBothWays } from '../../../lib/socket-forward.js';
 import type { ProxyConfig } from './config.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { proxyV2Header } from './proxy-protocol.js';
@@ -80,8 +81,7 @@ export function createL4Server({ config, metrics, log, onUpstreamRefused }: L4Op
           }),
         );
       }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      forwardBothWays(client, upstream);
     },
 
     async drain(tunnelGraceMs) {
