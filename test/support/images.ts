@@ -1,15 +1,17 @@
 /**
  * Container images for tests on machines with no registry: a local stand-in for `node:20-bookworm-slim`
  * made from this machine's own node, npm, busybox (as /bin/sh) and tini, imported into podman
- * (../shared/recipes/podman.md). Dockerfile.base takes it as `--build-arg NODE_IMAGE=...`.
+ * (../shared/recipes/podman.md). Dockerfile.base takes it as `--build-arg NODE_IMAGE=...`. With
+ * `{ git: true }` it also holds the host's git and ssh, so git-pull's Dockerfile (which would apt-get
+ * them, and this image has no apt) finds them already there.
  * The host's CA bundle goes in with NODE_EXTRA_CA_CERTS set, because npm in the build stage reaches
  * the registry through the same egress (and its CA) as the host does.
  */
 
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, cp, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
@@ -22,6 +24,27 @@ export async function podman(args: string[], options: { timeoutMs?: number } = {
   return stdout;
 }
 
+export interface PodmanResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs podman and resolves with its exit code and both streams, whatever the code (exit-code tests). */
+export async function podmanResult(
+  args: string[],
+  options: { timeoutMs?: number } = {},
+): Promise<PodmanResult> {
+  try {
+    const { stdout, stderr } = await exec('podman', args, { timeout: options.timeoutMs ?? 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const failed = err as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof failed.code !== 'number') throw err;
+    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
 async function sharedLibraries(binary: string): Promise<string[]> {
   const { stdout } = await exec('ldd', [binary]);
   return [...stdout.matchAll(/(\/\S+\.so[^\s]*)/g)].map((match) => match[1] as string);
@@ -32,11 +55,53 @@ async function copyInto(root: string, path: string, to = path): Promise<void> {
   await copyFile(path, join(root, to));
 }
 
+/** git-core programs a client never runs (servers, mail, scalar): 15 MB the image does without. */
+const gitServerSide = new Set([
+  'git-daemon',
+  'git-http-backend',
+  'git-http-fetch',
+  'git-http-push',
+  'git-imap-send',
+  'git-shell',
+  'scalar',
+]);
+
 /**
- * Builds `localhost/<name>:<tag>` (~5 s, ~110 MB) with node and npm at the paths the official image
- * uses. Returns the image reference; the caller removes it.
+ * The host's git with its helpers (git-remote-http for https remotes; upload-pack, a link to git, for
+ * file://) and the ssh client, with every library they link (~30 MB, ~1 s more). Perl helpers in
+ * git-core (add -i, send-email) do not work without perl; git-pull never runs them.
  */
-export async function makeLocalNodeImage(reference: string): Promise<string> {
+async function addGit(root: string): Promise<void> {
+  const gitCore = '/usr/lib/git-core';
+  const wanted = (path: string) => !gitServerSide.has(basename(path));
+  // verbatimSymlinks: git-core's 140 relative links to `git` stay links, not 140 copies.
+  await cp(gitCore, join(root, gitCore), { recursive: true, verbatimSymlinks: true, filter: wanted });
+  await cp('/usr/share/git-core', join(root, '/usr/share/git-core'), { recursive: true });
+  const binaries = ['/usr/bin/git', '/usr/bin/ssh'];
+  for (const entry of await readdir(gitCore, { withFileTypes: true })) {
+    if (entry.isFile() && wanted(entry.name)) binaries.push(join(gitCore, entry.name));
+  }
+  const libraries = new Set<string>();
+  for (const binary of binaries) {
+    // Scripts are not dynamic executables: ldd fails on them, and they need no libraries.
+    for (const lib of await sharedLibraries(binary).catch(() => [])) libraries.add(lib);
+  }
+  for (const path of ['/usr/bin/git', '/usr/bin/ssh', ...libraries]) await copyInto(root, path);
+}
+
+export interface LocalNodeImageOptions {
+  /** Also the host's git and ssh (for git-pull's image). */
+  git?: boolean;
+}
+
+/**
+ * Builds `localhost/<name>:<tag>` (~5 s, ~110 MB; with git ~7 s, ~145 MB) with node and npm at the paths
+ * the official image uses. Returns the image reference; the caller removes it.
+ */
+export async function makeLocalNodeImage(
+  reference: string,
+  options: LocalNodeImageOptions = {},
+): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'podkit-node-image-'));
   try {
     const node = '/usr/bin/node';
@@ -70,11 +135,13 @@ export async function makeLocalNodeImage(reference: string): Promise<string> {
       'sleep',
       'wget',
       'kill',
+      'grep',
     ]) {
       await mkdir(join(root, applet === 'env' ? 'usr/bin' : 'bin'), { recursive: true });
       await symlink('/bin/busybox', join(root, applet === 'env' ? 'usr/bin' : 'bin', applet));
     }
     await copyInto(root, '/usr/bin/tini-static', '/usr/bin/tini');
+    if (options.git) await addGit(root);
     await copyInto(root, '/etc/ssl/certs/ca-certificates.crt');
     await mkdir(join(root, 'etc'), { recursive: true });
     await writeFile(

@@ -116,7 +116,13 @@ export const gitPull = defineComponent({
     let deliveries: Promise<boolean>[] = [];
 
     const syncer = new Syncer({
-      repo: new GitRepo({ root, url: o.repo.url, depth: o.depth, submodules: o.submodules }),
+      repo: new GitRepo({
+        root,
+        url: o.repo.url,
+        transport: o.repo.transport,
+        depth: o.depth,
+        submodules: o.submodules,
+      }),
       address: o.repo,
       ref: o.ref,
       linkPath,

@@ -53,6 +53,15 @@ export function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * For a file:// remote git runs the remote side (upload-pack) itself, with the GIT_CONFIG_* variables
+ * cleared, so the `safe.directory` above does not reach it, and a repository mounted into the pod that
+ * belongs to another uid fails as "dubious ownership". The setting goes on upload-pack's command line.
+ */
+export function uploadPackArgs(transport: Transport): string[] {
+  return transport === 'file' ? ['--upload-pack', "git -c safe.directory='*' upload-pack"] : [];
+}
+
 export function gitEnvironment(base: NodeJS.ProcessEnv, credentials: GitCredentials): GitEnvironment {
   const env: Record<string, string> = {};
   const passed: string[] = [];

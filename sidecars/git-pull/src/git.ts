@@ -37,6 +37,8 @@ export async function runGit(cwd: string, args: readonly string[], ctx: GitConte
       allowUnsafeConfigEnvCount: true,
       allowUnsafeCredentialHelper: environment.usesCredentialHelper,
       allowUnsafeSshCommand: environment.usesSshCommand,
+      // Only ever git-env.ts's fixed upload-pack for file:// remotes; nothing from the user reaches it.
+      allowUnsafePack: args.includes('--upload-pack'),
     },
   });
   try {

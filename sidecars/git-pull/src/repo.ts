@@ -9,6 +9,8 @@ import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { ensureDir } from '../../../lib/atomic-fs.js';
 import { type GitContext, runGit } from './git.js';
+import { uploadPackArgs } from './git-env.js';
+import type { Transport } from './repo-url.js';
 
 export type SubmoduleMode = 'recursive' | 'shallow' | 'off';
 
@@ -16,6 +18,7 @@ export interface RepoSettings {
   root: string;
   /** The remote, without credentials. */
   url: string;
+  transport: Transport;
   depth: number;
   submodules: SubmoduleMode;
 }
@@ -67,7 +70,11 @@ export class GitRepo {
   }
 
   lsRemote(patterns: readonly string[], ctx: GitContext): Promise<string> {
-    return runGit(this.gitDir, ['ls-remote', this.settings.url, ...patterns], ctx);
+    return runGit(
+      this.gitDir,
+      ['ls-remote', ...uploadPackArgs(this.settings.transport), this.settings.url, ...patterns],
+      ctx,
+    );
   }
 
   async hasCommit(hash: string, ctx: GitContext): Promise<boolean> {
@@ -82,7 +89,12 @@ export class GitRepo {
   /** Fetches a ref name or a commit hash and returns the commit fetched. */
   async fetch(what: string, ctx: GitContext): Promise<string> {
     const depth = this.settings.depth > 0 ? ['--depth', String(this.settings.depth)] : [];
-    await runGit(this.gitDir, ['fetch', '--quiet', '--no-tags', ...depth, this.settings.url, what], ctx);
+    const uploadPack = uploadPackArgs(this.settings.transport);
+    await runGit(
+      this.gitDir,
+      ['fetch', '--quiet', '--no-tags', ...depth, ...uploadPack, this.settings.url, what],
+      ctx,
+    );
     return (await runGit(this.gitDir, ['rev-parse', '--verify', 'FETCH_HEAD^{commit}'], ctx)).trim();
   }
 

@@ -2,7 +2,7 @@
  * --one-time as an init container, and --max-failures: the exit codes and reasons an orchestrator sees.
  */
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { makeRemote, startGitDaemon } from '../../../test/support/git.js';
@@ -41,6 +41,29 @@ t.test('--one-time: exit 0 with the tree in place', async (t) => {
   t.equal(readFileSync(join(root, 'app', 'index.html'), 'utf8'), '<h1>hello</h1>\n');
   t.ok(run.logs.some((line) => line.msg === 'published' && line.hash === remote.first));
   t.match(String(run.logs.find((line) => line.msg === 'shutting down')?.reason), /one-time sync done/);
+});
+
+t.test('a local remote owned by another uid (a volume mounted into the pod) is fetched', async (t) => {
+  // git refuses repositories of other users ("dubious ownership"), and runs a local remote's side
+  // with its configuration variables cleared: git-pull must trust it all the same.
+  const remote = await makeRemote(t, { 'index.html': 'mounted\n' });
+  chownSync(remote.bare, 65532, 65532);
+  for (const entry of readdirSync(remote.bare, { recursive: true, encoding: 'utf8' }))
+    chownSync(join(remote.bare, entry), 65532, 65532);
+  for (const url of [remote.fileUrl, remote.bare]) {
+    const { root, terminationLog } = paths(t);
+    const run = spawnPodkit(t, [
+      'git-pull',
+      '--one-time',
+      '--max-failures',
+      '0',
+      '--repo',
+      url,
+      ...common(root, terminationLog),
+    ]);
+    t.equal((await run.exited).code, 0, `${url}: exit 0`);
+    t.equal(readFileSync(join(root, 'app', 'index.html'), 'utf8'), 'mounted\n', `${url}: the tree is live`);
+  }
 });
 
 t.test('--one-time: exit 1 with the reason when the ref does not exist', async (t) => {
