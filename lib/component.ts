@@ -7,7 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Health } from './health.js';
-import { type Logger, logLevels } from './log.js';
+import type { Logger } from './log.js';
+import { logLevels } from './log-levels.js';
 import { opt, type Spec, type Values } from './options.js';
 
 /** Options every component has; the admin port differs per component so all fit in one pod. */

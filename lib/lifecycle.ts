@@ -4,36 +4,21 @@
  * SIGTERM/SIGINT turn /readyz to 503, stop taking work, drain within --shutdown-timeout (exit 0, or 1
  * when the deadline passes); a second signal exits at once. SIGHUP asks the component to reload.
  *
+ * This module is the part before serving: --help, --version, option parsing and one-shot runs (exec
+ * probes, which the kubelet starts every period). It loads neither fastify, prom-client nor pino; the
+ * serving part (lifecycle-run.ts) is imported only when the component really starts.
+ *
  * `runComponent` resolves with the exit code; the CLI owns the single `process.exit`.
  */
 
-import { writeFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Counter, Gauge } from 'prom-client';
-import { createAdminServer, listenAdmin } from './admin.js';
-import {
-  type Component,
-  type ComponentContext,
-  type ComponentHandle,
-  type ComponentOptions,
-  commonOptions,
-  fullSpec,
-} from './component.js';
-import { ConfigError, describeError, ErrorCode } from './errors.js';
-import { Health } from './health.js';
-import { createLogger, type Logger } from './log.js';
-import { createRegistry, registerBuildInfo } from './metrics.js';
+import { type Component, type ComponentOptions, fullSpec } from './component.js';
+import { ConfigError } from './errors.js';
 import { parseOptions, type Spec } from './options.js';
 import { helpText } from './options-docs.js';
-import { loggableOptions } from './redact.js';
+import { configFailure, type ProcessIo, terminationLogPath } from './termination-log.js';
 import { podkitVersion } from './version.js';
 
-export interface ProcessIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-  /** Where SIGTERM/SIGINT/SIGHUP arrive; the real process unless a test passes an emitter. */
-  signals: NodeJS.EventEmitter;
-}
+export type { ProcessIo };
 
 const defaultIo = (): ProcessIo => ({ stdout: process.stdout, stderr: process.stderr, signals: process });
 
@@ -70,222 +55,6 @@ export async function runComponent<S extends Spec>(
     return configFailure(component.name, err, terminationLogPath(argv, env), io);
   }
 
-  const log = createLogger(component.name, options.logLevel);
-  for (const warning of warnings) log.warn(warning);
-  return new Lifecycle(component, options, log, io).run();
-}
-
-class Lifecycle<S extends Spec> {
-  readonly #health = new Health();
-  readonly #registry = createRegistry();
-  #handle: ComponentHandle | undefined;
-  #stopping = false;
-  #finish!: (code: number) => void;
-  readonly #done = new Promise<number>((resolve) => {
-    this.#finish = resolve;
-  });
-
-  constructor(
-    readonly component: Component<S>,
-    readonly options: ComponentOptions<S>,
-    readonly log: Logger,
-    readonly io: ProcessIo,
-  ) {}
-
-  async run(): Promise<number> {
-    const { component, options, log } = this;
-    const version = podkitVersion();
-    registerBuildInfo(this.#registry, component.name, version);
-    const metrics = this.#lifecycleMetrics();
-    const admin = createAdminServer({ log, registry: this.#registry, health: this.#health });
-    const ctx: ComponentContext = {
-      name: component.name,
-      version,
-      log,
-      registry: this.#registry,
-      health: this.#health,
-      admin,
-      stop: (code, reason) => this.#shutdown(code, reason),
-    };
-
-    const onStop = (signal: string) => this.#onStopSignal(signal);
-    const onReload = () => void this.#reload(metrics.reloads);
-    const onFatal = (err: unknown) => this.#fail(`uncaught error: ${describeError(err)}`, err);
-    this.io.signals.on('SIGTERM', onStop);
-    this.io.signals.on('SIGINT', onStop);
-    this.io.signals.on('SIGHUP', onReload);
-    process.on('uncaughtException', onFatal);
-    process.on('unhandledRejection', onFatal);
-
-    try {
-      log.info({ version, options: loggableOptions(options) }, 'starting');
-      const started = Date.now();
-      try {
-        // A signal (or ctx.stop) while start-up is still under way ends the process: start() may be
-        // waiting on something that never comes, and a pod being deleted must not wait for it.
-        const outcome = await Promise.race([
-          component.start(options, ctx).then((handle) => ({ handle })),
-          this.#done.then((code) => ({ code })),
-        ]);
-        if ('code' in outcome) {
-          log.warn('stopped before start-up finished');
-          return outcome.code;
-        }
-        this.#handle = outcome.handle;
-      } catch (err) {
-        if (err instanceof ConfigError) {
-          log.error({ code: err.code, option: err.option }, err.message);
-          return configFailure(component.name, err, options.terminationLog, this.io);
-        }
-        return this.#fail(`start failed: ${describeError(err)}`, err);
-      }
-      try {
-        const address = await listenAdmin(admin, options.adminAddress);
-        log.info({ listener: 'admin', address }, 'listening');
-      } catch (err) {
-        await this.#handle.close().catch(() => {});
-        return this.#fail(
-          `admin server cannot listen on ${options.adminAddress}: ${describeError(err)}`,
-          err,
-        );
-      }
-      if (!this.#stopping) this.#health.phase = 'running';
-      log.info({ startupMs: Date.now() - started }, 'started');
-      return await this.#done;
-    } finally {
-      this.io.signals.off('SIGTERM', onStop);
-      this.io.signals.off('SIGINT', onStop);
-      this.io.signals.off('SIGHUP', onReload);
-      process.off('uncaughtException', onFatal);
-      process.off('unhandledRejection', onFatal);
-      await admin.close().catch(() => {});
-    }
-  }
-
-  #lifecycleMetrics() {
-    const health = this.#health;
-    new Gauge({
-      name: 'podkit_ready',
-      help: '1 when /readyz reports ready, else 0.',
-      registers: [this.#registry],
-      collect() {
-        this.set(health.ready ? 1 : 0);
-      },
-    });
-    return {
-      reloads: new Counter({
-        name: 'podkit_reloads_total',
-        help: 'Reloads requested by SIGHUP, by result.',
-        labelNames: ['result'],
-        registers: [this.#registry],
-      }),
-    };
-  }
-
-  #onStopSignal(signal: string): void {
-    if (this.#stopping) {
-      this.log.warn({ signal }, 'second signal: exiting now without draining');
-      this.#finish(1);
-      return;
-    }
-    this.#shutdown(0, `received ${signal}`);
-  }
-
-  /** Not ready -> optional delay -> close (stop accepting, drain) within the deadline -> exit code. */
-  #shutdown(exitCode: 0 | 1, reason: string): void {
-    if (this.#stopping) return;
-    this.#stopping = true;
-    this.#health.phase = 'draining';
-    const { shutdownDelay, shutdownTimeout } = this.options;
-    const log = this.log;
-    (exitCode === 0 ? log.info.bind(log) : log.error.bind(log))(
-      { reason, shutdownDelayMs: shutdownDelay, shutdownTimeoutMs: shutdownTimeout },
-      'shutting down',
-    );
-    if (exitCode === 1) writeTerminationLog(this.options.terminationLog, reason);
-    const started = Date.now();
-    const deadline = sleep(shutdownDelay + shutdownTimeout, 'deadline' as const, { ref: false });
-    const drained = (async () => {
-      if (shutdownDelay > 0) await sleep(shutdownDelay);
-      await this.#handle?.close();
-      return 'drained' as const;
-    })();
-    Promise.race([drained, deadline]).then(
-      (outcome) => {
-        if (outcome === 'deadline') {
-          const message = `shutdown did not finish within ${shutdownDelay + shutdownTimeout} ms`;
-          log.error({ code: ErrorCode.SHUTDOWN_TIMEOUT }, message);
-          writeTerminationLog(this.options.terminationLog, message);
-          this.#finish(1);
-          return;
-        }
-        log.info({ durationMs: Date.now() - started, exitCode }, 'stopped');
-        this.#finish(exitCode);
-      },
-      (err) => {
-        log.error({ err: describeError(err) }, 'close failed');
-        this.#finish(1);
-      },
-    );
-  }
-
-  async #reload(counter: Counter<'result'>): Promise<void> {
-    const handle = this.#handle;
-    if (!handle?.reload) {
-      this.log.info('SIGHUP received: nothing to reload');
-      return;
-    }
-    this.log.info('SIGHUP received: reloading');
-    try {
-      await handle.reload();
-      counter.inc({ result: 'success' });
-      this.log.info('reloaded');
-    } catch (err) {
-      counter.inc({ result: 'failure' });
-      this.log.error(
-        { code: ErrorCode.RELOAD, err: describeError(err) },
-        'reload refused; the previous state keeps serving',
-      );
-    }
-  }
-
-  #fail(message: string, err: unknown): number {
-    this.log.fatal({ err }, message);
-    writeTerminationLog(this.options.terminationLog, message);
-    this.#stopping = true;
-    this.#finish(1);
-    return 1;
-  }
-}
-
-function configFailure(
-  name: string,
-  err: ConfigError,
-  terminationLog: string | undefined,
-  io: ProcessIo,
-): number {
-  io.stderr.write(`podkit ${name}: ${err.message}\n`);
-  writeTerminationLog(terminationLog, err.message);
-  return 2;
-}
-
-/** Best effort: the file exists in Kubernetes pods and nowhere else, which is fine. */
-function writeTerminationLog(path: string | undefined, message: string): void {
-  if (!path) return;
-  try {
-    writeFileSync(path, `${message}\n`);
-  } catch {
-    // Not writable here (outside Kubernetes): the same text is on stderr or in the log.
-  }
-}
-
-/** The termination-log path before full parsing succeeds (a config error must still be written there). */
-function terminationLogPath(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
-  const flag = '--termination-log';
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
-    if (arg === flag) return argv[i + 1];
-  }
-  return env.PODKIT_TERMINATION_LOG ?? commonOptions(0).terminationLog.default;
+  const { serveComponent } = await import('./lifecycle-run.js');
+  return serveComponent(component, options, warnings, io);
 }

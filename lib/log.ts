@@ -4,11 +4,10 @@
  */
 
 import { type DestinationStream, type Logger, pino } from 'pino';
+import type { LogLevel } from './log-levels.js';
 
+export { type LogLevel, logLevels } from './log-levels.js';
 export type { Logger };
-
-export const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof logLevels)[number];
 
 /**
  * Keys that may carry credentials anywhere in a log object. Secrets are `Secret` objects that print as

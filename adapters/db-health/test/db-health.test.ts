@@ -3,7 +3,9 @@
  * healthy, when the credentials or the host are wrong, and what exec probes exit with.
  */
 
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { startMariaDb } from '../../../test/support/mariadb.js';
@@ -167,6 +169,21 @@ t.test('exec probe mode: exit 0 when the probe passes, 1 when it fails or nobody
     nobody.stderr,
     /^readiness unknown: the db-health adapter at http:\/\/127\.0\.0\.1:\d+\/readyz did not answer: /,
   );
+
+  // A wedged adapter (it accepts, never answers) fails the probe at its own deadline, not the kubelet's.
+  const wedged = createServer(() => {}).listen(0, '127.0.0.1');
+  t.teardown(() => void wedged.close());
+  await once(wedged, 'listening');
+  const wedgedPort = (wedged.address() as AddressInfo).port;
+  const silent = await runPodkit([
+    'db-health',
+    '--probe',
+    'readiness',
+    '--admin-address',
+    `127.0.0.1:${wedgedPort}`,
+  ]);
+  t.equal(silent.code, 1);
+  t.match(silent.stderr, /^readiness unknown: .* did not answer: .*(timeout|aborted)/i);
 
   const bad = await runPodkit(['db-health', '--probe', 'ready']);
   t.equal(bad.code, 2);
