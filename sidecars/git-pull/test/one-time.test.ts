@@ -27,16 +27,20 @@ const common = (root: string, terminationLog: string) => [
   terminationLog,
 ];
 
+/** git-pull on `repo` with `options`, writing under the test's root and termination log. */
+function gitPull(
+  t: Parameters<typeof spawnPodkit>[0],
+  repo: string,
+  { root, terminationLog }: { root: string; terminationLog: string },
+  ...options: string[]
+) {
+  return spawnPodkit(t, ['git-pull', ...options, '--repo', repo, ...common(root, terminationLog)]);
+}
+
 t.test('--one-time: exit 0 with the tree in place', async (t) => {
   const remote = await makeRemote(t, { 'index.html': '<h1>hello</h1>\n' });
   const { root, terminationLog } = paths(t);
-  const run = spawnPodkit(t, [
-    'git-pull',
-    '--one-time',
-    '--repo',
-    remote.fileUrl,
-    ...common(root, terminationLog),
-  ]);
+  const run = gitPull(t, remote.fileUrl, { root, terminationLog }, '--one-time');
   t.equal((await run.exited).code, 0);
   t.equal(readFileSync(join(root, 'app', 'index.html'), 'utf8'), '<h1>hello</h1>\n');
   t.ok(run.logs.some((line) => line.msg === 'published' && line.hash === remote.first));
@@ -52,15 +56,7 @@ t.test('a local remote owned by another uid (a volume mounted into the pod) is f
     chownSync(join(remote.bare, entry), 65532, 65532);
   for (const url of [remote.fileUrl, remote.bare]) {
     const { root, terminationLog } = paths(t);
-    const run = spawnPodkit(t, [
-      'git-pull',
-      '--one-time',
-      '--max-failures',
-      '0',
-      '--repo',
-      url,
-      ...common(root, terminationLog),
-    ]);
+    const run = gitPull(t, url, { root, terminationLog }, '--one-time', '--max-failures', '0');
     t.equal((await run.exited).code, 0, `${url}: exit 0`);
     t.equal(readFileSync(join(root, 'app', 'index.html'), 'utf8'), 'mounted\n', `${url}: the tree is live`);
   }
@@ -69,17 +65,16 @@ t.test('a local remote owned by another uid (a volume mounted into the pod) is f
 t.test('--one-time: exit 1 with the reason when the ref does not exist', async (t) => {
   const remote = await makeRemote(t);
   const { root, terminationLog } = paths(t);
-  const run = spawnPodkit(t, [
-    'git-pull',
+  const run = gitPull(
+    t,
+    remote.fileUrl,
+    { root, terminationLog },
     '--one-time',
     '--max-failures',
     '0',
-    '--repo',
-    remote.fileUrl,
     '--ref',
     'release-9',
-    ...common(root, terminationLog),
-  ]);
+  );
   t.equal((await run.exited).code, 1);
   const reason = readFileSync(terminationLog, 'utf8');
   t.match(
@@ -94,17 +89,16 @@ t.test('--one-time retries an unreachable remote --max-failures times, then exit
   const daemon = await startGitDaemon(t, remote.dir);
   await daemon.stop();
   const { root, terminationLog } = paths(t);
-  const run = spawnPodkit(t, [
-    'git-pull',
+  const run = gitPull(
+    t,
+    daemon.url('app.git'),
+    { root, terminationLog },
     '--one-time',
     '--max-failures',
     '3',
     '--period',
     '50ms',
-    '--repo',
-    daemon.url('app.git'),
-    ...common(root, terminationLog),
-  ]);
+  );
   t.equal((await run.exited).code, 1);
   t.equal(run.logs.filter((line) => line.msg === 'sync failed; the last good revision stays live').length, 2);
   t.match(
@@ -117,18 +111,17 @@ t.test('long-running: --max-failures consecutive failures end the process with e
   const remote = await makeRemote(t);
   await remote.push('HEAD:refs/heads/live');
   const { root, terminationLog } = paths(t);
-  const run = spawnPodkit(t, [
-    'git-pull',
+  const run = gitPull(
+    t,
+    remote.fileUrl,
+    { root, terminationLog },
     '--max-failures',
     '2',
     '--period',
     '100ms',
-    '--repo',
-    remote.fileUrl,
     '--ref',
     'live',
-    ...common(root, terminationLog),
-  ]);
+  );
   await run.waitForLog('published', 30_000);
   await remote.push('--delete', 'refs/heads/live');
   t.equal((await run.exited).code, 1);
