@@ -22,20 +22,23 @@ export interface HealthVerdict {
   checks: number;
 }
 
+/** One probe's own limit; a hanging app is a failed probe. */
+const probeTimeoutMs = 2000;
+
 async function probe(
   url: URL,
   timeoutMs: number,
   signal?: AbortSignal,
-): Promise<{ ok: boolean; text: string }> {
+): Promise<{ ok: boolean; text: string; timedOut: boolean }> {
   try {
     const response = await fetch(url, {
       signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]),
       redirect: 'manual',
     });
     const body = (await response.text()).trim().slice(0, 200);
-    return { ok: response.ok, text: `HTTP ${response.status}${body ? ` ${body}` : ''}` };
+    return { ok: response.ok, text: `HTTP ${response.status}${body ? ` ${body}` : ''}`, timedOut: false };
   } catch (err) {
-    return { ok: false, text: describeError(err) };
+    return { ok: false, text: describeError(err), timedOut: (err as Error).name === 'TimeoutError' };
   }
 }
 
@@ -45,12 +48,17 @@ export async function awaitHealthy(options: HealthGateOptions): Promise<HealthVe
   const deadline = started + options.timeoutMs;
   let healthySince: number | undefined;
   let last = 'not checked';
+  let lastFailed = false;
   let checks = 0;
   while (!options.signal?.aborted) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
-    const answer = await probe(options.url, Math.min(2000, remaining), options.signal);
+    const answer = await probe(options.url, Math.min(probeTimeoutMs, remaining), options.signal);
+    // A probe cut short by the gate's own deadline says nothing new about an app that was already
+    // failing: the verdict keeps its real answer (the 503 body is what the rollback log should show).
+    if (answer.timedOut && lastFailed && Date.now() >= deadline) break;
     checks += 1;
+    lastFailed = !answer.ok;
     last = answer.text;
     const now = Date.now();
     if (answer.ok) {

@@ -136,6 +136,23 @@ t.test('health gate: healthy only after a stable run of 2xx; a flap restarts the
   t.equal(flapped.healthy, false);
   t.equal(flapped.last, 'HTTP 503 {"status":"config-error"}');
 
+  // Failing, then hanging: the probe the gate's deadline cuts short does not hide the app's answer.
+  let answered = 0;
+  const hangs = createServer((_req, res) => {
+    answered += 1;
+    if (answered > 2) return;
+    res.writeHead(503, { 'content-type': 'application/json' });
+    res.end('{"status":"config-error"}');
+  });
+  await new Promise<void>((resolve) => hangs.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => hangs.closeAllConnections());
+  t.teardown(() => hangs.close());
+  const hangsUrl = new URL(`http://127.0.0.1:${(hangs.address() as AddressInfo).port}/health`);
+  const hung = await awaitHealthy({ url: hangsUrl, timeoutMs: 600, stableMs: 0, intervalMs: 20 });
+  t.equal(hung.healthy, false);
+  t.equal(hung.last, 'HTTP 503 {"status":"config-error"}', 'the real answer, not the cut-short probe');
+  t.equal(hung.checks, 2);
+
   server.close();
   const down = await awaitHealthy({ url, timeoutMs: 300, stableMs: 0, intervalMs: 50 });
   t.equal(down.healthy, false);
