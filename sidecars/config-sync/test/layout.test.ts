@@ -148,7 +148,7 @@ t.test('health gate: healthy only after a stable run of 2xx; a flap restarts the
   t.teardown(() => hangs.closeAllConnections());
   t.teardown(() => hangs.close());
   const hangsUrl = new URL(`http://127.0.0.1:${(hangs.address() as AddressInfo).port}/health`);
-  const hung = await awaitHealthy({ url: hangsUrl, timeoutMs: 600, stableMs: 0, intervalMs: 20 });
+  const hung = await awaitHealthy({ url: hangsUrl, timeoutMs: 1500, stableMs: 0, intervalMs: 20 });
   t.equal(hung.healthy, false);
   t.equal(hung.last, 'HTTP 503 {"status":"config-error"}', 'the real answer, not the cut-short probe');
   t.equal(hung.checks, 2);
