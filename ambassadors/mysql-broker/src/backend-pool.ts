@@ -171,6 +171,9 @@ export class BackendPool {
     );
     this.events.onPrimaryChange?.(previous, next);
     if (!next) return;
+    // While a backend ahead of this one still awaits its first check, the choice is provisional (at
+    // start-up the checks answer in any order): settling on the preferred one then is no failover.
+    if (this.#order.slice(0, this.#order.indexOf(next)).some((state) => state.healthy === undefined)) return;
     const from = this.#lastPrimaryKey;
     this.#lastPrimaryKey = next.key;
     if (from !== undefined && from !== next.key) this.events.onFailover?.(from, next.key);

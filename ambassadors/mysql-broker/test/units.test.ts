@@ -122,6 +122,38 @@ t.test(
   },
 );
 
+t.test('BackendPool: first checks answering out of order at start-up are no failover', async (t) => {
+  const failovers: string[] = [];
+  const changes: string[] = [];
+  const pool = new BackendPool(
+    {
+      role: 'read-write',
+      intervalMs: 1000,
+      timeoutMs: 500,
+      user: '',
+      log: createLogger('mysql-broker', 'silent'),
+      // The preferred backend answers its first check after the second one does.
+      check: async (address: HostPort) => {
+        if (address.toString() === 'a:1') await new Promise((resolve) => setTimeout(resolve, 50));
+        return { healthy: true, detail: 'MySQL test' };
+      },
+    },
+    {
+      onPrimaryChange: (from, to) => changes.push(`${from?.key ?? '-'}>${to?.key ?? '-'}`),
+      onFailover: (from, to) => failovers.push(`${from}>${to}`),
+    },
+  );
+  t.teardown(() => pool.stop());
+  pool.setBackends([hostPort('a', 1), hostPort('b', 1)]);
+  pool.start();
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  t.same(changes, ['->b:1', 'b:1>a:1'], 'b served until a answered');
+  t.equal(pool.primary?.key, 'a:1', 'first healthy wins');
+  t.same(failovers, [], 'settling on the preferred backend is not counted as a failover');
+  pool.markFailed('a:1', 'connection refused');
+  t.same(failovers, ['a:1>b:1'], 'losing it afterwards is');
+});
+
 t.test('BackendPool: first healthy in list order wins; a change of primary is a failover', async (t) => {
   const health = new Map<string, boolean>([
     ['a:1', true],
