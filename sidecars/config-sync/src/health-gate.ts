@@ -53,10 +53,11 @@ export async function awaitHealthy(options: HealthGateOptions): Promise<HealthVe
   while (!options.signal?.aborted) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
-    const answer = await probe(options.url, Math.min(probeTimeoutMs, remaining), options.signal);
+    const timeoutMs = Math.min(probeTimeoutMs, remaining);
+    const answer = await probe(options.url, timeoutMs, options.signal);
     // A probe cut short by the gate's own deadline says nothing new about an app that was already
     // failing: the verdict keeps its real answer (the 503 body is what the rollback log should show).
-    if (answer.timedOut && lastFailed && Date.now() >= deadline) break;
+    if (answer.timedOut && timeoutMs < probeTimeoutMs && lastFailed) break;
     checks += 1;
     lastFailed = !answer.ok;
     last = answer.text;
