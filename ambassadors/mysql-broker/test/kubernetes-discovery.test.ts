@@ -5,59 +5,11 @@
  */
 
 import t from 'tap';
-import { type FakeKube, startFakeKube } from '../../../test/support/fake-kube/index.js';
-import { type MariaDb, startMariaDb } from '../../../test/support/mariadb.js';
-import type { Teardown } from '../../../test/support/process.js';
+import { startFakeKube } from '../../../test/support/fake-kube/index.js';
+import { startMariaDb } from '../../../test/support/mariadb.js';
 import { waitFor } from '../../../test/support/wait.js';
-import { connectVia, serverPort, startBroker } from './helpers.js';
-
-const namespace = 'default';
-
-function slice(name: string, service: string, db: MariaDb, ready = true) {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { name, namespace, labels: { 'kubernetes.io/service-name': service } },
-    addressType: 'IPv4',
-    endpoints: [{ addresses: [db.host], hostname: name, conditions: { ready } }],
-    ports: [{ name: 'mysql', port: db.port, protocol: 'TCP' }],
-  };
-}
-
-function brokerArgs(kube: FakeKube, service: string, extra: string[] = []): string[] {
-  return [
-    '--discovery',
-    'kubernetes',
-    '--service',
-    service,
-    '--namespace',
-    namespace,
-    '--kubeconfig',
-    kube.kubeconfigPath,
-    '--health-interval',
-    '300ms',
-    ...extra,
-  ];
-}
-
-async function readyz(adminUrl: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(`${adminUrl}/readyz`);
-  return { status: res.status, body: await res.text() };
-}
-
-/** The port of the server a new connection through the broker reaches; 0 when it cannot connect. */
-async function answersFrom(
-  t: Teardown,
-  broker: { host: string; port: number },
-  db: MariaDb,
-): Promise<number> {
-  const conn = await connectVia(broker, db).catch(() => undefined);
-  if (!conn) return 0;
-  t.teardown(() => conn.end().catch(() => {}));
-  const port = await serverPort(conn).catch(() => 0);
-  await conn.end().catch(() => {});
-  return port;
-}
+import { startBroker } from './helpers.js';
+import { answersFrom, brokerArgs, namespace, readyz, slice } from './kube-helpers.js';
 
 t.test(
   'kubernetes discovery: ready EndpointSlice endpoints, followed through changes and resumes',

@@ -1,0 +1,58 @@
+/**
+ * Shared by the mysql-broker tests that run against the fake kube-apiserver: the EndpointSlices a real
+ * endpoints controller would write (the fake has none), the broker's Kubernetes arguments, and where a
+ * new connection through the broker lands.
+ */
+
+import type { FakeKube } from '../../../test/support/fake-kube/index.js';
+import type { MariaDb } from '../../../test/support/mariadb.js';
+import type { Teardown } from '../../../test/support/process.js';
+import { connectVia, serverPort } from './helpers.js';
+
+export const namespace = 'default';
+
+export function slice(name: string, service: string, db: MariaDb, ready = true) {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name, namespace, labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [db.host], hostname: name, conditions: { ready } }],
+    ports: [{ name: 'mysql', port: db.port, protocol: 'TCP' }],
+  };
+}
+
+export function brokerArgs(kube: FakeKube, service: string, extra: string[] = []): string[] {
+  return [
+    '--discovery',
+    'kubernetes',
+    '--service',
+    service,
+    '--namespace',
+    namespace,
+    '--kubeconfig',
+    kube.kubeconfigPath,
+    '--health-interval',
+    '300ms',
+    ...extra,
+  ];
+}
+
+export async function readyz(adminUrl: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`${adminUrl}/readyz`);
+  return { status: res.status, body: await res.text() };
+}
+
+/** The port of the server a new connection through the broker reaches; 0 when it cannot connect. */
+export async function answersFrom(
+  t: Teardown,
+  broker: { host: string; port: number },
+  db: MariaDb,
+): Promise<number> {
+  const conn = await connectVia(broker, db).catch(() => undefined);
+  if (!conn) return 0;
+  t.teardown(() => conn.end().catch(() => {}));
+  const port = await serverPort(conn).catch(() => 0);
+  await conn.end().catch(() => {});
+  return port;
+}
