@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { repoRoot } from '../scripts/repo-root.js';
 import { startFakeKube } from '../test/support/fake-kube/index.js';
 import { KubeletVolume } from '../test/support/kubelet-volume.js';
+import { podkitArgs } from './lib/podkit-command.js';
 
 const changes = 200;
 const kubeletBoundMs = 60_000;
@@ -65,15 +65,7 @@ function startApp(dir: string): {
 async function startSync(args: string[]): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    [
-      join(repoRoot, 'dist/cli.js'),
-      'config-sync',
-      '--admin-address',
-      '127.0.0.1:0',
-      '--log-level',
-      'warn',
-      ...args,
-    ],
+    [...podkitArgs('config-sync'), '--admin-address', '127.0.0.1:0', '--log-level', 'warn', ...args],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
     },

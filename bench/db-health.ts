@@ -20,6 +20,7 @@ import { repoRoot } from '../scripts/repo-root.js';
 import { type MariaDb, startMariaDb } from '../test/support/mariadb.js';
 import { freePort } from '../test/support/ports.js';
 import { pacedLoad } from './lib/paced-http.js';
+import { podkitArgs } from './lib/podkit-command.js';
 import { compare, formatComparison } from './lib/side-by-side.js';
 import type { LoadResult } from './lib/wrk.js';
 
@@ -92,8 +93,7 @@ export async function run(): Promise<string> {
     const podkitUrl = `http://127.0.0.1:${adminPort}/readyz`;
     const podkit = await startServer(
       [
-        join(repoRoot, 'dist/cli.js'),
-        'db-health',
+        ...podkitArgs('db-health'),
         '--mysql-url',
         db.url,
         '--checks-file',

@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { repoRoot } from '../scripts/repo-root.js';
+import { podkitArgs } from './lib/podkit-command.js';
 import { anonMb, rssMb } from './lib/process-stats.js';
 
 const periodRounds = 8;
@@ -96,8 +96,7 @@ export async function run(): Promise<string> {
       const child = spawn(
         process.execPath,
         [
-          join(repoRoot, 'dist/cli.js'),
-          'git-pull',
+          ...podkitArgs('git-pull'),
           '--repo',
           `file://${bare}`,
           '--root',

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { repoRoot } from '../scripts/repo-root.js';
 import { type MariaDb, startMariaDb } from '../test/support/mariadb.js';
 import { freePort } from '../test/support/ports.js';
+import { podkitArgs } from './lib/podkit-command.js';
 
 const exec = promisify(execFile);
 const connections = 32;
@@ -95,8 +96,7 @@ async function startPodkit(dbPort: number, workers: number): Promise<{ port: num
   const child = spawn(
     process.execPath,
     [
-      join(repoRoot, 'dist/cli.js'),
-      'mysql-broker',
+      ...podkitArgs('mysql-broker'),
       '--listen',
       `127.0.0.1:${port}`,
       '--backends',

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { components } from '../components.js';
 import { repoRoot } from '../scripts/repo-root.js';
 import { startMariaDb } from '../test/support/mariadb.js';
+import { podkitArgs } from './lib/podkit-command.js';
 import { type Footprint, formatFootprints, measureFootprint } from './lib/process-stats.js';
 
 /** Arguments that let each component start and become ready on this machine. Add one per component. */
@@ -153,13 +154,7 @@ export async function run(): Promise<string> {
       await measureFootprint(
         name,
         process.execPath,
-        [
-          join(repoRoot, 'dist/cli.js'),
-          name,
-          '--admin-address',
-          `127.0.0.1:${adminPort}`,
-          ...(await args(dir)),
-        ],
+        [...podkitArgs(name), '--admin-address', `127.0.0.1:${adminPort}`, ...(await args(dir))],
         () => `http://127.0.0.1:${adminPort}/readyz`,
       ),
     );

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../scripts/repo-root.js';
+import { podkitArgs } from './lib/podkit-command.js';
 import { compare, formatComparison } from './lib/side-by-side.js';
 import { wrk } from './lib/wrk.js';
 
@@ -132,8 +133,7 @@ export async function run(): Promise<string> {
       const podkit = async (mode: 'l7' | 'l4') => {
         const port = await freePort();
         const child = startChild(process.execPath, [
-          join(repoRoot, 'dist/cli.js'),
-          'tls-proxy',
+          ...podkitArgs('tls-proxy'),
           ...['--mode', mode, '--workers', String(workers), '--listen', `127.0.0.1:${port}`],
           ...['--upstream', `${mode === 'l7' ? 'http' : 'tcp'}://127.0.0.1:${upstreamPort}`],
           ...[

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { components } from '../components.js';
+import { components, imageEntrypoint } from '../components.js';
 import { expectedReadmes } from '../scripts/docs.js';
 import { repoRoot } from '../scripts/repo-root.js';
 
@@ -24,4 +24,13 @@ t.test('the README opens with the two commands, and CI runs the test command', a
   t.match(opening, /^npm ci && npm run demo\b/m);
   t.match(opening, /^npm ci && npm test\b/m);
   t.match(readFileSync(join(repoRoot, '.ci', 'run'), 'utf8'), /^npm ci && npm test$/m);
+});
+
+t.test("each component's Dockerfile starts it with the node flags components.ts gives it", async (t) => {
+  for (const [name, entry] of Object.entries(components)) {
+    const dockerfile = readFileSync(join(repoRoot, entry.dir, 'Dockerfile'), 'utf8');
+    const line = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+    t.ok(line, `${entry.dir}/Dockerfile has an ENTRYPOINT in exec form`);
+    t.same(JSON.parse(line ?? '[]'), imageEntrypoint(name), `${entry.dir}/Dockerfile ENTRYPOINT`);
+  }
 });

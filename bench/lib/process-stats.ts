@@ -1,6 +1,8 @@
 /**
  * Start-up and footprint of a process: time from spawn to its ready URL answering 2xx, and resident
- * memory after it has sat idle (read from /proc, so what the kernel charges, not what V8 reports).
+ * memory after it has sat idle for 10 s (read from /proc, so what the kernel charges, not what V8 reports).
+ * Not sooner: V8 gives back the young generation it grew while starting about 8 s after the last burst
+ * of allocation, and a pod's memory is what it holds from then on.
  *
  * RSS is reported whole and split: the file-backed part is mostly the node binary's own pages (about
  * 34 MB for a bare `node`), shared through the page cache by every Node process and every container
@@ -38,7 +40,7 @@ export async function measureFootprint(
   command: string,
   args: string[],
   readyUrl: () => string | Promise<string>,
-  idleMs = 3000,
+  idleMs = 10_000,
 ): Promise<Footprint> {
   const started = performance.now();
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -74,7 +76,7 @@ export async function measureFootprint(
 
 export function formatFootprints(rows: Footprint[]): string {
   return [
-    '| process | start -> ready ms | idle RSS MB | of which private (RssAnon) MB |',
+    '| process | start -> ready ms | idle RSS MB (10 s after ready) | of which private (RssAnon) MB |',
     '| --- | ---: | ---: | ---: |',
     ...rows.map(
       (r) =>

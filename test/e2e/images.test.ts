@@ -20,7 +20,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { components } from '../../components.js';
+import { components, imageEntrypoint } from '../../components.js';
 import { podkitVersion } from '../../lib/version.js';
 import { buildImages, imageReference, imageSpecs } from '../../scripts/images.js';
 import { CertificateAuthority, writeCert } from '../support/certs.js';
@@ -167,7 +167,7 @@ for (const name of componentNames) {
     t.same(version, { code: 0, stdout: `podkit ${name} ${podkitVersion()}\n`, stderr: '' });
     const config = JSON.parse(inspect)[0].Config;
     t.equal(config.User, '65532:65532');
-    t.same(config.Entrypoint, ['tini', '--', 'podkit', name]);
+    t.same(config.Entrypoint, imageEntrypoint(name));
     t.equal(typo.code, 2, 'configuration errors exit 2');
     t.equal(typo.stdout, '');
     t.equal(

@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { components } from '../../components.js';
 import { repoRoot } from '../../scripts/repo-root.js';
 import { waitFor } from './wait.js';
 
@@ -173,9 +174,17 @@ export function spawnNode(
   return spawned;
 }
 
-/** `podkit <args>` from dist/, not waiting for anything. */
+/** `podkit <args>` from dist/, with the node flags its image runs it with, not waiting for anything. */
 export function spawnPodkit(t: Teardown, args: readonly string[], options: SpawnOptions = {}): Spawned {
-  return spawnNode(t, cliPath, args, options);
+  return spawnNode(t, cliPath, args, {
+    ...options,
+    nodeArgs: [...imageNodeFlags(args), ...(options.nodeArgs ?? [])],
+  });
+}
+
+/** Components run in tests as in their images: a flag that changed behaviour would show up here. */
+function imageNodeFlags(args: readonly string[]): readonly string[] {
+  return components[args[0] ?? '']?.nodeFlags ?? [];
 }
 
 export interface Started extends Spawned {
@@ -214,7 +223,7 @@ export async function runPodkit(
   args: readonly string[],
   options: SpawnOptions & { timeoutMs?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [cliPath, ...args], {
+  const proc = spawn(process.execPath, [...imageNodeFlags(args), cliPath, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],

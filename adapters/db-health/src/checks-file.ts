@@ -8,11 +8,15 @@
  *     probes: [readiness]
  */
 
-import { parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
+import { requireOnFirstUse } from '../../../lib/on-first-use.js';
 import { invalid } from '../../../lib/options.js';
 import { builtInNames } from './built-ins.js';
 import { type CheckSpec, type ProbeName, probeNames } from './checks.js';
 import type { Expectation } from './expectation.js';
+
+/** Only a pod with a checks file needs the parser. */
+const yaml = requireOnFirstUse<typeof Yaml>('yaml');
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const entryKeys = ['name', 'sql', 'expect', 'probes'];
@@ -23,7 +27,7 @@ class Problem extends Error {}
 
 export function parseChecksFile(text: string, path: string): CheckSpec[] {
   const fail = (message: string) => invalid('checksFile', `${path}: ${message}`);
-  const doc = parseDocument(text);
+  const doc = yaml().parseDocument(text);
   const yamlError = doc.errors[0];
   if (yamlError) throw fail(`not valid YAML: ${yamlError.message.split('\n')[0]}`);
   const entries: unknown = doc.toJS();

@@ -5,10 +5,14 @@
  */
 
 import { extname } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import type * as Yaml from 'yaml';
 import { runCommand } from '../../../lib/command.js';
 import { ErrorCode, PodkitError } from '../../../lib/errors.js';
+import { requireOnFirstUse } from '../../../lib/on-first-use.js';
 import type { Files } from './snapshot.js';
+
+/** Most configurations have no YAML file: the parser is loaded by the first one. */
+const yaml = requireOnFirstUse<typeof Yaml>('yaml');
 
 export type ValidateMode = 'auto' | 'json' | 'yaml' | 'none';
 
@@ -51,7 +55,7 @@ export function syntaxProblem(data: Buffer, syntax: Syntax): string | undefined 
       return `invalid JSON: ${withoutContent((err as Error).message)}`;
     }
   }
-  for (const document of parseAllDocuments(text)) {
+  for (const document of yaml().parseAllDocuments(text)) {
     const [first] = document.errors;
     if (first) return `invalid YAML: ${first.message.split('\n')[0]}`;
   }
