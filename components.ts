@@ -13,21 +13,28 @@ export interface ComponentEntry {
   /**
    * Node flags its image runs it with (the ENTRYPOINT of its Dockerfile; a test keeps the two equal).
    * Components that spend their lives waiting on git, files, an API or a probe run without V8's
-   * optimizing compiler and with a 1 MB young generation: TurboFan's code and compile memory are most
-   * of what such a process holds at idle (about 17 MB of RSS) and buy it nothing a user can notice.
-   * Data-plane components keep V8's defaults: optimized code is their throughput.
+   * optimizing compiler and with a 1 MB young generation: TurboFan's compiled code and compile memory
+   * are about 17 MB of such a process's idle RSS and buy it nothing a user can notice. Data-plane
+   * components keep V8's defaults: optimized code is their throughput.
    */
   readonly nodeFlags: readonly string[];
 }
 
-/** Flags for a process whose own JavaScript is a small share of its work. */
-const controlPlaneFlags = ['--max-semi-space-size=1', '--no-opt'] as const;
+/**
+ * Flags for a process whose own JavaScript is a small share of its work. For Node 20 (V8 11.3), whose
+ * only optimizing tier is TurboFan; from Node 22 Maglev is on by default and needs `--no-maglev` too.
+ */
+const controlPlaneFlags = ['--max-semi-space-size=1', '--no-turbofan'] as const;
+
+/** The node flags for `podkit <argv0> ...`: the component's own, none when argv0 is not a component. */
+export function nodeFlagsFor(argv0: string | undefined): readonly string[] {
+  return components[argv0 ?? '']?.nodeFlags ?? [];
+}
 
 /** How a component's image starts it: tini reaps children and forwards signals to node. */
 export function imageEntrypoint(name: string): string[] {
-  const entry = components[name];
-  if (!entry) throw new Error(`no component ${name}`);
-  return ['tini', '--', 'node', ...entry.nodeFlags, '/app/dist/cli.js', name];
+  if (!components[name]) throw new Error(`no component ${name}`);
+  return ['tini', '--', 'node', ...nodeFlagsFor(name), '/app/dist/cli.js', name];
 }
 
 export const components: Readonly<Record<string, ComponentEntry>> = {

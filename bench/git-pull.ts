@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { podkitArgs } from './lib/podkit-command.js';
-import { anonMb, rssMb } from './lib/process-stats.js';
+import { anonMb, idleSettleMs, rssMb } from './lib/process-stats.js';
 
 const periodRounds = 8;
 const syncRounds = 10;
@@ -153,7 +153,7 @@ export async function run(): Promise<string> {
       syncMs.push(read(onDemand.file) === String(n) ? performance.now() - pushed : Number.NaN);
     }
 
-    await sleep(3000);
+    await sleep(idleSettleMs);
     const idleRss = rssMb(periodic.child.pid as number);
     const idleAnon = anonMb(periodic.child.pid as number);
     const row = (name: string, values: number[], goal: string) =>
@@ -169,7 +169,7 @@ export async function run(): Promise<string> {
       '',
       `period ratio (git-pull / anchor, medians): ${(median(periodicMs) / median(anchorMs)).toFixed(2)}   ` +
         `POST /sync vs anchor: ${(median(syncMs) / median(anchorMs)).toFixed(3)}`,
-      `git-pull idle RSS: ${idleRss.toFixed(1)} MB (goal <= 50 MB: ${idleRss <= 50 ? 'met' : 'NOT met'}), of which private (RssAnon) ${idleAnon.toFixed(1)} MB`,
+      `git-pull idle RSS (${idleSettleMs / 1000} s after the last push): ${idleRss.toFixed(1)} MB (goal <= 50 MB: ${idleRss <= 50 ? 'met' : 'NOT met'}), of which private (RssAnon) ${idleAnon.toFixed(1)} MB`,
       '',
     ].join('\n');
   } finally {

@@ -3,7 +3,8 @@
  * side in one run, with the same number of worker processes (nginx worker_processes = --workers, 1 and
  * 2), the same certificate and the same upstream: a separate nginx answering `return 200` on loopback,
  * so the proxies are what is measured. Load: wrk over kept-alive HTTPS connections. With one worker,
- * podkit l7 is also run beside a bare Node https + undici proxy: the floor of Node's own stack.
+ * podkit is also run beside a bare Node proxy of the same kind (https + undici for l7, a TLS pipe for
+ * l4): the floor of Node's own stack.
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -165,22 +166,39 @@ export async function run(): Promise<string> {
       }
       if (workers === 1) {
         // How much of the gap to nginx is Node's own HTTP and TLS stack: the same load through a bare
-        // Node https + undici proxy (bench/lib/node-https-proxy.ts) beside podkit.
-        const proxy = await podkit('l7');
-        const barePort = await freePort();
-        const bare = startChild(process.execPath, [
-          join(repoRoot, 'dist/bench/lib/node-https-proxy.js'),
-          ...[String(barePort), String(upstreamPort), cert, key],
-        ]);
-        await waitUntilServing(`https://127.0.0.1:${barePort}/`, bare, 'bare node proxy');
-        const result = await compare(
-          `tls-proxy l7 vs a bare Node https + undici proxy, 1 process each (wrk -c${connections}, keep-alive, ${durationSeconds} s x 3)`,
-          { name: 'bare Node proxy (no forwarded headers, limits or metrics)', load: load(barePort) },
-          { name: 'podkit tls-proxy --mode l7 --workers 1', load: load(proxy.port) },
-        );
-        sections.push(formatComparison(result));
-        await stop(proxy.child);
-        await stop(bare);
+        // Node proxy beside podkit, https + undici for l7 (bench/lib/node-https-proxy.ts) and a TLS
+        // server piped to TCP for l4 (bench/lib/node-tls-pipe.ts).
+        const floors = [
+          {
+            mode: 'l7',
+            script: 'node-https-proxy.js',
+            what: 'a bare Node https + undici proxy',
+            lacks: 'no forwarded headers, limits or metrics',
+          },
+          {
+            mode: 'l4',
+            script: 'node-tls-pipe.js',
+            what: 'a bare Node TLS pipe',
+            lacks: 'no timeouts, drain or metrics',
+          },
+        ] as const;
+        for (const { mode, script, what, lacks } of floors) {
+          const proxy = await podkit(mode);
+          const barePort = await freePort();
+          const bare = startChild(process.execPath, [
+            join(repoRoot, 'dist/bench/lib', script),
+            ...[String(barePort), String(upstreamPort), cert, key],
+          ]);
+          await waitUntilServing(`https://127.0.0.1:${barePort}/`, bare, what);
+          const result = await compare(
+            `tls-proxy ${mode} vs ${what}, 1 process each (wrk -c${connections}, keep-alive, ${durationSeconds} s x 3)`,
+            { name: `${what} (${lacks})`, load: load(barePort) },
+            { name: `podkit tls-proxy --mode ${mode} --workers 1`, load: load(proxy.port) },
+          );
+          sections.push(formatComparison(result));
+          await stop(proxy.child);
+          await stop(bare);
+        }
       }
       await stop(nginx);
     }

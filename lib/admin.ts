@@ -4,7 +4,6 @@
  * traffic, and so the data port can be exposed without exposing these.
  */
 
-import { createRequire } from 'node:module';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -14,7 +13,6 @@ import Fastify, {
 import type { Registry } from 'prom-client';
 import type { Health } from './health.js';
 import type { Logger } from './log.js';
-import { onFirstUse } from './on-first-use.js';
 import type { HostPort } from './option-types.js';
 
 export interface AdminOptions {
@@ -32,7 +30,7 @@ export function createAdminServer({ log, registry, health }: AdminOptions): Fast
     // Probes must not keep a draining process alive through idle keep-alive sockets.
     forceCloseConnections: true,
     return503OnClosing: false,
-    schemaController: { compilersFactory: schemaCompilersOnFirstUse() },
+    schemaController: { compilersFactory: noSchemaCompilers() },
   });
 
   app.get('/healthz', async (_request, reply) => {
@@ -56,26 +54,24 @@ export function createAdminServer({ log, registry, health }: AdminOptions): Fast
   return app;
 }
 
-/**
- * The admin routes carry no JSON schemas, yet fastify loads ajv and fast-json-stringify at start-up to be
- * ready for some: about 3 MB of idle heap in every container. Its own compilers are loaded here the first
- * time a route with a schema asks for one instead, so nothing is lost if such a route is ever added.
- */
 type CompilersFactory = NonNullable<
   NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
 >;
 
-function schemaCompilersOnFirstUse(): Required<CompilersFactory> {
-  const fastifyEntry = import.meta.resolve('fastify');
-  // Each module exports a selector: called once, it returns the factory fastify would have used.
-  const factory = <F extends (...args: never[]) => unknown>(module: string): F => {
-    const selected = onFirstUse(() => (createRequire(fastifyEntry)(module) as () => F)());
-    return ((...args: Parameters<F>) => selected()(...args)) as F;
+/**
+ * No admin route carries a JSON schema, yet fastify loads ajv and fast-json-stringify at start-up to be
+ * ready for one: about 2 MB of heap in every container for its whole life. These stand in for them and
+ * refuse a schema outright, so a route that adds one fails at start with this reason rather than run
+ * unvalidated. (Loading the real compilers here on first use would not be the same: fastify treats any
+ * given factory as a custom compiler and stops lower-casing header schemas.)
+ */
+function noSchemaCompilers(): Required<CompilersFactory> {
+  const refuse = (): never => {
+    throw new Error(
+      "podkit's admin server compiles no JSON schemas (ajv is not loaded, to keep idle memory down): check the request in the handler",
+    );
   };
-  return {
-    buildValidator: factory('@fastify/ajv-compiler'),
-    buildSerializer: factory('@fastify/fast-json-stringify-compiler'),
-  };
+  return { buildValidator: refuse, buildSerializer: refuse };
 }
 
 /** Listens and returns the bound address (useful with port 0). */

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { nodeFlagsFor } from '../components.js';
 import { type MariaDb, mariaDbAvailable, startMariaDb } from '../test/support/mariadb.js';
 import type { DemoContainer, DemoContext } from './demo/context.js';
 import { legacyPod } from './demo/legacy-pod.js';
@@ -108,7 +109,10 @@ async function main(): Promise<number> {
     for (const container of containers) {
       // detached: each in its own process group, so a terminal's Ctrl-C reaches only the demo, which then
       // stops them one by one (a group-wide SIGINT would race the orderly stop).
-      const child = spawn(process.execPath, [join(repoRoot, 'dist', container.script), ...container.args], {
+      // Components run with their images' node flags.
+      const flags = container.script === 'cli.js' ? nodeFlagsFor(container.args[0]) : [];
+      const script = join(repoRoot, 'dist', container.script);
+      const child = spawn(process.execPath, [...flags, script, ...container.args], {
         stdio: ['ignore', 'inherit', 'inherit'],
         detached: true,
       });

@@ -13,6 +13,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** How long a process sits idle before its RSS is read (see above). */
+export const idleSettleMs = 10_000;
+
 export interface Footprint {
   name: string;
   startToReadyMs: number;
@@ -40,7 +43,7 @@ export async function measureFootprint(
   command: string,
   args: string[],
   readyUrl: () => string | Promise<string>,
-  idleMs = 10_000,
+  idleMs = idleSettleMs,
 ): Promise<Footprint> {
   const started = performance.now();
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -76,7 +79,7 @@ export async function measureFootprint(
 
 export function formatFootprints(rows: Footprint[]): string {
   return [
-    '| process | start -> ready ms | idle RSS MB (10 s after ready) | of which private (RssAnon) MB |',
+    `| process | start -> ready ms | idle RSS MB (${idleSettleMs / 1000} s after ready) | of which private (RssAnon) MB |`,
     '| --- | ---: | ---: | ---: |',
     ...rows.map(
       (r) =>

@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { components } from '../../components.js';
+import { nodeFlagsFor } from '../../components.js';
 import { repoRoot } from '../../scripts/repo-root.js';
 import { waitFor } from './wait.js';
 
@@ -178,13 +178,9 @@ export function spawnNode(
 export function spawnPodkit(t: Teardown, args: readonly string[], options: SpawnOptions = {}): Spawned {
   return spawnNode(t, cliPath, args, {
     ...options,
-    nodeArgs: [...imageNodeFlags(args), ...(options.nodeArgs ?? [])],
+    // As in the images: a node flag that changed a component's behaviour would show up here.
+    nodeArgs: [...nodeFlagsFor(args[0]), ...(options.nodeArgs ?? [])],
   });
-}
-
-/** Components run in tests as in their images: a flag that changed behaviour would show up here. */
-function imageNodeFlags(args: readonly string[]): readonly string[] {
-  return components[args[0] ?? '']?.nodeFlags ?? [];
 }
 
 export interface Started extends Spawned {
@@ -223,7 +219,7 @@ export async function runPodkit(
   args: readonly string[],
   options: SpawnOptions & { timeoutMs?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [...imageNodeFlags(args), cliPath, ...args], {
+  const proc = spawn(process.execPath, [...nodeFlagsFor(args[0]), cliPath, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,7 +16,7 @@ import { type CheckSpec, type ProbeName, probeNames } from './checks.js';
 import type { Expectation } from './expectation.js';
 
 /** Only a pod with a checks file needs the parser. */
-const yaml = requireOnFirstUse<typeof Yaml>('yaml');
+const yaml = requireOnFirstUse<typeof Yaml>('yaml', import.meta.url);
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const entryKeys = ['name', 'sql', 'expect', 'probes'];

@@ -12,7 +12,7 @@ import { requireOnFirstUse } from '../../../lib/on-first-use.js';
 import type { Files } from './snapshot.js';
 
 /** Most configurations have no YAML file: the parser is loaded by the first one. */
-const yaml = requireOnFirstUse<typeof Yaml>('yaml');
+const yaml = requireOnFirstUse<typeof Yaml>('yaml', import.meta.url);
 
 export type ValidateMode = 'auto' | 'json' | 'yaml' | 'none';
 
