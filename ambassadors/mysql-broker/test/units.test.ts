@@ -4,10 +4,11 @@
  */
 
 import type { V1EndpointSlice } from '@kubernetes/client-node';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createLogger } from '../../../lib/log.js';
 import { type HostPort, hostPort } from '../../../lib/option-types.js';
 import { runPodkit } from '../../../test/support/process.js';
+import type { CheckResult } from '../src/backend-check.js';
 import { BackendPool } from '../src/backend-pool.js';
 import { parseDnsName, resolveBackends } from '../src/discovery/dns.js';
 import { backendsFromSlices } from '../src/discovery/kubernetes.js';
@@ -122,30 +123,42 @@ t.test(
   },
 );
 
-t.test('BackendPool: first checks answering out of order at start-up are no failover', async (t) => {
-  const failovers: string[] = [];
+/**
+ * A read-write pool over backends a:1 then b:1, started, with a test's own health check; changes of
+ * primary and failovers are recorded as "from>to", unhealthy backends by key.
+ */
+function startedPool(
+  t: Test,
+  timing: { intervalMs: number; timeoutMs: number },
+  check: (address: HostPort) => Promise<CheckResult>,
+) {
   const changes: string[] = [];
+  const failovers: string[] = [];
+  const unhealthy: string[] = [];
   const pool = new BackendPool(
-    {
-      role: 'read-write',
-      intervalMs: 1000,
-      timeoutMs: 500,
-      user: '',
-      log: createLogger('mysql-broker', 'silent'),
-      // The preferred backend answers its first check after the second one does.
-      check: async (address: HostPort) => {
-        if (address.toString() === 'a:1') await new Promise((resolve) => setTimeout(resolve, 50));
-        return { healthy: true, detail: 'MySQL test' };
-      },
-    },
+    { role: 'read-write', user: '', log: createLogger('mysql-broker', 'silent'), ...timing, check },
     {
       onPrimaryChange: (from, to) => changes.push(`${from?.key ?? '-'}>${to?.key ?? '-'}`),
       onFailover: (from, to) => failovers.push(`${from}>${to}`),
+      onUnhealthy: (b) => unhealthy.push(b.key),
     },
   );
   t.teardown(() => pool.stop());
   pool.setBackends([hostPort('a', 1), hostPort('b', 1)]);
   pool.start();
+  return { pool, changes, failovers, unhealthy };
+}
+
+t.test('BackendPool: first checks answering out of order at start-up are no failover', async (t) => {
+  // The preferred backend answers its first check after the second one does.
+  const { pool, changes, failovers } = startedPool(
+    t,
+    { intervalMs: 1000, timeoutMs: 500 },
+    async (address) => {
+      if (address.toString() === 'a:1') await new Promise((resolve) => setTimeout(resolve, 50));
+      return { healthy: true, detail: 'MySQL test' };
+    },
+  );
   await new Promise((resolve) => setTimeout(resolve, 150));
   t.same(changes, ['->b:1', 'b:1>a:1'], 'b served until a answered');
   t.equal(pool.primary?.key, 'a:1', 'first healthy wins');
@@ -159,30 +172,14 @@ t.test('BackendPool: first healthy in list order wins; a change of primary is a 
     ['a:1', true],
     ['b:1', true],
   ]);
-  const changes: string[] = [];
-  const unhealthy: string[] = [];
-  const failovers: string[] = [];
-  const pool = new BackendPool(
-    {
-      role: 'read-write',
-      intervalMs: 10,
-      timeoutMs: 100,
-      user: '',
-      log: createLogger('mysql-broker', 'silent'),
-      check: async (address: HostPort) => {
-        const healthy = health.get(address.toString()) ?? false;
-        return { healthy, detail: healthy ? 'MySQL test' : 'connection refused' };
-      },
-    },
-    {
-      onPrimaryChange: (from, to) => changes.push(`${from?.key ?? '-'}>${to?.key ?? '-'}`),
-      onFailover: (from, to) => failovers.push(`${from}>${to}`),
-      onUnhealthy: (b) => unhealthy.push(b.key),
+  const { pool, changes, failovers, unhealthy } = startedPool(
+    t,
+    { intervalMs: 10, timeoutMs: 100 },
+    async (address) => {
+      const healthy = health.get(address.toString()) ?? false;
+      return { healthy, detail: healthy ? 'MySQL test' : 'connection refused' };
     },
   );
-  t.teardown(() => pool.stop());
-  pool.setBackends([hostPort('a', 1), hostPort('b', 1)]);
-  pool.start();
   const settle = () => new Promise((resolve) => setTimeout(resolve, 60));
   await settle();
   t.equal(pool.primary?.key, 'a:1');
