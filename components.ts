@@ -31,10 +31,15 @@ export function nodeFlagsFor(argv0: string | undefined): readonly string[] {
   return components[argv0 ?? '']?.nodeFlags ?? [];
 }
 
+/** `node` arguments that run a component with its flags, from the CLI script at `cli`. */
+export function componentNodeArgs(name: string, cli: string): string[] {
+  if (!components[name]) throw new Error(`no component ${name}`);
+  return [...nodeFlagsFor(name), cli, name];
+}
+
 /** How a component's image starts it: tini reaps children and forwards signals to node. */
 export function imageEntrypoint(name: string): string[] {
-  if (!components[name]) throw new Error(`no component ${name}`);
-  return ['tini', '--', 'node', ...nodeFlagsFor(name), '/app/dist/cli.js', name];
+  return ['tini', '--', 'node', ...componentNodeArgs(name, '/app/dist/cli.js')];
 }
 
 export const components: Readonly<Record<string, ComponentEntry>> = {
