@@ -9,7 +9,7 @@
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { distPath } from '../../../lib/dist-path.js';
 import { listen } from '../../../lib/http-server.js';
 import type { Logger } from '../../../lib/log.js';
 import type { HostPort } from '../../../lib/option-types.js';
@@ -67,7 +67,7 @@ export interface WorkerPoolOptions {
   events: BrokerEvents;
 }
 
-const workerScript = fileURLToPath(new URL('./worker.js', import.meta.url));
+const workerScript = distPath('ambassadors/mysql-broker/src/worker.js');
 
 export class WorkerPool implements DataPath {
   readonly #workers: WorkerProcess[] = [];

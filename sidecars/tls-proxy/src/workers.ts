@@ -7,10 +7,9 @@
  */
 
 import cluster, { type Worker } from 'node:cluster';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { Backoff } from '../../../lib/backoff.js';
+import { distPath } from '../../../lib/dist-path.js';
 import { ErrorCode } from '../../../lib/errors.js';
 import type { LogLevel } from '../../../lib/log.js';
 import type { ProxyConfig } from './config.js';
@@ -37,7 +36,7 @@ export interface WorkerPool extends WorkerMetricsSource {
   close(tunnelGraceMs: number): Promise<void>;
 }
 
-const workerScript = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
+const workerScript = distPath('sidecars/tls-proxy/src/worker.js');
 const replyTimeoutMs = 5000;
 const startupTimeoutMs = 60_000;
 
