@@ -1,12 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Metafile } from 'esbuild';
 import t from 'tap';
 import { bundledEntries, loadedOnFirstUse } from '../scripts/bundle.js';
 import { repoRoot } from '../scripts/repo-root.js';
 
+const dist = join(repoRoot, 'dist');
 const sourceDirs = ['lib', 'sidecars', 'ambassadors', 'adapters'];
+const meta = () => JSON.parse(readFileSync(join(dist, 'bundle-meta.json'), 'utf8')) as Metafile;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(repoRoot, dir), { recursive: true, encoding: 'utf8' })
@@ -14,24 +16,28 @@ function sourceFiles(dir: string): string[] {
     .map((file) => join(repoRoot, dir, file));
 }
 
-t.test('what node starts is bundled: no output of the bundle loads a package at start', async (t) => {
-  const meta = JSON.parse(readFileSync(join(repoRoot, 'dist', 'bundle-meta.json'), 'utf8')) as Metafile;
-  const outputs = Object.entries(meta.outputs).filter(([path]) => path.endsWith('.js'));
-  for (const entry of bundledEntries) {
-    t.ok(
-      outputs.some(([path]) => path === `dist/${entry}`),
-      `dist/${entry} is an output of the bundle`,
-    );
+const resolvesFrom = (dir: string, specifier: string) => {
+  try {
+    createRequire(join(dir, 'x.js')).resolve(specifier);
+    return true;
+  } catch {
+    return false;
   }
+};
+
+t.test('the scripts node starts are the bundle this build wrote', async (t) => {
+  const { outputs } = meta();
+  for (const entry of bundledEntries) {
+    const file = join(dist, entry);
+    // A stale bundle-meta.json beside tsc's unbundled output would not match the file's size.
+    t.equal(statSync(file).size, outputs[`dist/${entry}`]?.bytes, `dist/${entry} is the bundler's output`);
+    t.match(readFileSync(file, 'utf8'), /podkitCreateRequire/, `dist/${entry} carries the bundle's banner`);
+  }
+});
+
+t.test('no output of the bundle loads a package at start', async (t) => {
   const builtins = new Set(builtinModules);
-  const resolvable = (specifier: string) => {
-    try {
-      createRequire(join(repoRoot, 'package.json')).resolve(specifier);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const outputs = Object.entries(meta().outputs).filter(([path]) => path.endsWith('.js'));
   for (const [path, output] of outputs) {
     const outside = output.imports
       .filter((imported) => imported.external)
@@ -41,14 +47,17 @@ t.test('what node starts is bundled: no output of the bundle loads a package at 
       .filter(
         (imported) =>
           imported.kind !== 'require-call' ||
-          (resolvable(imported.path) && !loadedOnFirstUse.includes(imported.path as never)),
+          (resolvesFrom(repoRoot, imported.path) && !loadedOnFirstUse.includes(imported.path as never)),
       )
       .map((imported) => imported.path);
     t.same(outside, [], `${path} imports only node's built-ins from outside the bundle`);
   }
+  for (const name of loadedOnFirstUse) {
+    t.ok(resolvesFrom(join(dist, 'chunks'), name), `${name}, left out, resolves from dist/chunks`);
+  }
 });
 
-t.test('every script a component starts in another process is bundled', async (t) => {
+t.test('every script a component starts in another process is bundled and found', async (t) => {
   const started = sourceDirs.flatMap((dir) =>
     sourceFiles(dir).flatMap((file) =>
       [...readFileSync(file, 'utf8').matchAll(/\bdistPath\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] as string),
@@ -57,4 +66,28 @@ t.test('every script a component starts in another process is bundled', async (t
   t.ok(started.length >= 2, 'the tls-proxy and mysql-broker worker scripts are found');
   for (const script of started)
     t.ok(bundledEntries.includes(script as never), `${script} is in bundledEntries`);
+
+  // distPath counts one level up from its own code, which must therefore sit in dist/chunks/.
+  const holders = Object.entries(meta().outputs)
+    .filter(([, output]) => Object.keys(output.inputs).some((input) => input.endsWith('lib/dist-path.js')))
+    .map(([path]) => path);
+  t.ok(holders.length > 0, 'lib/dist-path.js is in the bundle');
+  for (const path of holders) t.match(path, /^dist\/chunks\//, `${path} (lib/dist-path.js) is a chunk`);
+
+  // In the bundle, import.meta.url is the chunk's: code may use it only to resolve packages or walk up.
+  const usesImportMetaUrl = sourceDirs
+    .flatMap(sourceFiles)
+    .filter((file) => /^(?!\s*\*).*import\.meta\.url/m.test(readFileSync(file, 'utf8')))
+    .map((file) => relative(repoRoot, file))
+    .sort();
+  t.same(
+    usesImportMetaUrl,
+    [
+      'adapters/db-health/src/checks-file.ts',
+      'lib/dist-path.ts',
+      'lib/version.ts',
+      'sidecars/config-sync/src/validate.ts',
+    ],
+    'import.meta.url only in distPath, the version lookup and first-use requires (use distPath for scripts)',
+  );
 });
