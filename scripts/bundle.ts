@@ -7,7 +7,7 @@
  * and lexing them is hot enough that V8's optimizing compiler runs during start-up, and its compile
  * threads keep their malloc arenas and compiler code pages for good: 6-8 MB of idle RSS in the data
  * planes (tls-proxy, mysql-broker), which run with TurboFan (`npm run bench -- startup`, before and
- * after). Bundled, start-up stays in the interpreter, and every component is ready 10-35% sooner.
+ * after). Bundled, start-up stays in the interpreter and every component is ready sooner.
  *
  * Layout: entries keep their paths; code shared between entries or loaded on first use (each
  * component, from `components.ts`) goes to dist/chunks/, one level below dist/ like dist/lib/, which
