@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import t from 'tap';
 import { bundledEntries, loadedOnFirstUse } from '../scripts/bundle.js';
@@ -8,13 +8,15 @@ import { repoRoot } from '../scripts/repo-root.js';
 
 const dist = join(repoRoot, 'dist');
 const sourceDirs = ['lib', 'sidecars', 'ambassadors', 'adapters'];
-const meta = () => JSON.parse(readFileSync(join(dist, 'bundle-meta.json'), 'utf8')) as Metafile;
+// Written by the build (scripts/bundle.ts); missing means the build did not bundle.
+const meta = JSON.parse(readFileSync(join(dist, 'bundle-meta.json'), 'utf8')) as Metafile;
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(join(repoRoot, dir), { recursive: true, encoding: 'utf8' })
+/** The components' and lib's own sources (not tests), relative to the repository, with their text. */
+const sources = sourceDirs.flatMap((dir) =>
+  readdirSync(join(repoRoot, dir), { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.includes('test/'))
-    .map((file) => join(repoRoot, dir, file));
-}
+    .map((file) => ({ path: join(dir, file), text: readFileSync(join(repoRoot, dir, file), 'utf8') })),
+);
 
 const resolvesFrom = (dir: string, specifier: string) => {
   try {
@@ -26,7 +28,7 @@ const resolvesFrom = (dir: string, specifier: string) => {
 };
 
 t.test('the scripts node starts are the bundle this build wrote', async (t) => {
-  const { outputs } = meta();
+  const { outputs } = meta;
   for (const entry of bundledEntries) {
     const file = join(dist, entry);
     // A stale bundle-meta.json beside tsc's unbundled output would not match the file's size.
@@ -37,7 +39,7 @@ t.test('the scripts node starts are the bundle this build wrote', async (t) => {
 
 t.test('no output of the bundle loads a package at start', async (t) => {
   const builtins = new Set(builtinModules);
-  const outputs = Object.entries(meta().outputs).filter(([path]) => path.endsWith('.js'));
+  const outputs = Object.entries(meta.outputs).filter(([path]) => path.endsWith('.js'));
   for (const [path, output] of outputs) {
     const outside = output.imports
       .filter((imported) => imported.external)
@@ -58,27 +60,24 @@ t.test('no output of the bundle loads a package at start', async (t) => {
 });
 
 t.test('every script a component starts in another process is bundled and found', async (t) => {
-  const started = sourceDirs.flatMap((dir) =>
-    sourceFiles(dir).flatMap((file) =>
-      [...readFileSync(file, 'utf8').matchAll(/\bdistPath\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] as string),
-    ),
+  const started = sources.flatMap(({ text }) =>
+    [...text.matchAll(/\bdistPath\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] as string),
   );
   t.ok(started.length >= 2, 'the tls-proxy and mysql-broker worker scripts are found');
   for (const script of started)
     t.ok(bundledEntries.includes(script as never), `${script} is in bundledEntries`);
 
   // distPath counts one level up from its own code, which must therefore sit in dist/chunks/.
-  const holders = Object.entries(meta().outputs)
+  const holders = Object.entries(meta.outputs)
     .filter(([, output]) => Object.keys(output.inputs).some((input) => input.endsWith('lib/dist-path.js')))
     .map(([path]) => path);
   t.ok(holders.length > 0, 'lib/dist-path.js is in the bundle');
   for (const path of holders) t.match(path, /^dist\/chunks\//, `${path} (lib/dist-path.js) is a chunk`);
 
   // In the bundle, import.meta.url is the chunk's: code may use it only to resolve packages or walk up.
-  const usesImportMetaUrl = sourceDirs
-    .flatMap(sourceFiles)
-    .filter((file) => /^(?!\s*\*).*import\.meta\.url/m.test(readFileSync(file, 'utf8')))
-    .map((file) => relative(repoRoot, file))
+  const usesImportMetaUrl = sources
+    .filter(({ text }) => /^(?!\s*\*).*import\.meta\.url/m.test(text))
+    .map(({ path }) => path)
     .sort();
   t.same(
     usesImportMetaUrl,
