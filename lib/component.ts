@@ -4,8 +4,8 @@
  * exit codes) is the lifecycle's job, so every component behaves the same way.
  */
 
-import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { AdminServer } from './admin.js';
 import type { Health } from './health.js';
 import type { Logger } from './log.js';
 import { logLevels } from './log-levels.js';
@@ -49,7 +49,7 @@ export interface ComponentContext {
   readonly registry: Registry;
   readonly health: Health;
   /** The admin server, not yet listening: add component routes (e.g. POST /sync) during start(). */
-  readonly admin: FastifyInstance;
+  readonly admin: AdminServer;
   /**
    * Ends the process through the normal drain: `stop(0)` when a one-shot job is done, `stop(1, reason)`
    * when the component cannot go on (e.g. too many consecutive failures).

@@ -5,7 +5,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge } from 'prom-client';
-import { createAdminServer, listenAdmin } from './admin.js';
+import { createAdminServer } from './admin.js';
 import type { Component, ComponentContext, ComponentHandle, ComponentOptions } from './component.js';
 import { ConfigError, describeError, ErrorCode } from './errors.js';
 import { Health } from './health.js';
@@ -92,14 +92,12 @@ class Lifecycle<S extends Spec> {
         return this.#fail(`start failed: ${describeError(err)}`, err);
       }
       try {
-        const address = await listenAdmin(admin, options.adminAddress);
+        const address = await admin.listen(options.adminAddress);
         log.info({ listener: 'admin', address }, 'listening');
       } catch (err) {
         await this.#handle.close().catch(() => {});
-        return this.#fail(
-          `admin server cannot listen on ${options.adminAddress}: ${describeError(err)}`,
-          err,
-        );
+        // The error names the server, the address and the reason: "admin server cannot listen on ...".
+        return this.#fail(describeError(err), err);
       }
       if (!this.#stopping) this.#health.phase = 'running';
       log.info({ startupMs: Date.now() - started }, 'started');

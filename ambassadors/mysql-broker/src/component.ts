@@ -217,9 +217,9 @@ export const mysqlBroker = defineComponent({
     readOnly?.start();
 
     // cloud-sql-proxy's /quitquitquit: a Job's last step ends the sidecar so the Job can complete.
-    ctx.admin.post('/quitquitquit', async (_request, reply) => {
+    ctx.admin.post('/quitquitquit', () => {
       ctx.stop(0, 'POST /quitquitquit');
-      return reply.code(200).send({ status: 'stopping' });
+      return { status: 200, body: { status: 'stopping' } };
     });
 
     return {

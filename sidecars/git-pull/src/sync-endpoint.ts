@@ -9,7 +9,8 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { AdminAnswer, AdminServer } from '../../../lib/admin.js';
 import { describeError, ErrorCode } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Secret } from '../../../lib/secret.js';
@@ -37,26 +38,25 @@ export function bearerToken(header: string | undefined): string | undefined {
   return header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
 }
 
-export function registerSyncEndpoint(admin: FastifyInstance, options: SyncEndpointOptions): void {
+export function registerSyncEndpoint(admin: AdminServer, options: SyncEndpointOptions): void {
   const now = options.now ?? Date.now;
   let lastAccepted = Number.NEGATIVE_INFINITY;
   const { metrics } = options;
-  const refuse = (reply: FastifyReply, status: number, code: string, error: string, result: string) => {
+  const refuse = (
+    status: number,
+    code: string,
+    error: string,
+    result: string,
+    headers?: Record<string, string>,
+  ): AdminAnswer => {
     metrics.syncRequests.inc({ result });
-    return reply.code(status).send({ code, error });
+    return { status, body: { code, error }, headers };
   };
 
-  // The body means nothing here, whatever its type: CI tools and git servers' webhooks send JSON (or
-  // an empty body labelled JSON, which fastify would answer with 400). In its own scope, so the rest of
-  // the admin server keeps fastify's parsers.
-  admin.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
-    scope.post('/sync', handler);
-  });
-
-  async function handler(request: FastifyRequest, reply: FastifyReply) {
-    if (!options.accepting()) return refuse(reply, 503, ErrorCode.GIT, 'shutting down', 'unavailable');
+  // Whatever body comes (CI tools and git servers' webhooks send JSON, or nothing labelled as JSON) is
+  // left unread: it means nothing here.
+  admin.post('/sync', async (request: IncomingMessage): Promise<AdminAnswer> => {
+    if (!options.accepting()) return refuse(503, ErrorCode.GIT, 'shutting down', 'unavailable');
     if (options.token.isSet) {
       let expected: string | undefined;
       try {
@@ -66,29 +66,27 @@ export function registerSyncEndpoint(admin: FastifyInstance, options: SyncEndpoi
           { err: describeError(err), origin: options.token.origin },
           'cannot read the sync token',
         );
-        return refuse(reply, 503, ErrorCode.UNAUTHORIZED, 'the sync token cannot be read', 'unavailable');
+        return refuse(503, ErrorCode.UNAUTHORIZED, 'the sync token cannot be read', 'unavailable');
       }
       const given = bearerToken(request.headers.authorization);
       if (given === undefined || expected === undefined || !tokensMatch(given, expected)) {
-        reply.header('www-authenticate', 'Bearer realm="git-pull"');
         return refuse(
-          reply,
           401,
           ErrorCode.UNAUTHORIZED,
           'POST /sync needs Authorization: Bearer <token>',
           'unauthorized',
+          { 'www-authenticate': 'Bearer realm="git-pull"' },
         );
       }
     }
     const waitMs = lastAccepted + options.minIntervalMs - now();
     if (waitMs > 0) {
-      reply.header('retry-after', String(Math.max(1, Math.ceil(waitMs / 1000))));
       return refuse(
-        reply,
         429,
         ErrorCode.RATE_LIMITED,
         `one sync request per ${options.minIntervalMs} ms`,
         'rate_limited',
+        { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
       );
     }
     lastAccepted = now();
@@ -96,8 +94,11 @@ export function registerSyncEndpoint(admin: FastifyInstance, options: SyncEndpoi
     const outcome = await options.requestSync();
     const durationMs = Math.round(outcome.durationMs);
     if (outcome.result === 'error') {
-      return reply.code(502).send({ result: 'error', code: outcome.code, error: outcome.error, durationMs });
+      return {
+        status: 502,
+        body: { result: 'error', code: outcome.code, error: outcome.error, durationMs },
+      };
     }
-    return reply.code(200).send({ result: outcome.result, hash: outcome.hash, durationMs });
-  }
+    return { status: 200, body: { result: outcome.result, hash: outcome.hash, durationMs } };
+  });
 }

@@ -42,7 +42,14 @@ t.test('open POST /sync: the push is live when the answer comes; sooner requests
   const metrics = await app.metrics();
   t.equal(metricValue(metrics, 'podkit_git_pull_sync_requests_total', { result: 'accepted' }), 2);
   t.equal(metricValue(metrics, 'podkit_git_pull_sync_requests_total', { result: 'rate_limited' }), 1);
-  t.equal((await httpRequest(`${app.adminUrl}/sync`)).status, 404, 'GET does not sync');
+  const get = await httpRequest(`${app.adminUrl}/sync`);
+  t.equal(get.status, 405, 'GET does not sync');
+  t.equal(get.headers.allow, 'POST');
+  t.equal(
+    metricValue(await app.metrics(), 'podkit_git_pull_sync_requests_total', { result: 'accepted' }),
+    2,
+    'nor counts as a request',
+  );
 });
 
 t.test('with --sync-token-file: 401 without the bearer token, the file is re-read per request', async (t) => {
