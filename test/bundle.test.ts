@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Metafile } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import t from 'tap';
-import { bundledEntries, loadedOnFirstUse } from '../scripts/bundle.js';
+import { bundledEntries, leaveOutNeverCalled, loadedOnFirstUse, neverCalled } from '../scripts/bundle.js';
 import { repoRoot } from '../scripts/repo-root.js';
 
 const dist = join(repoRoot, 'dist');
@@ -88,5 +89,45 @@ t.test('every script a component starts in another process is bundled and found'
       'sidecars/config-sync/src/validate.ts',
     ],
     'import.meta.url only in distPath, the version lookup and first-use requires (use distPath for scripts)',
+  );
+});
+
+t.test('modules podkit never calls are left out, and one that is used fails naming itself', async (t) => {
+  const inputs = Object.keys(meta.inputs);
+  for (const { specifier } of neverCalled) {
+    t.ok(inputs.includes(`podkit-never-called:${specifier}`), `${specifier} is replaced by its stand-in`);
+  }
+  t.same(
+    inputs.filter((input) => /node_modules\/(@opentelemetry\/|prom-client\/lib\/pushgateway)/.test(input)),
+    [],
+    'none of their code is in the bundle',
+  );
+  t.same(
+    sources.filter(({ text }) => /Pushgateway|enableExemplars/.test(text)).map(({ path }) => path),
+    [],
+    'no podkit source pushes metrics or asks for exemplars',
+  );
+
+  // What someone who starts using one would see.
+  const bundled = await build({
+    stdin: {
+      contents: "const { Pushgateway } = require('prom-client'); new Pushgateway('http://127.0.0.1:9091');",
+      resolveDir: repoRoot,
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    write: false,
+    logLevel: 'silent',
+    plugins: [leaveOutNeverCalled],
+  });
+  const used = spawnSync(process.execPath, ['-'], {
+    input: bundled.outputFiles[0]?.text,
+    encoding: 'utf8',
+  });
+  t.equal(used.status, 1, 'the process fails');
+  t.match(
+    used.stderr,
+    /prom-client's Pushgateway is left out of podkit's bundle \(neverCalled in scripts\/bundle\.ts\)/,
   );
 });
