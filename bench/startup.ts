@@ -1,6 +1,6 @@
 /**
  * npm run bench -- startup: start -> ready time and idle RSS for every component in this build, beside
- * a bare node HTTP app (the legacy example) as the floor any Node process pays.
+ * the floor any of them pays: node serving HTTP and nothing else, with each kind of component's flags.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -8,8 +8,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { components } from '../components.js';
-import { repoRoot } from '../scripts/repo-root.js';
+import { components, controlPlaneFlags, dataPlaneFlags } from '../components.js';
 import { startMariaDb } from '../test/support/mariadb.js';
 import { podkitArgs } from './lib/podkit-command.js';
 import { type Footprint, formatFootprints, measureFootprint } from './lib/process-stats.js';
@@ -133,17 +132,21 @@ export async function run(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'podkit-bench-startup-'));
   const rows: Footprint[] = [];
 
-  const appPort = await freePort();
-  const config = join(dir, 'legacy.conf');
-  writeFileSync(config, `port = ${appPort}\nlog_dir = ${join(dir, 'logs')}\n`);
-  rows.push(
-    await measureFootprint(
-      'legacy-app (bare node http, the floor)',
-      process.execPath,
-      [join(repoRoot, 'dist/examples/legacy-app/src/main.js'), '-c', config],
-      () => `http://127.0.0.1:${appPort}/health`,
-    ),
-  );
+  for (const [flags, which] of [
+    [dataPlaneFlags, 'data-plane'],
+    [controlPlaneFlags, 'control-plane'],
+  ] as const) {
+    const port = await freePort();
+    const floor = `require('node:http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1')`;
+    rows.push(
+      await measureFootprint(
+        `node:http answering 200 (the floor, ${which} flags)`,
+        process.execPath,
+        [...flags, '-e', floor],
+        () => `http://127.0.0.1:${port}/`,
+      ),
+    );
+  }
 
   for (const name of Object.keys(components).sort()) {
     const args = startupArgs[name];
