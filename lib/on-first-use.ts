@@ -17,3 +17,11 @@ export function requireOnFirstUse<T>(specifier: string, from: string): () => T {
     return loaded.module;
   };
 }
+
+/**
+ * A node built-in, loaded by the first call: some cost megabytes of every process that loads them
+ * (http2: about 2 MB of idle RSS) and only some requests need them.
+ */
+export function builtinOnFirstUse<T>(name: `node:${string}`): () => T {
+  return requireOnFirstUse<T>(name, import.meta.url);
+}

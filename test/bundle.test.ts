@@ -85,6 +85,7 @@ t.test('every script a component starts in another process is bundled and found'
     [
       'adapters/db-health/src/checks-file.ts',
       'lib/dist-path.ts',
+      'lib/on-first-use.ts',
       'lib/version.ts',
       'sidecars/config-sync/src/validate.ts',
     ],

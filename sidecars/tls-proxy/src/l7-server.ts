@@ -6,16 +6,13 @@
  */
 
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import {
-  createServer as createHttp2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type ServerHttp2Session,
-} from 'node:http2';
+import type * as Http2 from 'node:http2';
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../../lib/errors.js';
+import { builtinOnFirstUse } from '../../../lib/on-first-use.js';
 import type { ClientIdentity } from './client-identity.js';
 import type { ProxyConfig } from './config.js';
 import { sendError, writeRawError } from './error-response.js';
@@ -23,9 +20,12 @@ import { upstreamRequestHead } from './headers.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { type Decision, RateLimiter } from './rate-limit.js';
 import { type ConnectionState, kConnection, type StatefulSocket } from './tls-server.js';
-import { Pool } from './undici-pool.js';
 import { asClientResponse, type ClientRequest, UpstreamExchange } from './upstream-exchange.js';
+import { UpstreamPool } from './upstream-pool.js';
 import { UpgradeExchange } from './websocket.js';
+
+/** Loaded with the first HTTP/2 connection: an idle proxy, or one whose clients speak HTTP/1.1, saves 2 MB. */
+const http2 = builtinOnFirstUse<typeof Http2>('node:http2');
 
 export interface L7Options {
   config: ProxyConfig;
@@ -41,7 +41,7 @@ export interface L7Server {
 }
 
 export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Options): L7Server {
-  const pool = new Pool(config.upstreamOrigin, {
+  const pool = new UpstreamPool(config.upstreamOrigin, {
     connections: config.upstreamConnections,
     pipelining: 1,
     connect: { timeout: config.upstreamTimeoutMs },
@@ -212,28 +212,33 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
     socket.destroySoon();
   });
 
-  const h2 = createHttp2Server({
-    maxSessionMemory: 32,
-    settings: { maxHeaderListSize: config.maxHeaderSize, maxConcurrentStreams: 256 },
-  });
-  if (config.idleTimeoutMs > 0) h2.setTimeout(config.idleTimeoutMs);
-  h2.on('request', onRequest);
-  h2.on('session', (session: ServerHttp2Session) => {
-    sessions.add(session);
-    session.once('close', () => {
-      sessions.delete(session);
-      checkDrained();
+  let h2: Http2Server | undefined;
+  function h2Server(): Http2Server {
+    if (h2) return h2;
+    h2 = http2().createServer({
+      maxSessionMemory: 32,
+      settings: { maxHeaderListSize: config.maxHeaderSize, maxConcurrentStreams: 256 },
     });
-    if (draining) session.close();
-  });
-  h2.on('sessionError', () => {
-    // A broken client session ends on its own; other sessions are unaffected.
-  });
+    if (config.idleTimeoutMs > 0) h2.setTimeout(config.idleTimeoutMs);
+    h2.on('request', onRequest);
+    h2.on('session', (session: ServerHttp2Session) => {
+      sessions.add(session);
+      session.once('close', () => {
+        sessions.delete(session);
+        checkDrained();
+      });
+      if (draining) session.close();
+    });
+    h2.on('sessionError', () => {
+      // A broken client session ends on its own; other sessions are unaffected.
+    });
+    return h2;
+  }
 
   return {
     onSecureConnection(socket, state) {
       if (socket.alpnProtocol === 'h2') {
-        h2.emit('connection', socket);
+        h2Server().emit('connection', socket);
         return;
       }
       h1Sockets.add(socket);

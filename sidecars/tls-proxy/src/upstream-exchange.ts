@@ -13,6 +13,7 @@ import { sendError } from './error-response.js';
 import { clientResponseHeaders } from './headers.js';
 import type { DataPlaneMetrics, UpstreamErrorReason } from './metrics.js';
 import { statusClass } from './metrics.js';
+import type { Dispatch } from './upstream-pool.js';
 
 export type ClientRequest = IncomingMessage | Http2ServerRequest;
 
@@ -36,7 +37,7 @@ export function asClientResponse(res: ServerResponse | Http2ServerResponse): Cli
 }
 
 export interface ExchangeContext {
-  pool: Dispatcher;
+  pool: Dispatch;
   metrics: DataPlaneMetrics;
   upstreamTimeoutMs: number;
   /** True once draining: HTTP/1.1 responses then carry `connection: close`. */

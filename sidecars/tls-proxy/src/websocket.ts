@@ -13,9 +13,10 @@ import { clientResponseHeaders } from './headers.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { statusClass } from './metrics.js';
 import { upstreamErrorReason } from './upstream-exchange.js';
+import type { Dispatch } from './upstream-pool.js';
 
 export interface UpgradeContext {
-  pool: Dispatcher;
+  pool: Dispatch;
   metrics: DataPlaneMetrics;
   upstreamTimeoutMs: number;
   /** Open tunnels, so a drain can close them when their grace is over. */
