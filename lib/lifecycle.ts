@@ -5,7 +5,7 @@
  * when the deadline passes); a second signal exits at once. SIGHUP asks the component to reload.
  *
  * This module is the part before serving: --help, --version, option parsing and one-shot runs (exec
- * probes, which the kubelet starts every period). It loads neither fastify, prom-client nor pino; the
+ * probes, which the kubelet starts every period). It loads neither the admin server, prom-client nor pino; the
  * serving part (lifecycle-run.ts) is imported only when the component really starts.
  *
  * `runComponent` resolves with the exit code; the CLI owns the single `process.exit`.

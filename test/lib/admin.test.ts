@@ -4,9 +4,8 @@
  */
 
 import { Agent } from 'node:http';
-import type { Socket } from 'node:net';
 import t from 'tap';
-import { type AdminServer, createAdminServer } from '../../lib/admin.js';
+import { type AdminAnswer, AdminServer, createAdminServer } from '../../lib/admin.js';
 import { Health } from '../../lib/health.js';
 import { createLogger } from '../../lib/log.js';
 import { createRegistry } from '../../lib/metrics.js';
@@ -131,26 +130,67 @@ t.test('a route added twice is refused', async (t) => {
   t.throws(() => admin.get('/healthz', () => ({ status: 200, body: {} })), /already has GET \/healthz/);
 });
 
-t.test('close() ends idle kept-alive connections instead of waiting for them', async (t) => {
-  const health = new Health();
-  const admin = createAdminServer({
-    log: createLogger('test', 'silent'),
-    registry: createRegistry(),
-    health,
+t.test('close() ends connections still waiting for an answer instead of waiting for them', async (t) => {
+  const admin = new AdminServer(createLogger('test', 'silent'));
+  let received!: () => void;
+  const arrived = new Promise<void>((resolve) => {
+    received = resolve;
+  });
+  admin.get('/stuck', () => {
+    received();
+    return new Promise<AdminAnswer>(() => {});
   });
   const address = await admin.listen(parseHostPort('127.0.0.1:0'));
-  const connections: Socket[] = [];
-  admin.server.on('connection', (socket: Socket) => connections.push(socket));
-  const agent = new Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
-  t.teardown(() => agent.destroy());
-  t.equal((await httpRequest(`http://${address}/healthz`, { agent })).status, 200);
-  t.equal(connections.length, 1);
-  t.notOk(connections[0]?.destroyed, 'the connection is kept alive');
+  const stuck = httpRequest(`http://${address}/stuck`, { timeoutMs: 60_000 });
+  await arrived;
 
-  // A server that waited for idle connections would not resolve this (the test would time out).
+  // A server that waited for its open requests would not resolve this (the test would time out).
   await admin.close();
-  t.ok(connections[0]?.destroyed, 'the server ended the idle connection when it closed');
+  await t.rejects(stuck, { code: 'ECONNRESET' }, 'the waiting client is cut off');
   await t.rejects(httpRequest(`http://${address}/healthz`), { code: 'ECONNREFUSED' });
+});
+
+t.test('a large request body is dropped as it arrives, so a slow answer is not a 408', async (t) => {
+  // Short timeouts stand in for the real 30 s: the body must be complete long before the answer.
+  const admin = new AdminServer(createLogger('test', 'silent'), {
+    headersTimeout: 300,
+    requestTimeout: 300,
+    connectionsCheckingInterval: 50,
+  });
+  t.teardown(() => admin.close());
+  admin.post('/sync', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return { status: 200, body: { result: 'success' } };
+  });
+  const address = await admin.listen(parseHostPort('127.0.0.1:0'));
+  const answer = await httpRequest(`http://${address}/sync`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ commits: 'x'.repeat(1024 * 1024) }),
+  });
+  t.equal(answer.status, 200);
+  t.same(JSON.parse(answer.body), { result: 'success' });
+});
+
+t.test('an answer that cannot be sent is a 500, logged, and the server keeps serving', async (t) => {
+  const lines: string[] = [];
+  const log = createLogger('test', 'info', { write: (line: string) => lines.push(line) });
+  const { admin, url } = await startAdmin(t, log);
+  admin.get('/no-body', () => ({ status: 200, body: undefined }));
+  admin.get('/big-number', () => ({ status: 200, body: { count: 10n } }));
+  admin.get('/bad-header', () => ({ status: 200, body: {}, headers: { 'x-note': 'one\r\ntwo' } }));
+
+  for (const path of ['/no-body', '/big-number', '/bad-header']) {
+    const answer = await httpRequest(`${url}${path}`);
+    t.equal(answer.status, 500, path);
+    t.same(JSON.parse(answer.body), { error: `GET ${path} failed; see the log` });
+  }
+  const logged = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'admin route failed');
+  t.same(
+    logged.map((entry) => entry.path),
+    ['/no-body', '/big-number', '/bad-header'],
+  );
+  t.equal((await httpRequest(`${url}/healthz`)).status, 200);
 });
 
 t.test('a port in use is a clear error naming the admin server and the address', async (t) => {

@@ -41,14 +41,25 @@ export interface L7Server {
 }
 
 export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Options): L7Server {
-  const pool = new UpstreamPool(config.upstreamOrigin, {
-    connections: config.upstreamConnections,
-    pipelining: 1,
-    connect: { timeout: config.upstreamTimeoutMs },
-    headersTimeout: config.upstreamTimeoutMs,
-    bodyTimeout: config.upstreamTimeoutMs,
-    maxHeaderSize: 64 * 1024,
-  });
+  const pool = new UpstreamPool(
+    config.upstreamOrigin,
+    {
+      connections: config.upstreamConnections,
+      pipelining: 1,
+      connect: { timeout: config.upstreamTimeoutMs },
+      headersTimeout: config.upstreamTimeoutMs,
+      bodyTimeout: config.upstreamTimeoutMs,
+      maxHeaderSize: 64 * 1024,
+    },
+    {
+      onLoadFailed(err) {
+        log.error(
+          { code: ErrorCode.UPSTREAM, err: err.message },
+          'cannot load the upstream pool: the requests waiting for it got 502; the next one tries again',
+        );
+      },
+    },
+  );
   const exchangeContext = {
     pool,
     metrics,
