@@ -92,7 +92,7 @@ export class AdminServer {
     // No route reads a body (a webhook's JSON means nothing to POST /sync): drop it as it arrives, so
     // the request is complete even while a slow handler works, and node's request timeout stays off it.
     request.resume();
-    const path = (request.url ?? '/').split('?', 1)[0] as string;
+    const path = routePath(request);
     const methods = this.#routes.get(path);
     if (!methods) {
       send(response, request, { status: 404, body: { error: `no route ${path} on the admin server` } });
@@ -115,7 +115,7 @@ export class AdminServer {
 
   /** A handler that threw, or an answer that cannot be sent (a body JSON cannot hold, a bad header). */
   #failed(request: IncomingMessage, response: ServerResponse, err: unknown): void {
-    const path = (request.url ?? '/').split('?', 1)[0];
+    const path = routePath(request);
     this.log.error({ scope: 'admin', path, err: describeError(err) }, 'admin route failed');
     if (response.headersSent) {
       response.destroy();
@@ -126,6 +126,11 @@ export class AdminServer {
       body: { error: `${request.method} ${path} failed; see the log` },
     });
   }
+}
+
+/** The path a route is found by: the query string does not count. */
+function routePath(request: IncomingMessage): string {
+  return (request.url ?? '/').split('?', 1)[0] as string;
 }
 
 function send(response: ServerResponse, request: IncomingMessage, answer: AdminAnswer): void {
