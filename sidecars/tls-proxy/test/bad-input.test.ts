@@ -19,7 +19,10 @@ const proxy = await startProxy(t, pki, upstream.url);
 t.test('bad input is refused protocol-correctly and other clients are unaffected', async (t) => {
   const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: readFileSync(pki.caFile) });
   t.teardown(() => agent.destroy());
-  // A well-behaved client keeps working through every bad one below.
+  // A well-behaved client, already served once (a fresh proxy loads its upstream pool with the first
+  // request), keeps working through every bad one below.
+  const first = await httpsRequest(`${proxy.url}/echo`, pki, { agent });
+  t.equal(first.status, 200, 'the well-behaved client is served before the bad ones arrive');
   let good = 0;
   let bad = 0;
   let stop = false;
