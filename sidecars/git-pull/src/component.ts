@@ -6,6 +6,7 @@
 
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+import { BurstGarbage } from '../../../lib/burst-garbage.js';
 import { defineComponent } from '../../../lib/component.js';
 import { ConfigError } from '../../../lib/errors.js';
 import { invalid } from '../../../lib/options.js';
@@ -147,9 +148,15 @@ export const gitPull = defineComponent({
       },
     });
 
+    // A sync is a burst of git processes between long waits: its garbage goes back when it is over.
+    const garbage = new BurstGarbage();
     const loop = new SyncLoop({
       sync: (signal) => syncer.sync(signal),
       cleanup: (signal) => syncer.cleanup(signal),
+      afterSync: async () => {
+        const collected = await garbage.burstOver();
+        if (collected) log.debug(collected, 'collected the garbage of syncs');
+      },
       periodMs: o.period,
       syncTimeoutMs: o.syncTimeout,
       maxFailures: o.maxFailures,

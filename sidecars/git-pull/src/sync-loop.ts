@@ -23,6 +23,8 @@ export interface SyncLoopOptions {
   sync(signal: AbortSignal): Promise<SyncResult>;
   /** Housekeeping after a good sync (old worktrees), run once waiting requests have their answer. */
   cleanup(signal: AbortSignal): Promise<void>;
+  /** A sync and its housekeeping are over, good or not; the loop waits on without awaiting this. */
+  afterSync?(): Promise<void>;
   periodMs: number;
   syncTimeoutMs: number;
   /** -1: never give up; 0 or 1: the first failure; N: the Nth consecutive failure. */
@@ -109,6 +111,7 @@ export class SyncLoop {
           break;
         }
       }
+      void this.#options.afterSync?.();
       if (this.#waiting.length === 0) await this.#sleep(delay);
     }
     for (const resolve of this.#waiting.splice(0)) resolve(stopped());

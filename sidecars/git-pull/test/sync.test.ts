@@ -241,3 +241,18 @@ t.test('/readyz is 503 until the first publish; a restart serves the published t
   await second.waitLive(remote.first);
   t.equal(second.read('README.md'), 'first\n', 'a deleted link and worktree are restored at the next sync');
 });
+
+t.test('syncs are bursts: once their garbage in the heap is worth it, git-pull collects it', async (t) => {
+  const remote = await makeRemote(t, { 'version.txt': '1\n' });
+  const app = await startGitPull(t, ['--repo', remote.fileUrl, '--period', '100ms', '--log-level', 'debug']);
+  await app.waitLive(remote.first);
+  for (const version of [2, 3, 4]) {
+    const hash = await remote.commit({ 'version.txt': `${version}\n` });
+    await remote.push();
+    await app.waitLive(hash);
+  }
+  // A publish allocates about 1 MB (git processes, their streams), so a collection is due by now.
+  const line = await app.waitForLog('collected the garbage of syncs', 30_000);
+  const { before, after } = line.heapUsedMb as { before: number; after: number };
+  t.ok(before - after >= 0.5, `heap used ${before} -> ${after} MB`);
+});
