@@ -80,6 +80,37 @@ export const leaveOutNeverCalled: Plugin = {
   },
 };
 
+/**
+ * Packages whose modules have no side effects at load, though their package.json does not say so: the
+ * bundle then keeps only the modules whose exports are used. @kubernetes/client-node's index re-exports
+ * its whole generated API (every resource's client and model class); podkit uses KubeConfig and Watch.
+ */
+export const sideEffectFree = ['@kubernetes/client-node'] as const;
+
+const sideEffectFreeMarker = 'podkit-side-effect-free';
+
+export const markSideEffectFree: Plugin = {
+  name: sideEffectFreeMarker,
+  setup(build) {
+    const inside = (path: string) =>
+      sideEffectFree.some((name) => path.replaceAll('\\', '/').includes(`/node_modules/${name}/`));
+    // Bare imports of the packages, and relative imports within them.
+    const names = sideEffectFree.map((name) => name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+    build.onResolve({ filter: new RegExp(`^(\\.|${names.join('|')})`) }, async (args) => {
+      if (args.pluginData === sideEffectFreeMarker) return undefined;
+      if (args.path.startsWith('.') && !inside(args.importer)) return undefined;
+      const resolved = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: sideEffectFreeMarker,
+      });
+      if (resolved.errors.length > 0 || !inside(resolved.path)) return undefined;
+      return { path: resolved.path, namespace: resolved.namespace, sideEffects: false };
+    });
+  },
+};
+
 export async function bundle(): Promise<void> {
   const dist = join(repoRoot, 'dist');
   // Chunk names carry content hashes: without this, every build would leave the last one's behind.
@@ -110,7 +141,7 @@ export async function bundle(): Promise<void> {
       js: "import { createRequire as podkitCreateRequire } from 'node:module'; const require = podkitCreateRequire(import.meta.url);",
     },
     external: [...loadedOnFirstUse],
-    plugins: [leaveOutNeverCalled],
+    plugins: [leaveOutNeverCalled, markSideEffectFree],
     logLevel: 'warning',
     metafile: true,
   });

@@ -132,3 +132,26 @@ t.test('modules podkit never calls are left out, and one that is used fails nami
     /prom-client's Pushgateway is left out of podkit's bundle \(neverCalled in scripts\/bundle\.ts\)/,
   );
 });
+
+t.test(
+  "@kubernetes/client-node's generated API stays out: podkit talks to the API server itself",
+  async (t) => {
+    const bundledGen = Object.values(meta.outputs).flatMap((output) =>
+      Object.keys(output.inputs).filter((input) =>
+        /node_modules\/@kubernetes\/client-node\/dist\/gen\/(apis|models|types)\//.test(input),
+      ),
+    );
+    // Using any generated client (makeApiClient(CoreV1Api), ...) would bring all of them back.
+    t.same(bundledGen, [], 'no generated API client, model or type map in any output');
+    // KubeConfig and Watch, which podkit does use, are still there.
+    const clientNode = Object.values(meta.outputs).flatMap((output) =>
+      Object.keys(output.inputs).filter((input) => input.includes('/@kubernetes/client-node/dist/')),
+    );
+    for (const used of ['config.js', 'watch.js']) {
+      t.ok(
+        clientNode.some((input) => input.endsWith(`/client-node/dist/${used}`)),
+        `${used} is bundled`,
+      );
+    }
+  },
+);

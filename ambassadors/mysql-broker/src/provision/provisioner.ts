@@ -11,16 +11,11 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import {
-  ApiException,
-  AppsV1Api,
-  CoreV1Api,
-  type KubeConfig,
-  type V1StatefulSet,
-} from '@kubernetes/client-node';
+import type { KubeConfig, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { Backoff, pause } from '../../../../lib/backoff.js';
 import { ErrorCode } from '../../../../lib/errors.js';
 import { type ResourceWatch, watchResources } from '../../../../lib/kube.js';
+import { KubeApiError, requestJson } from '../../../../lib/kube-request.js';
 import type { Logger } from '../../../../lib/log.js';
 import {
   credentialsSecret,
@@ -40,19 +35,11 @@ export interface Provisioner {
 type Created = 'created' | 'existed';
 
 function apiStatus(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
+  return err instanceof KubeApiError ? err.statusCode : undefined;
 }
 
 function apiMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    try {
-      const body = (typeof err.body === 'string' ? JSON.parse(err.body) : err.body) as { message?: string };
-      if (body?.message) return `${err.code}: ${body.message}`;
-    } catch {
-      // Not JSON: fall back to the exception's own text.
-    }
-    return `${err.code}: ${err.message.split('\n')[0]}`;
-  }
+  if (err instanceof KubeApiError) return `${err.statusCode}: ${err.detail}`;
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -66,17 +53,17 @@ export function startProvisioner(
   log: Logger,
   onStatus: (status: string) => void,
 ): Provisioner {
-  const core = kc.makeApiClient(CoreV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
+  const corePath = `/api/v1/namespaces/${encodeURIComponent(spec.namespace)}`;
+  const appsPath = `/apis/apps/v1/namespaces/${encodeURIComponent(spec.namespace)}`;
   const stopping = new AbortController();
   const backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
   const { namespace, service } = spec;
   let watch: ResourceWatch | undefined;
   const managed = managedLabels(service)['app.kubernetes.io/managed-by'];
 
-  const create = async (what: string, send: () => Promise<unknown>): Promise<Created> => {
+  const create = async (what: string, collection: string, body: unknown): Promise<Created> => {
     try {
-      await send();
+      await requestJson(kc, { method: 'POST', path: collection, body, signal: stopping.signal });
       log.info({ namespace, object: what }, 'provisioned');
       return 'created';
     } catch (err) {
@@ -91,7 +78,10 @@ export function startProvisioner(
   /** True when there is nothing to create: the Service exists and is not ours. */
   const usersOwnService = async (): Promise<boolean> => {
     try {
-      const existing = await core.readNamespacedService({ name: service, namespace });
+      const existing = (await requestJson(kc, {
+        path: `${corePath}/services/${encodeURIComponent(service)}`,
+        signal: stopping.signal,
+      })) as V1Service;
       if (existing.metadata?.labels?.['app.kubernetes.io/managed-by'] === managed) return false;
       return true;
     } catch (err) {
@@ -110,15 +100,9 @@ export function startProvisioner(
     }
     onStatus(`provisioning ${namespace}/${service}`);
     const secret = credentialsSecret(spec, { root: password(), app: password() });
-    await create(`Secret ${secretName(service)}`, () =>
-      core.createNamespacedSecret({ namespace, body: secret }),
-    );
-    await create(`StatefulSet ${service}`, () =>
-      apps.createNamespacedStatefulSet({ namespace, body: databaseStatefulSet(spec) }),
-    );
-    await create(`Service ${service}`, () =>
-      core.createNamespacedService({ namespace, body: headlessService(spec) }),
-    );
+    await create(`Secret ${secretName(service)}`, `${corePath}/secrets`, secret);
+    await create(`StatefulSet ${service}`, `${appsPath}/statefulsets`, databaseStatefulSet(spec));
+    await create(`Service ${service}`, `${corePath}/services`, headlessService(spec));
     return true;
   };
 
@@ -154,6 +138,7 @@ export function startProvisioner(
         if (await ensureObjects()) await waitReady();
         return;
       } catch (err) {
+        if (stopping.signal.aborted) return;
         const reason = apiMessage(err);
         const hint = apiStatus(err) === 403 ? ' (see the RBAC section of the mysql-broker README)' : '';
         log.error(
