@@ -50,6 +50,8 @@ export class BurstGarbage {
     const gc = globalThis.gc;
     if (!gc || this.#collecting) return undefined;
     const beforeBytes = usedHeapBytes();
+    // Growth counts from the lowest point since the last collection: V8's own collections lower it too.
+    this.#baseline = Math.min(this.#baseline, beforeBytes);
     if (beforeBytes - this.#baseline < this.#thresholdBytes) return undefined;
     this.#collecting = true;
     this.#collections++;
