@@ -9,15 +9,14 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { ErrorCode, PodkitError } from './errors.js';
+import { describeError, ErrorCode, PodkitError } from './errors.js';
 
-/** An error answer from the API server, with its HTTP code, Status reason and message (`detail`). */
+/** An error answer from the API server, with its HTTP code and Status reason. */
 export class KubeApiError extends PodkitError {
   constructor(
     readonly statusCode: number,
     readonly reason: string | undefined,
     message: string,
-    readonly detail = message,
   ) {
     super(ErrorCode.KUBE_API, message);
     this.name = 'KubeApiError';
@@ -91,7 +90,6 @@ export async function requestJson(kc: KubeConfig, request: KubeRequest): Promise
               code,
               status.reason,
               `${method} ${path}: ${code} ${status.reason ?? res.statusMessage}: ${detail}`,
-              detail,
             ),
           );
         });
@@ -100,7 +98,14 @@ export async function requestJson(kc: KubeConfig, request: KubeRequest): Promise
     req.on('timeout', () =>
       req.destroy(new Error(`${method} ${path}: no answer within ${requestTimeoutMs} ms`)),
     );
-    req.on('error', reject);
+    // Name the request in transport failures too ("connect ECONNREFUSED" alone says nothing of where).
+    req.on('error', (err) =>
+      reject(
+        signal?.aborted
+          ? err
+          : new PodkitError(ErrorCode.KUBE_API, `${method} ${path}: ${describeError(err)}`, { cause: err }),
+      ),
+    );
     req.end(payload);
   });
 }

@@ -92,8 +92,14 @@ const sideEffectFreeMarker = 'podkit-side-effect-free';
 export const markSideEffectFree: Plugin = {
   name: sideEffectFreeMarker,
   setup(build) {
-    const inside = (path: string) =>
-      sideEffectFree.some((name) => path.replaceAll('\\', '/').includes(`/node_modules/${name}/`));
+    // The package's own modules, not those of packages nested in its node_modules.
+    const inside = (path: string) => {
+      const normalized = path.replaceAll('\\', '/');
+      return sideEffectFree.some((name) => {
+        const at = normalized.lastIndexOf(`/node_modules/${name}/`);
+        return at >= 0 && !normalized.includes('/node_modules/', at + `/node_modules/${name}/`.length - 1);
+      });
+    };
     // Bare imports of the packages, and relative imports within them.
     const names = sideEffectFree.map((name) => name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
     build.onResolve({ filter: new RegExp(`^(\\.|${names.join('|')})`) }, async (args) => {
@@ -103,6 +109,7 @@ export const markSideEffectFree: Plugin = {
         kind: args.kind,
         importer: args.importer,
         resolveDir: args.resolveDir,
+        with: args.with,
         pluginData: sideEffectFreeMarker,
       });
       if (resolved.errors.length > 0 || !inside(resolved.path)) return undefined;

@@ -127,8 +127,11 @@ t.test(
     const kube = await startFakeKube(t, { statefulSetReadyAfterMs: 200 });
     kube.deny('create', 'statefulsets');
     const broker = await startBroker(t, brokerArgs(kube, 'denied-db', ['--provision']), { ready: false });
-    await waitFor(async () => /provisioning failed: 403/.test((await readyz(broker.adminUrl)).body), {
-      what: '/readyz naming the 403',
+    // The request that was refused, and the answer.
+    const refused =
+      /provisioning failed: POST \/apis\/apps\/v1\/namespaces\/[\w-]+\/statefulsets: 403 Forbidden/;
+    await waitFor(async () => refused.test((await readyz(broker.adminUrl)).body), {
+      what: '/readyz naming the refused request and the 403',
     });
     t.match((await readyz(broker.adminUrl)).body, /statefulsets.*forbidden|forbidden.*statefulsets/i);
     t.equal(await metric(broker.adminUrl, 'podkit_ready'), 0);

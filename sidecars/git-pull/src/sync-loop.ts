@@ -23,7 +23,10 @@ export interface SyncLoopOptions {
   sync(signal: AbortSignal): Promise<SyncResult>;
   /** Housekeeping after a good sync (old worktrees), run once waiting requests have their answer. */
   cleanup(signal: AbortSignal): Promise<void>;
-  /** A sync and its housekeeping are over, good or not; the loop waits on without awaiting this. */
+  /**
+   * A sync and its housekeeping are over, good or failed, and the loop goes on to wait; not called when
+   * the loop ends instead (one-time done, too many failures, stopped). Not awaited; a failure is logged.
+   */
   afterSync?(): Promise<void>;
   periodMs: number;
   syncTimeoutMs: number;
@@ -111,10 +114,18 @@ export class SyncLoop {
           break;
         }
       }
-      void this.#options.afterSync?.();
+      this.#afterSync();
       if (this.#waiting.length === 0) await this.#sleep(delay);
     }
     for (const resolve of this.#waiting.splice(0)) resolve(stopped());
+  }
+
+  #afterSync(): void {
+    const { afterSync, log } = this.#options;
+    if (!afterSync) return;
+    Promise.resolve()
+      .then(afterSync)
+      .catch((err) => log.warn({ err: describeError(err) }, 'after-sync housekeeping failed'));
   }
 
   async #sleep(ms: number): Promise<void> {

@@ -38,8 +38,8 @@ function apiStatus(err: unknown): number | undefined {
   return err instanceof KubeApiError ? err.statusCode : undefined;
 }
 
+/** The request and the server's answer, e.g. `POST /apis/apps/v1/namespaces/db/statefulsets: 403 Forbidden: ...`. */
 function apiMessage(err: unknown): string {
-  if (err instanceof KubeApiError) return `${err.statusCode}: ${err.detail}`;
   return err instanceof Error ? err.message : String(err);
 }
 
