@@ -53,10 +53,14 @@ export const neverCalled = [
 
 const neverCalledNamespace = 'podkit-never-called';
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
 export const leaveOutNeverCalled: Plugin = {
   name: neverCalledNamespace,
   setup(build) {
-    const specifiers = neverCalled.map(({ specifier }) => specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+    const specifiers = neverCalled.map(({ specifier }) => escapeRegExp(specifier));
     build.onResolve({ filter: new RegExp(`^(${specifiers.join('|')})$`) }, (args) => {
       const importer = args.importer.replaceAll('\\', '/');
       const left = neverCalled.find(
@@ -96,12 +100,13 @@ export const markSideEffectFree: Plugin = {
     const inside = (path: string) => {
       const normalized = path.replaceAll('\\', '/');
       return sideEffectFree.some((name) => {
-        const at = normalized.lastIndexOf(`/node_modules/${name}/`);
-        return at >= 0 && !normalized.includes('/node_modules/', at + `/node_modules/${name}/`.length - 1);
+        const prefix = `/node_modules/${name}/`;
+        const at = normalized.lastIndexOf(prefix);
+        return at >= 0 && !normalized.slice(at + prefix.length).includes('node_modules/');
       });
     };
     // Bare imports of the packages, and relative imports within them.
-    const names = sideEffectFree.map((name) => name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+    const names = sideEffectFree.map(escapeRegExp);
     build.onResolve({ filter: new RegExp(`^(\\.|${names.join('|')})`) }, async (args) => {
       if (args.pluginData === sideEffectFreeMarker) return undefined;
       if (args.path.startsWith('.') && !inside(args.importer)) return undefined;
