@@ -12,9 +12,11 @@
  * So at the end of each burst this looks at the old generation (every heap space but the young one,
  * which scavenges keep small anyway), and once it has grown by 0.5 MB since the last collection (over
  * one burst or several), runs V8's full GC. In git-pull, syncing every second for two minutes, RSS then
- * stayed at 50.1-50.9 MB; with a 1 MB threshold it was 50.2-51.9 MB. The GC is requested through `gc()`, which node exposes only
- * with `--expose-gc` (in the component's node flags, see components.ts); without that flag this does
- * nothing, so the component still works when run with plain `node`.
+ * stayed at 50.1-50.9 MB; with a 1 MB threshold it was 50.2-51.9 MB.
+ *
+ * The GC is requested through `gc()`, which node exposes only with `--expose-gc` (in the component's
+ * node flags, see components.ts); without that flag this does nothing, so the component still works
+ * when run with plain `node`.
  */
 
 import { getHeapSpaceStatistics } from 'node:v8';
