@@ -148,7 +148,7 @@ export async function run(): Promise<string> {
         `probe latency at ${rate}/s, database frozen (SIGSTOP): naive SELECT 1 per probe vs podkit (503 is an answer)`,
         { name: 'naive endpoint, SELECT 1 per probe', load: load(select1.url, [200, 503]) },
         { name: 'podkit db-health /readyz', load: load(podkitUrl, [200, 503]) },
-        1,
+        { rounds: 1 },
       );
       sections.push(formatComparison(frozen));
     } finally {

@@ -2,8 +2,10 @@
  * npm run bench -- mysql-broker: point-select queries/s over 32 connections with mariadb-slap (a C load
  * generator, Debian mariadb-client), against one private MariaDB: direct, through HAProxy in TCP mode
  * (the anchor for a TCP proxy), and through podkit mysql-broker -- in one run, rounds alternating the
- * order so machine noise hits all alike. A bare Node relay runs beside them as the floor of any Node
- * data path. Reports medians and the ratios podkit/HAProxy, podkit/direct and podkit/relay.
+ * order so machine noise hits all alike. A bare Node relay runs beside them: the most any Node data
+ * path gets on this machine. Reports medians, each proxy's CPU time per query (user + system, workers
+ * included; on 2 cores shared with mariadb-slap and MariaDB, what a proxy spends is what the others
+ * lack), and the ratios podkit/HAProxy, podkit/direct, podkit/relay and relay/HAProxy.
  */
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -16,6 +18,7 @@ import { repoRoot } from '../scripts/repo-root.js';
 import { type MariaDb, startMariaDb } from '../test/support/mariadb.js';
 import { freePort } from '../test/support/ports.js';
 import { podkitArgs } from './lib/podkit-command.js';
+import { treeCpuSeconds } from './lib/process-stats.js';
 
 const exec = promisify(execFile);
 const connections = 32;
@@ -26,6 +29,8 @@ const relayName = 'reference: bare Node TCP relay, 1 process (no MySQL awareness
 interface Target {
   name: string;
   port: number;
+  /** The proxy process (with its workers) whose CPU time is charged per query. */
+  pid?: number;
 }
 
 /** Queries per second of one mariadb-slap run. */
@@ -157,25 +162,32 @@ export async function run(): Promise<string> {
     // data-path processes.
     const targets: Target[] = [
       { name: 'direct to MariaDB', port: db.port },
-      { name: 'HAProxy 2.6 (mode tcp)', port: haproxy.port },
-      { name: 'podkit mysql-broker', port: podkit.port },
-      { name: 'podkit mysql-broker --workers 2', port: podkit2.port },
-      { name: relayName, port: relay.port },
+      { name: 'HAProxy 2.6 (mode tcp)', port: haproxy.port, pid: haproxy.child.pid },
+      { name: 'podkit mysql-broker', port: podkit.port, pid: podkit.child.pid },
+      { name: 'podkit mysql-broker --workers 2', port: podkit2.port, pid: podkit2.child.pid },
+      { name: relayName, port: relay.port, pid: relay.child.pid },
     ];
     // Warm-up: JIT and connection paths.
     await slap(db, podkit.port, schema);
     await slap(db, podkit2.port, schema);
     await slap(db, relay.port, schema);
     const results = new Map<string, number[]>(targets.map((target) => [target.name, []]));
+    const cpu = new Map<string, number[]>(targets.map((target) => [target.name, []]));
     for (let round = 0; round < rounds; round++) {
       // Rotate the order each round so no contender always runs first (or last).
       const order = targets.map((_, i) => targets[(i + round) % targets.length] as Target);
-      for (const target of order) {
-        results.get(target.name)?.push(await slap(db, target.port, schema));
+      for (const { name, port, pid } of order) {
+        const cpuBefore = pid === undefined ? 0 : treeCpuSeconds(pid);
+        results.get(name)?.push(await slap(db, port, schema));
+        if (pid !== undefined) cpu.get(name)?.push(((treeCpuSeconds(pid) - cpuBefore) * 1e6) / queries);
         await sleep(500);
       }
     }
     const medians = Object.fromEntries([...results].map(([name, runs]) => [name, median(runs)]));
+    const cpuPerQuery = (name: string) => {
+      const runs = cpu.get(name) ?? [];
+      return runs.length ? median(runs).toFixed(0) : '';
+    };
     const direct = medians['direct to MariaDB'] as number;
     const anchor = medians['HAProxy 2.6 (mode tcp)'] as number;
     const ours = medians['podkit mysql-broker'] as number;
@@ -184,16 +196,17 @@ export async function run(): Promise<string> {
     return [
       `## mysql-broker: point selects over ${connections} connections (mariadb-slap, ${queries} queries, median of ${rounds})`,
       '',
-      '| | queries/s | runs | vs direct |',
-      '| --- | ---: | --- | ---: |',
+      '| | queries/s | runs | vs direct | proxy CPU µs/query |',
+      '| --- | ---: | --- | ---: | ---: |',
       ...[...results].map(
         ([name, runs]) =>
-          `| ${name} | ${(medians[name] as number).toFixed(0)} | ${runs.map((r) => r.toFixed(0)).join(', ')} | ${((medians[name] as number) / direct).toFixed(2)}x |`,
+          `| ${name} | ${(medians[name] as number).toFixed(0)} | ${runs.map((r) => r.toFixed(0)).join(', ')} | ${((medians[name] as number) / direct).toFixed(2)}x | ${cpuPerQuery(name)} |`,
       ),
       '',
       `podkit / HAProxy: ${(ours / anchor).toFixed(2)}x (--workers 2: ${(ours2 / anchor).toFixed(2)}x)   ` +
         `podkit / direct: ${(ours / direct).toFixed(2)}x (--workers 2: ${(ours2 / direct).toFixed(2)}x)   ` +
-        `HAProxy / direct: ${(anchor / direct).toFixed(2)}x   podkit / bare Node relay: ${(ours / floor).toFixed(2)}x`,
+        `HAProxy / direct: ${(anchor / direct).toFixed(2)}x   podkit / bare Node relay: ${(ours / floor).toFixed(2)}x   ` +
+        `bare Node relay / HAProxy: ${(floor / anchor).toFixed(2)}x`,
       '',
     ].join('\n');
   } finally {

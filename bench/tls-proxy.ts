@@ -3,8 +3,10 @@
  * side in one run, with the same number of worker processes (nginx worker_processes = --workers, 1 and
  * 2), the same certificate and the same upstream: a separate nginx answering `return 200` on loopback,
  * so the proxies are what is measured. Load: wrk over kept-alive HTTPS connections. With one worker,
- * podkit is also run beside a bare Node proxy of the same kind (https + undici for l7, a TLS pipe for
- * l4): the floor of Node's own stack.
+ * bare Node proxies run in the same rotation: one of the same kind (https + undici for l7, a TLS pipe
+ * for l4), the most Node's own HTTP and TLS stack gives on this machine, and for l7 a raw-socket
+ * HTTP/1.1 engine (bench/lib/node-raw-h1-proxy.ts), the most any Node L7 design could give. Every
+ * proxy's CPU time per request is shown beside its speed.
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -19,6 +21,33 @@ import { compare, formatComparison } from './lib/side-by-side.js';
 import { wrk } from './lib/wrk.js';
 
 const durationSeconds = 8;
+
+interface Reference {
+  script: string;
+  what: string;
+  lacks: string;
+}
+
+/**
+ * Bare Node proxies run in the same rotation, one process each: the least a Node proxy of each kind
+ * does, and for l7 also a raw-socket HTTP/1.1 engine without node's HTTP server or undici, the bound
+ * of any Node L7 design.
+ */
+const references: Record<'l7' | 'l4', Reference[]> = {
+  l7: [
+    {
+      script: 'node-https-proxy.js',
+      what: 'bare Node https + undici proxy',
+      lacks: 'no forwarded headers, limits or metrics',
+    },
+    {
+      script: 'node-raw-h1-proxy.js',
+      what: 'raw-socket Node HTTP/1.1 proxy',
+      lacks: 'heads rewritten, Content-Length only: no limits, timeouts, smuggling checks or errors',
+    },
+  ],
+  l4: [{ script: 'node-tls-pipe.js', what: 'bare Node TLS pipe', lacks: 'no timeouts, drain or metrics' }],
+};
 const connections = 32;
 
 function freePort(): Promise<number> {
@@ -151,54 +180,37 @@ export async function run(): Promise<string> {
         await waitUntilServing(`https://127.0.0.1:${port}/`, child, `podkit ${mode}`);
         return { port, child };
       };
+      const startReference = async ({ script, what, lacks }: Reference) => {
+        const port = await freePort();
+        const child = startChild(process.execPath, [
+          join(repoRoot, 'dist/bench/lib', script),
+          ...[String(port), String(upstreamPort), cert, key],
+        ]);
+        await waitUntilServing(`https://127.0.0.1:${port}/`, child, what);
+        return { name: `${what}, 1 process (${lacks})`, port, child };
+      };
       const load = (port: number) => () =>
         wrk({ url: `https://127.0.0.1:${port}/`, durationSeconds, connections, threads: 1 });
+      const anchor = { name: `nginx (worker_processes ${workers})`, load: load(nginxPort), pid: nginx.pid };
 
       for (const mode of ['l7', 'l4'] as const) {
         const proxy = await podkit(mode);
+        // With one process each, the bare Node servers show how much of the gap to nginx is Node's own
+        // HTTP and TLS stack.
+        const bare = workers === 1 ? await Promise.all(references[mode].map(startReference)) : [];
         const result = await compare(
           `tls-proxy ${mode} vs nginx, ${workers} worker${workers > 1 ? 's' : ''} each (wrk -c${connections}, keep-alive, ${durationSeconds} s x 3)`,
-          { name: `nginx (worker_processes ${workers})`, load: load(nginxPort) },
-          { name: `podkit tls-proxy --mode ${mode} --workers ${workers}`, load: load(proxy.port) },
+          anchor,
+          {
+            name: `podkit tls-proxy --mode ${mode} --workers ${workers}`,
+            load: load(proxy.port),
+            pid: proxy.child.pid,
+          },
+          { references: bare.map(({ name, port, child }) => ({ name, load: load(port), pid: child.pid })) },
         );
         sections.push(formatComparison(result));
         await stop(proxy.child);
-      }
-      if (workers === 1) {
-        // How much of the gap to nginx is Node's own HTTP and TLS stack: the same load through a bare
-        // Node proxy beside podkit, https + undici for l7 (bench/lib/node-https-proxy.ts) and a TLS
-        // server piped to TCP for l4 (bench/lib/node-tls-pipe.ts).
-        const floors = [
-          {
-            mode: 'l7',
-            script: 'node-https-proxy.js',
-            what: 'a bare Node https + undici proxy',
-            lacks: 'no forwarded headers, limits or metrics',
-          },
-          {
-            mode: 'l4',
-            script: 'node-tls-pipe.js',
-            what: 'a bare Node TLS pipe',
-            lacks: 'no timeouts, drain or metrics',
-          },
-        ] as const;
-        for (const { mode, script, what, lacks } of floors) {
-          const proxy = await podkit(mode);
-          const barePort = await freePort();
-          const bare = startChild(process.execPath, [
-            join(repoRoot, 'dist/bench/lib', script),
-            ...[String(barePort), String(upstreamPort), cert, key],
-          ]);
-          await waitUntilServing(`https://127.0.0.1:${barePort}/`, bare, what);
-          const result = await compare(
-            `tls-proxy ${mode} vs ${what}, 1 process each (wrk -c${connections}, keep-alive, ${durationSeconds} s x 3)`,
-            { name: `${what} (${lacks})`, load: load(barePort) },
-            { name: `podkit tls-proxy --mode ${mode} --workers 1`, load: load(proxy.port) },
-          );
-          sections.push(formatComparison(result));
-          await stop(proxy.child);
-          await stop(bare);
-        }
+        for (const { child } of bare) await stop(child);
       }
       await stop(nginx);
     }

@@ -1,16 +1,20 @@
 /**
- * Start-up and footprint of a process: time from spawn to its ready URL answering 2xx, and resident
- * memory after it has sat idle for 10 s (read from /proc, so what the kernel charges, not what V8 reports).
- * Not sooner: V8 gives back the young generation it grew while starting about 8 s after the last burst
- * of allocation, and a pod's memory is what it holds from then on.
+ * What a process costs, read from /proc (what the kernel charges, not what V8 reports).
+ *
+ * CPU: seconds used by a process and its workers (treeCpuSeconds), which the side-by-side benchmarks
+ * divide by the requests served.
+ *
+ * Start-up and footprint: time from spawn to its ready URL answering 2xx, and resident memory after it
+ * has sat idle for 10 s. Not sooner: V8 gives back the young generation it grew while starting about
+ * 8 s after the last burst of allocation, and a pod's memory is what it holds from then on.
  *
  * RSS is reported whole and split: the file-backed part is mostly the node binary's own pages (about
  * 34 MB for a bare `node`), shared through the page cache by every Node process and every container
  * of the same image layer; the anonymous part (heap, code, buffers) is what each process adds.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How long a process sits idle before its RSS is read (see above). */
@@ -87,4 +91,35 @@ export function formatFootprints(rows: Footprint[]): string {
     ),
     '',
   ].join('\n');
+}
+
+/** Clock ticks per second, the unit of utime/stime in /proc/<pid>/stat (100 on every Linux here). */
+const clockTicksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/**
+ * CPU seconds (user + system) a process and its live descendants have used so far: a proxy's worker
+ * processes (nginx's, podkit's --workers) are children of the process that was started.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let ticks = 0;
+  try {
+    // The command name in field 2 may hold spaces; the fields after its closing parenthesis do not.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    ticks = Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0; // gone
+  }
+  let seconds = ticks / clockTicksPerSecond;
+  for (const child of childPids(pid)) seconds += treeCpuSeconds(child);
+  return seconds;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
 }

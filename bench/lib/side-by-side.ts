@@ -1,19 +1,43 @@
 /**
  * Side-by-side comparison in one run: the anchor (nginx, haproxy, direct MySQL...) and podkit under the
- * same load, alternated A/B/A/B so machine noise hits both alike, reported as medians and a ratio.
+ * same load, alternated so machine noise hits both alike, reported as medians and a ratio. References
+ * (a bare Node proxy: the floor of Node's own stack) can run in the same rotation, so the ratios between
+ * all of them come from the same minutes of the same machine.
+ *
+ * A contender that names its process also gets its CPU time per request: what the proxy itself spends
+ * (user + system, workers included), which on a machine shared with the load generator and the upstream
+ * is what decides how fast everything goes.
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { treeCpuSeconds } from './process-stats.js';
 import type { LoadResult } from './wrk.js';
 
 export interface Contender {
   name: string;
   load(): Promise<LoadResult>;
+  /** The process (with its workers) whose CPU time is charged to this contender's requests. */
+  pid?: number;
+}
+
+export interface CompareOptions {
+  rounds?: number;
+  /** More contenders in the same rotation, each reported against the anchor and podkit against it. */
+  references?: Contender[];
+}
+
+interface Row {
+  name: string;
+  median: LoadResult;
+  runs: LoadResult[];
+  /** Median CPU microseconds per request, when the contender named its process. */
+  cpuUsPerRequest: number | undefined;
 }
 
 export interface Comparison {
   title: string;
-  rows: { name: string; median: LoadResult; runs: LoadResult[] }[];
+  /** The anchor, podkit, then the references. */
+  rows: Row[];
   /** podkit's req/s divided by the anchor's: 1.0 is parity, above 1 is faster. */
   throughputRatio: number;
   p99Ratio: number;
@@ -36,29 +60,48 @@ function medianResult(runs: LoadResult[]): LoadResult {
   };
 }
 
+/** One load, and the CPU the contender's process spent per request during it. */
+async function measure(contender: Contender): Promise<{ result: LoadResult; cpuUs: number | undefined }> {
+  const { pid } = contender;
+  const cpuBefore = pid === undefined ? 0 : treeCpuSeconds(pid);
+  const startedAt = performance.now();
+  const result = await contender.load();
+  if (pid === undefined) return { result, cpuUs: undefined };
+  const seconds = (performance.now() - startedAt) / 1000;
+  const requests = result.requestsPerSecond * seconds;
+  return { result, cpuUs: ((treeCpuSeconds(pid) - cpuBefore) * 1e6) / requests };
+}
+
 export async function compare(
   title: string,
   anchor: Contender,
   podkit: Contender,
-  rounds = 3,
+  { rounds = 3, references = [] }: CompareOptions = {},
 ): Promise<Comparison> {
-  const runs = new Map<string, LoadResult[]>([
-    [anchor.name, []],
-    [podkit.name, []],
-  ]);
+  const contenders = [anchor, podkit, ...references];
+  const runs = contenders.map(() => [] as LoadResult[]);
+  const cpu = contenders.map(() => [] as number[]);
   for (let round = 0; round < rounds; round++) {
-    // Alternate which goes first so warm-up and thermal effects do not favour one side.
-    const order = round % 2 === 0 ? [anchor, podkit] : [podkit, anchor];
-    for (const contender of order) {
-      runs.get(contender.name)?.push(await contender.load());
+    // Rotate who goes first so warm-up and thermal effects favour no one.
+    for (let step = 0; step < contenders.length; step++) {
+      const index = (step + round) % contenders.length;
+      const { result, cpuUs } = await measure(contenders[index] as Contender);
+      runs[index]?.push(result);
+      if (cpuUs !== undefined) cpu[index]?.push(cpuUs);
       await sleep(500);
     }
   }
-  const rows = [anchor, podkit].map(({ name }) => {
-    const all = runs.get(name) ?? [];
-    return { name, median: medianResult(all), runs: all };
+  const rows = contenders.map(({ name }, index) => {
+    const all = runs[index] ?? [];
+    const cpuRuns = cpu[index] ?? [];
+    return {
+      name,
+      median: medianResult(all),
+      runs: all,
+      cpuUsPerRequest: cpuRuns.length ? median(cpuRuns) : undefined,
+    };
   });
-  const [a, p] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  const [a, p] = rows as [Row, Row];
   return {
     title,
     rows,
@@ -68,17 +111,26 @@ export async function compare(
 }
 
 export function formatComparison(c: Comparison): string {
+  const [anchor, podkit, ...references] = c.rows as [Row, Row, ...Row[]];
+  const withCpu = c.rows.some((row) => row.cpuUsPerRequest !== undefined);
+  const rps = (row: Row) => row.median.requestsPerSecond;
   const lines = [
     `## ${c.title}`,
     '',
-    '| | req/s | p50 ms | p99 ms | errors |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    `| | req/s | p50 ms | p99 ms | errors |${withCpu ? ' CPU µs/request |' : ''}`,
+    `| --- | ---: | ---: | ---: | ---: |${withCpu ? ' ---: |' : ''}`,
     ...c.rows.map(
-      ({ name, median: m }) =>
-        `| ${name} | ${m.requestsPerSecond.toFixed(0)} | ${m.p50Ms.toFixed(2)} | ${m.p99Ms.toFixed(2)} | ${m.errors} |`,
+      ({ name, median: m, cpuUsPerRequest }) =>
+        `| ${name} | ${m.requestsPerSecond.toFixed(0)} | ${m.p50Ms.toFixed(2)} | ${m.p99Ms.toFixed(2)} | ${m.errors} |` +
+        (withCpu ? ` ${cpuUsPerRequest === undefined ? '' : cpuUsPerRequest.toFixed(0)} |` : ''),
     ),
     '',
     `throughput ratio (podkit / anchor): ${c.throughputRatio.toFixed(2)}   p99 ratio: ${c.p99Ratio.toFixed(2)}`,
+    ...references.map(
+      (reference) =>
+        `${reference.name}: ${(rps(reference) / rps(anchor)).toFixed(2)}x the anchor; ` +
+        `podkit / it: ${(rps(podkit) / rps(reference)).toFixed(2)}x`,
+    ),
     '',
   ];
   return lines.join('\n');

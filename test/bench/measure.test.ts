@@ -1,0 +1,81 @@
+/**
+ * The measuring parts of the benchmarks, whose figures the issue notes report: the CPU charged to a
+ * proxy and its workers, and the side-by-side rotation with its ratios.
+ */
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import t from 'tap';
+import { treeCpuSeconds } from '../../bench/lib/process-stats.js';
+import { compare, formatComparison } from '../../bench/lib/side-by-side.js';
+import type { LoadResult } from '../../bench/lib/wrk.js';
+import { waitFor } from '../support/wait.js';
+
+t.test('treeCpuSeconds charges a process with the CPU its workers burn', async (t) => {
+  // An idle parent whose worker spins until it has used 600 ms of CPU, then idles until killed.
+  const parent = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const { spawn } = require('node:child_process');
+       const spin = 'while (process.cpuUsage().user < 600000); setInterval(() => {}, 1000)';
+       const worker = spawn(process.execPath, ['-e', spin], { stdio: 'ignore' });
+       console.log(worker.pid);
+       setInterval(() => {}, 1000);`,
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const [line] = (await once(parent.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
+  const workerPid = Number(line.toString().trim());
+  const parentPid = parent.pid as number;
+  t.teardown(() => {
+    for (const pid of [workerPid, parentPid]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  // From here on the parent only idles: whatever its figure grows by is its worker's spin.
+  const treeBefore = treeCpuSeconds(parentPid);
+  const workerBefore = treeCpuSeconds(workerPid);
+  await waitFor(() => treeCpuSeconds(workerPid) >= 0.6, {
+    timeoutMs: 60_000,
+    what: 'the worker to spin 600 ms',
+  });
+  const treeSpent = treeCpuSeconds(parentPid) - treeBefore;
+  const workerSpent = treeCpuSeconds(workerPid) - workerBefore;
+  t.ok(treeSpent >= workerSpent, `the worker's CPU is charged to the parent (${treeSpent.toFixed(2)} s)`);
+  t.ok(treeSpent - workerSpent < 0.2, `and nothing else (${(treeSpent - workerSpent).toFixed(2)} s)`);
+
+  parent.kill('SIGKILL');
+  await once(parent, 'exit');
+  t.equal(treeCpuSeconds(parentPid), 0, 'a process that is gone costs nothing (no throw)');
+});
+
+t.test('compare rotates every contender through each round and rates the references', async (t) => {
+  const order: string[] = [];
+  const contender = (name: string, requestsPerSecond: number) => ({
+    name,
+    async load(): Promise<LoadResult> {
+      order.push(name);
+      return { requestsPerSecond, p50Ms: 1, p99Ms: requestsPerSecond === 100 ? 2 : 3, errors: 0 };
+    },
+  });
+  const result = await compare('three', contender('anchor', 100), contender('podkit', 80), {
+    rounds: 3,
+    references: [contender('bare', 90)],
+  });
+  t.same(
+    order,
+    ['anchor', 'podkit', 'bare', 'podkit', 'bare', 'anchor', 'bare', 'anchor', 'podkit'],
+    'each round starts one further along',
+  );
+  t.equal(result.throughputRatio, 0.8);
+  t.equal(result.p99Ratio, 1.5);
+  const text = formatComparison(result);
+  t.match(text, /bare: 0\.90x the anchor; podkit \/ it: 0\.89x/);
+  t.notMatch(text, /CPU/, 'no CPU column when no contender named its process');
+});
