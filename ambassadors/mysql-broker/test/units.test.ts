@@ -12,6 +12,7 @@ import type { CheckResult } from '../src/backend-check.js';
 import { BackendPool } from '../src/backend-pool.js';
 import { parseDnsName, resolveBackends } from '../src/discovery/dns.js';
 import { backendsFromSlices } from '../src/discovery/kubernetes.js';
+import { compareNatural } from '../src/discovery/natural-order.js';
 import { errPacket, loginPacket, parseServerHello } from '../src/protocol.js';
 import { credentialsSecret, databaseStatefulSet, headlessService } from '../src/provision/manifests.js';
 
@@ -90,6 +91,38 @@ t.test('backendsFromSlices: ready endpoints only, port named mysql, pods in nume
   t.same(backendsFromSlices(slices).map(String), ['10.0.0.1:3307', '10.0.0.2:3306', '10.0.0.10:3306']);
 });
 
+t.test('compareNatural: digit runs by value, the rest by code unit, a total order', async (t) => {
+  const sorted = [
+    'db-10',
+    'db-2',
+    'db-1',
+    'db-02',
+    'db',
+    'cache-0',
+    'db-1a',
+    'db-1-b',
+    '18446744073709551617',
+    '9',
+  ];
+  t.same(sorted.sort(compareNatural), [
+    '9',
+    '18446744073709551617',
+    'cache-0',
+    'db',
+    'db-1',
+    'db-1-b',
+    'db-1a',
+    'db-2',
+    'db-02',
+    'db-10',
+  ]);
+  t.equal(compareNatural('db-7', 'db-7'), 0);
+  t.ok(
+    compareNatural('db-07', 'db-7') > 0 && compareNatural('db-7', 'db-07') < 0,
+    'same value: fewer zeros first',
+  );
+});
+
 t.test(
   'DNS names: host:port for A/AAAA (sorted), _service._proto.name for SRV by priority, then weight',
   async (t) => {
@@ -101,6 +134,7 @@ t.test(
     t.throws(() => parseDnsName('mysql.db'), /host:port \(A\/AAAA records\) or an SRV name/);
     const resolver = {
       lookup: async () => [
+        { address: '10.0.0.10', family: 4 },
         { address: '10.0.0.2', family: 4 },
         { address: '10.0.0.1', family: 4 },
         { address: '10.0.0.2', family: 4 },
@@ -114,6 +148,7 @@ t.test(
     t.same((await resolveBackends({ kind: 'address', host: 'x', port: 3306 }, resolver)).map(String), [
       '10.0.0.1:3306',
       '10.0.0.2:3306',
+      '10.0.0.10:3306',
     ]);
     t.same((await resolveBackends({ kind: 'srv', name: '_mysql._tcp.x' }, resolver)).map(String), [
       'a.example:3307',

@@ -9,6 +9,7 @@
 import { lookup, resolveSrv } from 'node:dns/promises';
 import type { Logger } from '../../../../lib/log.js';
 import { Expected, type HostPort, hostPort, parseHostPort } from '../../../../lib/option-types.js';
+import { compareNatural } from './natural-order.js';
 
 export type DnsTarget = { kind: 'address'; host: string; port: number } | { kind: 'srv'; name: string };
 
@@ -45,14 +46,13 @@ export async function resolveBackends(
     const records = await resolver.lookup(target.host);
     // Resolvers rotate A records between answers; sorted, the first healthy backend stays the same one.
     const addresses = [...new Set(records.map(({ address }) => address))];
-    const collator = new Intl.Collator('en', { numeric: true });
-    return addresses.sort(collator.compare).map((address) => hostPort(address, target.port));
+    return addresses.sort(compareNatural).map((address) => hostPort(address, target.port));
   }
   const records = await resolver.resolveSrv(target.name);
   return [...records]
     .sort(
       (a, b) =>
-        a.priority - b.priority || b.weight - a.weight || a.name.localeCompare(b.name) || a.port - b.port,
+        a.priority - b.priority || b.weight - a.weight || compareNatural(a.name, b.name) || a.port - b.port,
     )
     .map((record) => hostPort(record.name.replace(/\.$/, ''), record.port));
 }

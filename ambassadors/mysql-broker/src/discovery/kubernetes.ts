@@ -11,6 +11,7 @@ import { describeError } from '../../../../lib/errors.js';
 import { type ResourceWatch, watchResources } from '../../../../lib/kube.js';
 import type { Logger } from '../../../../lib/log.js';
 import { type HostPort, hostPort } from '../../../../lib/option-types.js';
+import { compareNatural } from './natural-order.js';
 
 export function slicePort(slice: V1EndpointSlice): number | undefined {
   const ports = slice.ports ?? [];
@@ -34,10 +35,9 @@ export function backendsFromSlices(slices: Iterable<V1EndpointSlice>): HostPort[
       });
     }
   }
-  const collator = new Intl.Collator('en', { numeric: true });
   found.sort(
     (a, b) =>
-      collator.compare(a.sortKey, b.sortKey) || collator.compare(a.address.toString(), b.address.toString()),
+      compareNatural(a.sortKey, b.sortKey) || compareNatural(a.address.toString(), b.address.toString()),
   );
   return found.map((entry) => entry.address);
 }
