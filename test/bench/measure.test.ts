@@ -5,28 +5,29 @@
 
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import t from 'tap';
 import { treeCpuSeconds } from '../../bench/lib/process-stats.js';
 import { compare, formatComparison } from '../../bench/lib/side-by-side.js';
 import type { LoadResult } from '../../bench/lib/wrk.js';
-import { waitFor } from '../support/wait.js';
 
 t.test('treeCpuSeconds charges a process with the CPU its workers burn', async (t) => {
-  // An idle parent whose worker spins until it has used 600 ms of CPU, then idles until killed.
+  // An idle parent whose worker spins until it has used 600 ms of CPU, says so, then idles until killed.
   const parent = spawn(
     process.execPath,
     [
       '-e',
       `const { spawn } = require('node:child_process');
-       const spin = 'while (process.cpuUsage().user < 600000); setInterval(() => {}, 1000)';
-       const worker = spawn(process.execPath, ['-e', spin], { stdio: 'ignore' });
+       const spin = 'while (process.cpuUsage().user < 600000); console.log("spun"); setInterval(() => {}, 1000)';
+       const worker = spawn(process.execPath, ['-e', spin], { stdio: ['ignore', 'pipe', 'ignore'] });
        console.log(worker.pid);
+       worker.stdout.pipe(process.stdout);
        setInterval(() => {}, 1000);`,
     ],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
-  const [line] = (await once(parent.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
-  const workerPid = Number(line.toString().trim());
+  const lines = createInterface({ input: parent.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
+  const workerPid = Number((await lines.next()).value);
   const parentPid = parent.pid as number;
   t.teardown(() => {
     for (const pid of [workerPid, parentPid]) {
@@ -39,15 +40,15 @@ t.test('treeCpuSeconds charges a process with the CPU its workers burn', async (
   });
 
   // From here on the parent only idles: whatever its figure grows by is its worker's spin.
+  // The parent's figure is read first, so none of the worker's spin is missing from its difference.
   const treeBefore = treeCpuSeconds(parentPid);
   const workerBefore = treeCpuSeconds(workerPid);
-  await waitFor(() => treeCpuSeconds(workerPid) >= 0.6, {
-    timeoutMs: 60_000,
-    what: 'the worker to spin 600 ms',
-  });
-  const treeSpent = treeCpuSeconds(parentPid) - treeBefore;
+  t.equal((await lines.next()).value, 'spun');
+  // The worker first: a tick it still spends in between lands in the parent's later figure too.
   const workerSpent = treeCpuSeconds(workerPid) - workerBefore;
-  t.ok(treeSpent >= workerSpent, `the worker's CPU is charged to the parent (${treeSpent.toFixed(2)} s)`);
+  const treeSpent = treeCpuSeconds(parentPid) - treeBefore;
+  t.ok(workerSpent >= 0.5, `the worker spun (${workerSpent.toFixed(2)} s)`);
+  t.ok(treeSpent >= workerSpent, `its CPU is charged to the parent (${treeSpent.toFixed(2)} s)`);
   t.ok(treeSpent - workerSpent < 0.2, `and nothing else (${(treeSpent - workerSpent).toFixed(2)} s)`);
 
   parent.kill('SIGKILL');
