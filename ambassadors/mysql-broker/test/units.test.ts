@@ -91,36 +91,38 @@ t.test('backendsFromSlices: ready endpoints only, port named mysql, pods in nume
   t.same(backendsFromSlices(slices).map(String), ['10.0.0.1:3307', '10.0.0.2:3306', '10.0.0.10:3306']);
 });
 
-t.test('compareNatural: digit runs by value, the rest by code unit, a total order', async (t) => {
-  const sorted = [
-    'db-10',
-    'db-2',
-    'db-1',
-    'db-02',
-    'db',
-    'cache-0',
-    'db-1a',
-    'db-1-b',
-    '18446744073709551617',
-    '9',
+t.test('compareNatural: the order of Intl.Collator numeric mode, without ICU, and total', async (t) => {
+  const icu = new Intl.Collator('en', { numeric: true });
+  const names = [
+    ...['db-10', 'db-2', 'db-1', 'db', 'DB-3', 'cache-0', 'db-1a', 'db-1-b', 'mysql-0', 'mysql2-0'],
+    ...['10.0.0.10', '10.0.0.9', '10.0.1.1', '9.255.255.255', '192.168.0.1'],
+    ...['fd00:10:244::1', 'fd00:10:244:1::1', '2001:db8::1', '2001:db8:1::1', '::1', 'fe80::a', 'fe80::9'],
+    ...['db.example.com', 'db2.example.com', 'db-0.db.default.svc.cluster.local.', 'a_b', 'a b'],
+    ...['18446744073709551617', '18446744073709551616', '9'],
   ];
-  t.same(sorted.sort(compareNatural), [
-    '9',
-    '18446744073709551617',
-    'cache-0',
-    'db',
-    'db-1',
-    'db-1-b',
-    'db-1a',
-    'db-2',
-    'db-02',
-    'db-10',
-  ]);
-  t.equal(compareNatural('db-7', 'db-7'), 0);
-  t.ok(
-    compareNatural('db-07', 'db-7') > 0 && compareNatural('db-7', 'db-07') < 0,
-    'same value: fewer zeros first',
-  );
+  t.same([...names].sort(compareNatural), [...names].sort(icu.compare), 'real-looking names');
+
+  // Random short names over the characters that matter: digits (and leading zeros), case, punctuation.
+  let seed = 42;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const alphabet = 'aZb0019-.:_ ';
+  const name = () =>
+    Array.from({ length: 1 + Math.floor(random() * 6) }, () => alphabet[Math.floor(random() * 12)]).join('');
+  const disagreements: string[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const [a, b] = [name(), name()];
+    const ours = Math.sign(compareNatural(a, b));
+    const theirs = Math.sign(icu.compare(a, b));
+    // ICU calls names equal that differ only in leading zeros; ours orders them, equal only if identical.
+    if (theirs === 0 ? (ours === 0) !== (a === b) : ours !== theirs) disagreements.push(`${a} | ${b}`);
+  }
+  t.same(disagreements, [], '20,000 random pairs');
+  const zeros = Math.sign(compareNatural('db-07', 'db-7'));
+  t.not(zeros, 0, 'names ICU calls equal are still ordered (a sort does not depend on input order)');
+  t.equal(Math.sign(compareNatural('db-7', 'db-07')), -zeros, 'and the other way round the opposite way');
 });
 
 t.test(
