@@ -4,9 +4,9 @@
  * 2), the same certificate and the same upstream: a separate nginx answering `return 200` on loopback,
  * so the proxies are what is measured. Load: wrk over kept-alive HTTPS connections. With one worker,
  * bare Node proxies run in the same rotation: one of the same kind (https + undici for l7, a TLS pipe
- * for l4), the most Node's own HTTP and TLS stack gives on this machine, and for l7 a raw-socket
- * HTTP/1.1 engine (bench/lib/node-raw-h1-proxy.ts), the most any Node L7 design could give. Every
- * proxy's CPU time per request is shown beside its speed.
+ * for l4), the most Node's own HTTP and TLS stack gives on this machine, and for l7 a lean raw-socket
+ * HTTP/1.1 engine (bench/lib/node-raw-h1-proxy.ts): roughly how far an l7 path that leaves node's HTTP
+ * server and undici could go. Every proxy's CPU time per request is shown beside its speed.
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -30,8 +30,7 @@ interface Reference {
 
 /**
  * Bare Node proxies run in the same rotation, one process each: the least a Node proxy of each kind
- * does, and for l7 also a raw-socket HTTP/1.1 engine without node's HTTP server or undici, the bound
- * of any Node L7 design.
+ * does, and for l7 also a lean raw-socket HTTP/1.1 engine without node's HTTP server or undici.
  */
 const references: Record<'l7' | 'l4', Reference[]> = {
   l7: [

@@ -3,8 +3,9 @@
  * rewritten straight off the TLS socket (hop-by-hop headers out, X-Forwarded-* and Forwarded in, the
  * same for response heads), Content-Length framing both ways, one upstream connection pinned to each
  * client connection. It has none of what makes a proxy safe -- no chunked bodies, no limits, no
- * timeouts, no smuggling checks, no error answers -- so it is a bound, not a design: benchmarks run it
- * beside nginx to show how far any Node L7 engine could go on this machine.
+ * timeouts, no smuggling checks, no error answers -- so it is a lean reference, not a design:
+ * benchmarks run it beside nginx to show roughly how far an l7 path rewritten on raw sockets could go
+ * on this machine before any of those are paid for.
  *
  *   node dist/bench/lib/node-raw-h1-proxy.js <listen port> <upstream port> <cert file> <key file>
  */
@@ -70,7 +71,7 @@ function relayMessages(from: Socket, to: Socket, rewrite: (head: Head) => string
       bodyLeft = head.bodyLength;
       rest = rest.subarray(end + endOfHead.length);
     }
-    // One write per chunk read: a head and its body leave in one TLS record.
+    // One write per chunk read: toward the client, a head and its body leave in one TLS record.
     if (out.length > 0 && !to.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out))) {
       from.pause();
       to.once('drain', () => from.resume());

@@ -14,7 +14,7 @@
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** How long a process sits idle before its RSS is read (see above). */
@@ -93,33 +93,53 @@ export function formatFootprints(rows: Footprint[]): string {
   ].join('\n');
 }
 
-/** Clock ticks per second, the unit of utime/stime in /proc/<pid>/stat (100 on every Linux here). */
+/** Clock ticks per second, the unit of the CPU times in /proc/<pid>/stat (100 on every Linux here). */
 const clockTicksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /**
- * CPU seconds (user + system) a process and its live descendants have used so far: a proxy's worker
- * processes (nginx's, podkit's --workers) are children of the process that was started.
+ * CPU seconds (user + system) a process and its descendants have used so far: a proxy's worker
+ * processes (nginx's, podkit's --workers) are children of the process that was started. Live children
+ * are found through /proc/<pid>/task/<tid>/children; those already gone and reaped are in the parent's
+ * own cutime/cstime, so none is counted twice and none is lost.
  */
 export function treeCpuSeconds(pid: number): number {
+  return treeTicks(pid) / clockTicksPerSecond;
+}
+
+function treeTicks(pid: number): number {
   let ticks = 0;
   try {
-    // The command name in field 2 may hold spaces; the fields after its closing parenthesis do not.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    ticks = Number(fields[11]) + Number(fields[12]);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: the fields start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after the name.
+    ticks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index]), 0);
   } catch {
     return 0; // gone
   }
-  let seconds = ticks / clockTicksPerSecond;
-  for (const child of childPids(pid)) seconds += treeCpuSeconds(child);
-  return seconds;
+  for (const child of childPids(pid)) ticks += treeTicks(child);
+  return ticks;
 }
 
+/** Without it (a kernel built without CONFIG_PROC_CHILDREN) workers would silently cost nothing. */
+const childrenListed = existsSync(`/proc/self/task/${process.pid}/children`);
+
 function childPids(pid: number): number[] {
+  if (!childrenListed) throw new Error('this kernel does not list /proc/<pid>/task/<tid>/children');
+  let tasks: string[];
   try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
-    );
+    tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return [];
+    return []; // gone
   }
+  return tasks.flatMap((task) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')
+        .split(' ')
+        .filter(Boolean)
+        .map(Number);
+    } catch {
+      return []; // the thread ended in between
+    }
+  });
 }

@@ -22,6 +22,8 @@ export interface Contender {
 
 export interface CompareOptions {
   rounds?: number;
+  /** Between two loads, so the previous one's connections are closed and its sockets drained. */
+  pauseMs?: number;
   /** More contenders in the same rotation, each reported against the anchor and podkit against it. */
   references?: Contender[];
 }
@@ -67,8 +69,8 @@ async function measure(contender: Contender): Promise<{ result: LoadResult; cpuU
   const startedAt = performance.now();
   const result = await contender.load();
   if (pid === undefined) return { result, cpuUs: undefined };
-  const seconds = (performance.now() - startedAt) / 1000;
-  const requests = result.requestsPerSecond * seconds;
+  // wrk counts what it completed; for a load that does not, its rate over the time it ran.
+  const requests = result.requests ?? (result.requestsPerSecond * (performance.now() - startedAt)) / 1000;
   return { result, cpuUs: ((treeCpuSeconds(pid) - cpuBefore) * 1e6) / requests };
 }
 
@@ -76,19 +78,20 @@ export async function compare(
   title: string,
   anchor: Contender,
   podkit: Contender,
-  { rounds = 3, references = [] }: CompareOptions = {},
+  { rounds = 3, pauseMs = 500, references = [] }: CompareOptions = {},
 ): Promise<Comparison> {
   const contenders = [anchor, podkit, ...references];
   const runs = contenders.map(() => [] as LoadResult[]);
   const cpu = contenders.map(() => [] as number[]);
   for (let round = 0; round < rounds; round++) {
-    // Rotate who goes first so warm-up and thermal effects favour no one.
+    // Each round starts one contender further along, so warm-up and drift of the machine do not
+    // always land on the same one (with as many rounds as contenders, each runs first once).
     for (let step = 0; step < contenders.length; step++) {
       const index = (step + round) % contenders.length;
       const { result, cpuUs } = await measure(contenders[index] as Contender);
       runs[index]?.push(result);
       if (cpuUs !== undefined) cpu[index]?.push(cpuUs);
-      await sleep(500);
+      await sleep(pauseMs);
     }
   }
   const rows = contenders.map(({ name }, index) => {
@@ -128,8 +131,8 @@ export function formatComparison(c: Comparison): string {
     `throughput ratio (podkit / anchor): ${c.throughputRatio.toFixed(2)}   p99 ratio: ${c.p99Ratio.toFixed(2)}`,
     ...references.map(
       (reference) =>
-        `${reference.name}: ${(rps(reference) / rps(anchor)).toFixed(2)}x the anchor; ` +
-        `podkit / it: ${(rps(podkit) / rps(reference)).toFixed(2)}x`,
+        `${reference.name}: ${(rps(reference) / rps(anchor)).toFixed(2)}x the anchor, ` +
+        `podkit ${(rps(podkit) / rps(reference)).toFixed(2)}x of it`,
     ),
     '',
   ];

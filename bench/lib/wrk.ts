@@ -13,6 +13,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   errors: number;
+  /** Requests completed, when the load generator counts them (wrk does). */
+  requests?: number;
 }
 
 export interface LoadOptions {
@@ -37,6 +39,7 @@ export function parseWrk(output: string): LoadResult {
   if (!rps || !p50 || !p99) throw new Error(`unexpected wrk output:\n${output}`);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(output);
+  const completed = /^\s*(\d+) requests in /m.exec(output);
   const errors =
     (socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0) +
     (non2xx ? Number(non2xx[1]) : 0);
@@ -45,6 +48,7 @@ export function parseWrk(output: string): LoadResult {
     p50Ms: toMs(p50[1] as string, p50[2] as string),
     p99Ms: toMs(p99[1] as string, p99[2] as string),
     errors,
+    ...(completed ? { requests: Number(completed[1]) } : {}),
   };
 }
 
