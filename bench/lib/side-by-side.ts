@@ -5,8 +5,8 @@
  * all of them come from the same minutes of the same machine.
  *
  * A contender that names its process also gets its CPU time per request: what the proxy itself spends
- * (user + system, workers included), which on a machine shared with the load generator and the upstream
- * is what decides how fast everything goes.
+ * (user + system, workers included). On a machine shared with the load generator and the upstream, it
+ * is CPU they lack, and once the machine is saturated it decides how fast everything goes.
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
