@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { podkitArgs } from './lib/podkit-command.js';
 import { anonMb, idleSettleMs, rssMb } from './lib/process-stats.js';
+import { median } from './lib/side-by-side.js';
 
 const periodRounds = 8;
 const longIdleMs = 60_000;
@@ -44,14 +45,6 @@ function read(path: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 async function waitReady(url: string, child: ChildProcess): Promise<void> {

@@ -18,7 +18,8 @@ import { repoRoot } from '../scripts/repo-root.js';
 import { type MariaDb, startMariaDb } from '../test/support/mariadb.js';
 import { freePort } from '../test/support/ports.js';
 import { podkitArgs } from './lib/podkit-command.js';
-import { treeCpuSeconds } from './lib/process-stats.js';
+import { cpuSecondsDuring } from './lib/process-stats.js';
+import { median } from './lib/side-by-side.js';
 
 const exec = promisify(execFile);
 const connections = 32;
@@ -128,14 +129,6 @@ async function startNodeRelay(dbPort: number): Promise<{ port: number; child: Ch
   return { port, child };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 export async function run(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'podkit-bench-mysql-'));
   const cleanups: (() => unknown)[] = [];
@@ -177,9 +170,9 @@ export async function run(): Promise<string> {
       // Rotate the order each round so no contender always runs first (or last).
       const order = targets.map((_, i) => targets[(i + round) % targets.length] as Target);
       for (const { name, port, pid } of order) {
-        const cpuBefore = pid === undefined ? 0 : treeCpuSeconds(pid);
-        results.get(name)?.push(await slap(db, port, schema));
-        if (pid !== undefined) cpu.get(name)?.push(((treeCpuSeconds(pid) - cpuBefore) * 1e6) / queries);
+        const { value, cpuSeconds } = await cpuSecondsDuring(pid, () => slap(db, port, schema));
+        results.get(name)?.push(value);
+        if (cpuSeconds !== undefined) cpu.get(name)?.push((cpuSeconds * 1e6) / queries);
         await sleep(500);
       }
     }

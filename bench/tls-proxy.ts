@@ -21,6 +21,7 @@ import { compare, formatComparison } from './lib/side-by-side.js';
 import { wrk } from './lib/wrk.js';
 
 const durationSeconds = 8;
+const connections = 32;
 
 interface Reference {
   script: string;
@@ -47,7 +48,6 @@ const references: Record<'l7' | 'l4', Reference[]> = {
   ],
   l4: [{ script: 'node-tls-pipe.js', what: 'bare Node TLS pipe', lacks: 'no timeouts, drain or metrics' }],
 };
-const connections = 32;
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

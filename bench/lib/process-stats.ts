@@ -106,6 +106,17 @@ export function treeCpuSeconds(pid: number): number {
   return treeTicks(pid) / clockTicksPerSecond;
 }
 
+/** Runs `action` and tells the CPU seconds `pid` and its workers spent meanwhile (none without a pid). */
+export async function cpuSecondsDuring<T>(
+  pid: number | undefined,
+  action: () => Promise<T>,
+): Promise<{ value: T; cpuSeconds: number | undefined }> {
+  if (pid === undefined) return { value: await action(), cpuSeconds: undefined };
+  const before = treeCpuSeconds(pid);
+  const value = await action();
+  return { value, cpuSeconds: treeCpuSeconds(pid) - before };
+}
+
 function treeTicks(pid: number): number {
   let ticks = 0;
   try {

@@ -10,7 +10,7 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { treeCpuSeconds } from './process-stats.js';
+import { cpuSecondsDuring } from './process-stats.js';
 import type { LoadResult } from './wrk.js';
 
 export interface Contender {
@@ -45,7 +45,8 @@ export interface Comparison {
   p99Ratio: number;
 }
 
-function median(values: number[]): number {
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2
@@ -64,14 +65,12 @@ function medianResult(runs: LoadResult[]): LoadResult {
 
 /** One load, and the CPU the contender's process spent per request during it. */
 async function measure(contender: Contender): Promise<{ result: LoadResult; cpuUs: number | undefined }> {
-  const { pid } = contender;
-  const cpuBefore = pid === undefined ? 0 : treeCpuSeconds(pid);
   const startedAt = performance.now();
-  const result = await contender.load();
-  if (pid === undefined) return { result, cpuUs: undefined };
+  const { value: result, cpuSeconds } = await cpuSecondsDuring(contender.pid, () => contender.load());
+  if (cpuSeconds === undefined) return { result, cpuUs: undefined };
   // wrk counts what it completed; for a load that does not, its rate over the time it ran.
   const requests = result.requests ?? (result.requestsPerSecond * (performance.now() - startedAt)) / 1000;
-  return { result, cpuUs: ((treeCpuSeconds(pid) - cpuBefore) * 1e6) / requests };
+  return { result, cpuUs: (cpuSeconds * 1e6) / requests };
 }
 
 export async function compare(
