@@ -142,7 +142,7 @@ export async function run(): Promise<string> {
     );
     sections.push(formatComparison(same));
 
-    db.freeze();
+    await db.freeze();
     try {
       const frozen = await compare(
         `probe latency at ${rate}/s, database frozen (SIGSTOP): naive SELECT 1 per probe vs podkit (503 is an answer)`,

@@ -22,7 +22,7 @@ t.test('a private MariaDB: query, crash, restart on the same data', async (t) =>
 
 t.test('a frozen server accepts TCP but never answers', async (t) => {
   const db = await startMariaDb(t);
-  db.freeze();
+  await db.freeze();
   await t.rejects(db.connect({ connectTimeout: 500 }), /connect ETIMEDOUT|timeout/i);
   db.thaw();
   t.same(await db.query('SELECT 1 AS one'), [{ one: 1 }]);

@@ -7,7 +7,7 @@
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -43,8 +43,12 @@ export interface MariaDb {
   start(): Promise<void>;
   /** SIGKILL: a crash. */
   kill(): Promise<void>;
-  /** SIGSTOP / SIGCONT: alive but unresponsive. */
-  freeze(): void;
+  /**
+   * SIGSTOP / SIGCONT: alive but unresponsive. `freeze` resolves once every thread has stopped: the
+   * kernel wakes one thread to take a group stop, and on a busy machine the others go on serving
+   * (answering queries) until it runs.
+   */
+  freeze(): Promise<void>;
   thaw(): void;
 }
 
@@ -237,8 +241,13 @@ class PrivateMariaDb implements MariaDb {
     await this.#exited;
   }
 
-  freeze(): void {
-    this.#proc?.kill('SIGSTOP');
+  async freeze(): Promise<void> {
+    const pid = this.#proc?.pid;
+    if (pid === undefined || !this.#proc?.kill('SIGSTOP')) return;
+    await waitFor(async () => allThreadsStopped(pid), {
+      intervalMs: 5,
+      what: `every thread of mariadbd ${pid} stopped`,
+    });
   }
 
   thaw(): void {
@@ -249,6 +258,19 @@ class PrivateMariaDb implements MariaDb {
     await this.kill();
     if (this.#dir) await rm(this.#dir, { recursive: true, force: true });
   }
+}
+
+/** True when every thread of `pid` is in the stopped state (`T`, or `t` under a tracer). */
+async function allThreadsStopped(pid: number): Promise<boolean> {
+  const tasks = await readdir(`/proc/${pid}/task`);
+  const states = await Promise.all(
+    tasks.map(async (tid) => {
+      const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+      // The state follows the command name, which may itself hold ')'.
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    }),
+  );
+  return states.every((state) => state === '' || state === 'T' || state === 't');
 }
 
 async function externalServer(t: Teardown, url: URL): Promise<MariaDb> {
@@ -292,7 +314,7 @@ async function externalServer(t: Teardown, url: URL): Promise<MariaDb> {
     stop: async () => uncontrollable(),
     start: async () => uncontrollable(),
     kill: async () => uncontrollable(),
-    freeze: uncontrollable,
+    freeze: async () => uncontrollable(),
     thaw: uncontrollable,
   };
 }

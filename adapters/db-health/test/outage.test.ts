@@ -112,7 +112,7 @@ t.test('database frozen (SIGSTOP): 503 with "timeout", and the connections do no
     },
   );
 
-  db.freeze();
+  await db.freeze();
   t.teardown(() => db.thaw());
   const frozenAt = Date.now();
   await waitFor(async () => (await probe(app.adminUrl, '/readyz')).status === 503, {
@@ -193,7 +193,7 @@ t.test('SIGTERM while the database is frozen: exit 0 without waiting on the serv
       what: `${poolSize} pool connections open`,
     },
   );
-  db.freeze();
+  await db.freeze();
   t.teardown(() => db.thaw());
   await waitFor(async () => (await probe(app.adminUrl, '/readyz')).status === 503, { what: '/readyz 503' });
   app.signal('SIGTERM');

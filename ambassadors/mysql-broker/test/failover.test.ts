@@ -91,7 +91,7 @@ t.test('a frozen backend: its open connections are closed, new ones go elsewhere
   ]);
   const open = await connectVia(broker, first);
   t.equal(await serverPort(open), first.port);
-  first.freeze();
+  await first.freeze();
   t.teardown(() => first.thaw());
   const frozenAt = Date.now();
   // A query to a stopped server would wait forever; the broker cuts it once the check fails.

@@ -73,7 +73,7 @@ t.test('connect timeout: a backend that accepts but never greets gets ERR 1159',
     '--connect-timeout',
     '1s',
   ]);
-  db.freeze();
+  await db.freeze();
   t.teardown(() => db.thaw());
   const started = Date.now();
   const cli = await mariadbCli(broker, db.password, 'SELECT 1');
