@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { httpRequest } from '../support/http.js';
 import { distDir, startComponent } from '../support/process.js';
@@ -12,6 +11,12 @@ import { waitFor } from '../support/wait.js';
 const fixture = join(distDir, 'test', 'fixtures', 'slow-http.js');
 const start = (args: string[] = [], env?: NodeJS.ProcessEnv) =>
   startComponent(t, 'slow-http', args, { script: fixture, ...(env ? { env } : {}) });
+
+/** Resolves once the fixture has `count` requests of `ms` in its handler, i.e. in flight for the drain. */
+const working = (app: Awaited<ReturnType<typeof start>>, ms: number, count = 1) =>
+  waitFor(() => app.logs.filter((l) => l.msg === 'working' && l.ms === ms).length === count, {
+    what: `${count} request(s) of ${ms} ms in flight`,
+  });
 
 t.test(
   'SIGTERM under concurrent requests: not ready, in-flight finish, exit 0 before the deadline',
@@ -24,7 +29,7 @@ t.test(
     // Warm keep-alive sockets, then hold 30 requests in flight across the signal.
     await Promise.all(Array.from({ length: 10 }, () => httpRequest(`${base}/work?ms=1`, { agent })));
     const inFlight = Array.from({ length: 30 }, () => httpRequest(`${base}/work?ms=1200`, { agent }));
-    await sleep(200);
+    await working(app, 1200, 30);
     const signalledAt = Date.now();
     app.signal('SIGTERM');
 
@@ -48,7 +53,7 @@ t.test('new connections are refused once draining has begun', async (t) => {
   const app = await start(['--shutdown-timeout', '5s']);
   const base = `http://${await app.address('main')}`;
   const held = httpRequest(`${base}/work?ms=1000`);
-  await sleep(100);
+  await working(app, 1000);
   app.signal('SIGTERM');
   await app.waitForLog('shutting down');
   // Refused, or reset when the connect raced into the backlog just before the listener closed:
@@ -59,7 +64,8 @@ t.test('new connections are refused once draining has begun', async (t) => {
 });
 
 t.test('--shutdown-delay keeps serving while /readyz is 503', async (t) => {
-  const app = await start(['--shutdown-delay', '800ms']);
+  // The delay covers the log line's trip to the test and two new connections, on a busy machine too.
+  const app = await start(['--shutdown-delay', '3s']);
   const base = `http://${await app.address('main')}`;
   app.signal('SIGTERM');
   await app.waitForLog('shutting down');
@@ -75,7 +81,7 @@ t.test('deadline exceeded: exit 1 with the reason in the termination log', async
   const app = await start(['--shutdown-timeout', '500ms', '--termination-log', terminationLog]);
   const base = `http://${await app.address('main')}`;
   const held = httpRequest(`${base}/work?ms=10000`).catch(() => 'cut');
-  await sleep(100);
+  await working(app, 10000);
   const signalledAt = Date.now();
   app.signal('SIGTERM');
   const exit = await app.exited;
@@ -91,7 +97,7 @@ t.test('a second signal exits at once', async (t) => {
   const app = await start(['--shutdown-timeout', '30s']);
   const base = `http://${await app.address('main')}`;
   httpRequest(`${base}/work?ms=20000`).catch(() => {});
-  await sleep(100);
+  await working(app, 20000);
   app.signal('SIGTERM');
   await app.waitForLog('shutting down');
   const second = Date.now();

@@ -244,11 +244,12 @@ t.test('watch timeouts end streams cleanly; history is bounded', async (t) => {
   const uncapped = await startFakeKube(t);
   const kc = kube.kubeConfig();
   const capped = await record(kc, '/api/v1/namespaces/default/configmaps', {});
+  // Before the request: the server's timer starts when it arrives.
+  const started = Date.now();
   const asked = await record(uncapped.kubeConfig(), '/api/v1/configmaps', {
     timeoutSeconds: '1',
     resourceVersion: '0',
   });
-  const started = Date.now();
   await waitFor(() => capped.ended !== undefined, { what: 'the capped stream to end' });
   t.equal(capped.ended?.err, null, 'the server maximum ends a stream cleanly');
   await waitFor(() => asked.ended !== undefined, { what: 'the stream with timeoutSeconds to end' });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { startMariaDb } from './mariadb.js';
+import { waitFor } from './wait.js';
 
 t.test('a private MariaDB: query, crash, restart on the same data', async (t) => {
   const db = await startMariaDb(t);
@@ -38,17 +39,28 @@ t.test('a server is killed when the process that started it exits without its te
   const { join } = await import('node:path');
   const { distDir } = await import('./process.js');
   const support = join(distDir, 'test', 'support', 'mariadb.js');
-  const script = `import { startMariaDb } from ${JSON.stringify(support)};
+  const script = `import { readFileSync } from 'node:fs';
+    import { startMariaDb } from ${JSON.stringify(support)};
     const db = await startMariaDb({ teardown() {} });
-    console.log(db.port);
+    const [{ file }] = await db.query('SELECT @@pid_file AS file');
+    console.log(db.port, readFileSync(file, 'utf8').trim());
     process.exit(0);`;
-  const port = await new Promise<number>((resolve, reject) => {
+  const [port, pid] = await new Promise<number[]>((resolve, reject) => {
     const { NODE_OPTIONS: _drop, ...env } = process.env;
     execFile(process.execPath, ['--input-type=module', '-e', script], { env }, (err, stdout) =>
-      err ? reject(err) : resolve(Number(stdout.trim())),
+      err ? reject(err) : resolve(stdout.trim().split(' ').map(Number)),
     );
   });
-  t.ok(port > 0, 'the child started a server');
+  t.ok(port && pid, 'the child started a server');
+  // SIGKILL is only queued: the listening socket closes when the last of mariadbd's threads has gone.
+  const { readFile } = await import('node:fs/promises');
+  await waitFor(
+    async () => {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      return stat === '' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+    },
+    { what: `mariadbd ${pid} gone` },
+  );
   const mysql = await import('mysql2/promise');
   await t.rejects(
     mysql.createConnection({ host: '127.0.0.1', port, user: 'root', connectTimeout: 2000 }),

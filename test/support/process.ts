@@ -237,3 +237,13 @@ export async function runPodkit(
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
+
+/** Whether a process with this pid exists (a zombie counts until it is reaped). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

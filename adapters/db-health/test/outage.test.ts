@@ -102,9 +102,19 @@ t.test(
 );
 
 t.test('database frozen (SIGSTOP): 503 with "timeout", and the connections do not grow', async (t) => {
+  // A longer check timeout here: probes must answer well within it, and ten concurrent ones from a test
+  // process on a busy machine need room to show that they never wait for the database.
+  const timeoutMs = 3000;
   // Two checks after database-up, so both pool connections are in use before the freeze: a design that
   // leaked timed-out connections instead of destroying them would hold more than the pool afterwards.
-  const app = await startAdapter(t, [...args, '--require-writable', '--min-free-connections', '1']);
+  const app = await startAdapter(t, [
+    ...args,
+    '--check-timeout',
+    `${timeoutMs}ms`,
+    '--require-writable',
+    '--min-free-connections',
+    '1',
+  ]);
   await waitFor(
     async () => metric(await metricsText(app.adminUrl), 'podkit_db_health_open_connections') === poolSize,
     {
@@ -145,7 +155,7 @@ t.test('database frozen (SIGSTOP): 503 with "timeout", and the connections do no
   // Several timed-out cycles: each destroys its connection and tries a new one; the number held open
   // must stay within the pool however long the freeze lasts.
   let maxOpen = 0;
-  const watchUntil = Date.now() + 4 * (intervalMs + timeoutMs);
+  const watchUntil = Date.now() + 3 * (intervalMs + timeoutMs);
   while (Date.now() < watchUntil) {
     const open = metric(await metricsText(app.adminUrl), 'podkit_db_health_open_connections') ?? Number.NaN;
     maxOpen = Math.max(maxOpen, open);

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { startMariaDb } from '../../../test/support/mariadb.js';
 import { waitFor } from '../../../test/support/wait.js';
-import { backendArg, connectVia, mariadbCli, metric, serverPort, startBroker } from './helpers.js';
+import { backendArg, connectVia, mariadbCli, metric, primaryIs, serverPort, startBroker } from './helpers.js';
 
 const healthIntervalMs = 500;
 /** The machine is shared by several engineers: every timing bound has a generous margin. */
@@ -25,6 +25,7 @@ t.test('kill the active backend: new connections go to the other within --health
     '--health-interval',
     `${healthIntervalMs}ms`,
   ]);
+  await primaryIs(broker, first);
   const open = await connectVia(broker, first);
   t.equal(await serverPort(open), first.port, 'the first healthy backend wins');
   const closed = new Promise<void>((resolve) => open.once('end', () => resolve()));
@@ -89,6 +90,7 @@ t.test('a frozen backend: its open connections are closed, new ones go elsewhere
     '--connect-timeout',
     '1s',
   ]);
+  await primaryIs(broker, first);
   const open = await connectVia(broker, first);
   t.equal(await serverPort(open), first.port);
   await first.freeze();

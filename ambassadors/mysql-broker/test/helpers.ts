@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import mysql, { type Connection, type ConnectionOptions } from 'mysql2/promise';
 import type { MariaDb } from '../../../test/support/mariadb.js';
 import { type Started, startComponent, type Teardown } from '../../../test/support/process.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 export interface Broker extends Started {
   /** The read-write listener, host and port. */
@@ -26,6 +27,21 @@ export async function startBroker(
   });
   const [host, port] = (await proc.address('read-write')).split(':') as [string, string];
   return Object.assign(proc, { host, port: Number(port) });
+}
+
+/**
+ * Resolves once `db` is the read-write primary. At start-up the backends are checked at once and the
+ * first to answer is primary until those ahead of it have answered too; /readyz is 200 from the first
+ * healthy answer, so "the first healthy backend wins" is judged after this.
+ */
+export async function primaryIs(broker: Broker, db: MariaDb): Promise<void> {
+  const labels = { backend: `${db.host}:${db.port}`, role: 'read-write' };
+  await waitFor(
+    async () => (await metric(broker.adminUrl, 'podkit_mysql_broker_backend_primary', labels)) === 1,
+    {
+      what: `${labels.backend} the primary`,
+    },
+  );
 }
 
 export function backendArg(...dbs: MariaDb[]): string {

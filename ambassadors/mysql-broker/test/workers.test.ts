@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { startMariaDb } from '../../../test/support/mariadb.js';
+import { alive } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
 import {
   backendArg,
@@ -15,6 +16,7 @@ import {
   connectVia,
   mariadbCli,
   metric,
+  primaryIs,
   serverPort,
   startBroker,
 } from './helpers.js';
@@ -28,15 +30,6 @@ function children(pid: number): number[] {
       .map(Number);
   } catch {
     return [];
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -56,6 +49,7 @@ t.test('--workers 2: queries, limits, failover and drain across worker processes
   ]);
   const workers = children(broker.pid);
   t.equal(workers.length, 2, 'two worker processes');
+  await primaryIs(broker, first);
 
   const cli = await mariadbCli(
     broker,

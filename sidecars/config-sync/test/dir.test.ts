@@ -3,7 +3,7 @@
  * plain directory someone edits.
  */
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { waitFor } from '../../../test/support/wait.js';
@@ -35,12 +35,16 @@ t.test('a mounted ConfigMap volume: each ..data swap is published, keys that go 
   const target = tempDir();
   const volume = new KubeletVolume(source);
   await volume.write({ 'app.conf': 'gen 1', 'extra.conf': 'gen 1' });
-  await startSync(t, dirArgs(source, target));
+  const sync = await startSync(t, dirArgs(source, target));
   t.equal(readTarget(target, 'app.conf'), 'gen 1');
   t.equal(readTarget(target, 'extra.conf'), 'gen 1');
 
   await volume.write({ 'app.conf': 'gen 2', 'new.conf': 'gen 2' });
   await waitForFile(target, 'app.conf', 'gen 2');
+  await waitForFile(target, 'new.conf', 'gen 2');
+  // The new files are visible from the ..data swap on; old links go after it, before 'published'.
+  const live = readlinkSync(join(target, '..data'));
+  await sync.waitForLog((l) => l.msg === 'published' && l.dir === live);
   const layout = await targetLayout(target);
   t.same(
     Object.keys(layout).filter((name) => !name.startsWith('..')),

@@ -59,6 +59,8 @@ t.test('one ConfigMap by name: the kubelet layout, then every change through the
   await waitForFile(target, 'app.conf', 'greeting = two\n');
   kube.patch(configMapRef('app-config'), { data: { 'settings.json': null } });
   await waitFor(() => !existsSync(join(target, 'settings.json')), { what: 'settings.json removed' });
+  // Gone from the ..data swap on; the sync is counted after it, with its 'published' line.
+  await sync.waitForLog((l) => l.msg === 'published' && l.generation === 3);
   t.equal(readTarget(target, 'app.conf'), 'greeting = two\n');
 
   t.equal(lists(kube), 1, 'changes arrived through the watch, not by listing again');

@@ -102,10 +102,18 @@ t.test(
     );
     const tookMs = Date.now() - swapped;
     const reloaded = await proxy.waitForLog('certificate reloaded');
+    // Timed on the proxy's own clock (its log line): the test process also runs the upstream and four
+    // load loops, so its own view of the swap includes its scheduling delays on a busy machine.
     const appliedMs = Date.parse(String(reloaded.time)) - swapped;
     t.ok(
-      tookMs < 1000,
-      `new handshakes got the new certificate ${tookMs} ms after the swap (applied at ${appliedMs} ms)`,
+      appliedMs < 1000,
+      `the new certificate was applied ${appliedMs} ms after the swap (seen by a new handshake at ${tookMs} ms)`,
+    );
+    const fresh = new Agent({ keepAlive: false, ca: readFileSync(pki.caFile) });
+    t.equal(
+      (await httpsRequest(`${proxy.url}/echo`, pki, { agent: fresh })).fingerprint,
+      fingerprintOf(second),
+      'a handshake after the reload line gets the new certificate',
     );
     await waitFor(() => traffic.results.ok > 100, { timeoutMs: 20_000, what: 'more load after the swap' });
     const results = await traffic.stop();
