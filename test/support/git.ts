@@ -125,14 +125,24 @@ export async function startGitDaemon(t: Teardown, baseDir: string): Promise<GitD
         '--reuseaddr',
         '--listen=127.0.0.1',
         `--port=${port}`,
+        // Says "Ready to rumble" once it listens: an open port alone could be another process's.
+        '--verbose',
         baseDir,
       ],
-      { env: gitEnv(), stdio: 'ignore' },
+      { env: gitEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
     );
     child = proc;
-    await waitFor(async () => proc.exitCode === null && (await portOpen(port)), {
-      what: `git daemon on port ${port}`,
+    let said = '';
+    proc.stderr?.setEncoding('utf8').on('data', (text: string) => {
+      if (said.length < 4096) said += text;
     });
+    await waitFor(
+      () => {
+        if (proc.exitCode !== null) throw new Error(`git daemon on port ${port} exited: ${said.trim()}`);
+        return said.includes('Ready to rumble');
+      },
+      { what: `git daemon on port ${port}` },
+    );
   };
   const stop = async () => {
     const proc = child;

@@ -120,7 +120,14 @@ export async function startUpstream(t: Teardown, port = 0): Promise<Upstream> {
     socket.send(JSON.stringify({ hello: true, xff: req.headers['x-forwarded-for'] }));
     socket.on('message', (data, binary) => socket.send(data, { binary }));
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  // A chosen port may have been taken since it was picked: fail this test, not the whole file.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const bound = (server.address() as AddressInfo).port;
   const close = async () => {
     for (const client of wss.clients) client.terminate();
