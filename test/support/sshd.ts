@@ -7,7 +7,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -87,18 +86,13 @@ export async function startSshd(t: Teardown): Promise<Sshd> {
     child.kill('SIGTERM');
     await exited;
   });
+  // Its own "Server listening" line: an open port alone could be another process's.
   await waitFor(
-    () =>
-      new Promise<boolean>((resolve) => {
-        if (child.exitCode !== null) return resolve(false);
-        const socket = connect(port, '127.0.0.1');
-        socket.once('connect', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.once('error', () => resolve(false));
-      }),
-    { what: `sshd on port ${port}: ${log}` },
+    () => {
+      if (child.exitCode !== null) throw new Error(`sshd on port ${port} exited: ${log.trim()}`);
+      return log.includes(`Server listening on 127.0.0.1 port ${port}.`);
+    },
+    { what: `sshd on port ${port}` },
   );
   const knownHostsLine = (pub: string) =>
     `[127.0.0.1]:${port} ${readFileSync(pub, 'utf8').split(' ').slice(0, 2).join(' ')}\n`;
