@@ -138,7 +138,8 @@ export async function startGitDaemon(t: Teardown, baseDir: string): Promise<GitD
     });
     await waitFor(
       () => {
-        if (proc.exitCode !== null) throw new Error(`git daemon on port ${port} exited: ${said.trim()}`);
+        if (proc.exitCode !== null || proc.signalCode !== null)
+          throw new Error(`git daemon on port ${port} exited: ${said.trim()}`);
         return said.includes('Ready to rumble');
       },
       { what: `git daemon on port ${port}` },

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { startMariaDb } from './mariadb.js';
+import { startMariaDb, threadStates } from './mariadb.js';
 import { waitFor } from './wait.js';
 
 t.test('a private MariaDB: query, crash, restart on the same data', async (t) => {
@@ -53,13 +53,11 @@ t.test('a server is killed when the process that started it exits without its te
   });
   t.ok(port && pid, 'the child started a server');
   // SIGKILL is only queued: the listening socket closes when the last of mariadbd's threads has gone.
-  const { readFile } = await import('node:fs/promises');
   await waitFor(
-    async () => {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-      return stat === '' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+    async () => (await threadStates(pid as number)).every((state) => state === 'Z' || state === 'X'),
+    {
+      what: `every thread of mariadbd ${pid} gone`,
     },
-    { what: `mariadbd ${pid} gone` },
   );
   const mysql = await import('mysql2/promise');
   await t.rejects(

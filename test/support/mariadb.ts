@@ -244,7 +244,8 @@ class PrivateMariaDb implements MariaDb {
   async freeze(): Promise<void> {
     const pid = this.#proc?.pid;
     if (pid === undefined || !this.#proc?.kill('SIGSTOP')) return;
-    await waitFor(async () => allThreadsStopped(pid), {
+    // `t` is the stop under a tracer (a debugger attached to the test's server).
+    await waitFor(async () => (await threadStates(pid)).every((state) => state === 'T' || state === 't'), {
       intervalMs: 5,
       what: `every thread of mariadbd ${pid} stopped`,
     });
@@ -260,9 +261,12 @@ class PrivateMariaDb implements MariaDb {
   }
 }
 
-/** True when every thread of `pid` is in the stopped state (`T`, or `t` under a tracer). */
-async function allThreadsStopped(pid: number): Promise<boolean> {
-  const tasks = await readdir(`/proc/${pid}/task`);
+/**
+ * The state letter of each thread of `pid` (`R`, `S`, `D`, `T` stopped, `Z` exited, ...) from /proc;
+ * none once the process is gone.
+ */
+export async function threadStates(pid: number): Promise<string[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => []);
   const states = await Promise.all(
     tasks.map(async (tid) => {
       const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
@@ -270,7 +274,7 @@ async function allThreadsStopped(pid: number): Promise<boolean> {
       return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
     }),
   );
-  return states.every((state) => state === '' || state === 'T' || state === 't');
+  return states.filter(Boolean);
 }
 
 async function externalServer(t: Teardown, url: URL): Promise<MariaDb> {

@@ -89,7 +89,8 @@ export async function startSshd(t: Teardown): Promise<Sshd> {
   // Its own "Server listening" line: an open port alone could be another process's.
   await waitFor(
     () => {
-      if (child.exitCode !== null) throw new Error(`sshd on port ${port} exited: ${log.trim()}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`sshd on port ${port} exited: ${log.trim()}`);
       return log.includes(`Server listening on 127.0.0.1 port ${port}.`);
     },
     { what: `sshd on port ${port}` },

@@ -56,6 +56,14 @@ t.test(
     });
     const detectedMs = Date.now() - stoppedAt;
     t.ok(detectedMs <= intervalMs + timeoutMs + slackMs, `readiness failed ${detectedMs} ms after the stop`);
+    t.equal((await probe(app.adminUrl, '/startupz')).status, 503);
+    const healthz = await probe(app.adminUrl, '/healthz');
+    t.equal(
+      healthz.status,
+      200,
+      'liveness holds during the grace: a restart would not help a database that is coming back',
+    );
+    t.match(healthz.body.checks['database-up']?.detail, { status: 'fail', livenessFailsAt: String });
     // The first failure may come from a check that met the shutdown itself ("Server shutdown in
     // progress"); the error named below is that of a check started after the server had gone.
     const runs = await checkRuns(app.adminUrl);
@@ -71,14 +79,6 @@ t.test(
         lastError: /^connection refused by 127\.0\.0\.1:\d+|closed by the server/,
       },
     });
-    t.equal((await probe(app.adminUrl, '/startupz')).status, 503);
-    const healthz = await probe(app.adminUrl, '/healthz');
-    t.equal(
-      healthz.status,
-      200,
-      'liveness holds during the grace: a restart would not help a database that is coming back',
-    );
-    t.match(healthz.body.checks['database-up']?.detail, { status: 'fail', livenessFailsAt: String });
 
     await waitFor(async () => (await probe(app.adminUrl, '/healthz')).status === 503, {
       timeoutMs: graceMs + intervalMs + slackMs,

@@ -101,6 +101,11 @@ t.test('SIGTERM: stop accepting, a query in flight finishes, idle connections cl
   const idleClosed = new Promise<void>((resolve) => idle.once('end', () => resolve()));
   const busy = await connectVia(broker, db);
   const query = busy.query('SELECT SLEEP(5) AS slept, 7 AS answer');
+  let queryDone = false;
+  const settled = () => {
+    queryDone = true;
+  };
+  query.then(settled, settled);
   // In flight only once the server runs it; before that the connection is idle and would be closed.
   await waitFor(
     async () =>
@@ -116,10 +121,7 @@ t.test('SIGTERM: stop accepting, a query in flight finishes, idle connections cl
   await broker.waitForLog('shutting down');
   await t.rejects(connectVia(broker, db), /ECONNREFUSED|ECONNRESET/, 'new connections are refused');
   await idleClosed;
-  t.ok(
-    Date.now() - signalledAt < 4000,
-    'the idle (pooled) connection was closed without waiting for the query in flight or the deadline',
-  );
+  t.notOk(queryDone, 'the idle (pooled) connection was closed without waiting for the query in flight');
   const [rows] = await query;
   t.same(rows, [{ slept: 0, answer: 7 }], 'the query in flight finished with its result');
   await busy.end().catch(() => {});

@@ -120,11 +120,12 @@ export async function startUpstream(t: Teardown, port = 0): Promise<Upstream> {
     socket.send(JSON.stringify({ hello: true, xff: req.headers['x-forwarded-for'] }));
     socket.on('message', (data, binary) => socket.send(data, { binary }));
   });
-  // A chosen port may have been taken since it was picked: fail this test, not the whole file.
+  // A chosen port may have been taken since it was picked: a rejection, not an uncaught error. ws
+  // re-emits the server's errors on the WebSocketServer, which is where a listen error surfaces.
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    wss.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
+      wss.off('error', reject);
       resolve();
     });
   });

@@ -91,29 +91,17 @@ t.test(
     const second = await pki.ca.localhost();
     const swapped = Date.now();
     await volume.publish(second);
-    await waitFor(
-      async () =>
-        (
-          await httpsRequest(`${proxy.url}/echo`, pki, {
-            agent: new Agent({ keepAlive: false, ca: readFileSync(pki.caFile) }),
-          })
-        ).fingerprint === fingerprintOf(second),
-      { intervalMs: 20, what: 'the new certificate on new connections' },
-    );
-    const tookMs = Date.now() - swapped;
+    // Timed on the proxy's own clock (its log line, written once the new pair is in use): the test
+    // process also runs the upstream and four load loops, so its own view of the swap would include
+    // its scheduling delays on a busy machine.
     const reloaded = await proxy.waitForLog('certificate reloaded');
-    // Timed on the proxy's own clock (its log line): the test process also runs the upstream and four
-    // load loops, so its own view of the swap includes its scheduling delays on a busy machine.
     const appliedMs = Date.parse(String(reloaded.time)) - swapped;
-    t.ok(
-      appliedMs < 1000,
-      `the new certificate was applied ${appliedMs} ms after the swap (seen by a new handshake at ${tookMs} ms)`,
-    );
+    t.ok(appliedMs < 1000, `the new certificate was applied ${appliedMs} ms after the swap`);
     const fresh = new Agent({ keepAlive: false, ca: readFileSync(pki.caFile) });
     t.equal(
       (await httpsRequest(`${proxy.url}/echo`, pki, { agent: fresh })).fingerprint,
       fingerprintOf(second),
-      'a handshake after the reload line gets the new certificate',
+      'the first handshake after the reload line gets the new certificate',
     );
     await waitFor(() => traffic.results.ok > 100, { timeoutMs: 20_000, what: 'more load after the swap' });
     const results = await traffic.stop();
