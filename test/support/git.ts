@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './ports.js';
-import type { Teardown } from './process.js';
+import { type Teardown, waitForReadyLine } from './process.js';
 import { waitFor } from './wait.js';
 
 const exec = promisify(execFile);
@@ -125,25 +125,14 @@ export async function startGitDaemon(t: Teardown, baseDir: string): Promise<GitD
         '--reuseaddr',
         '--listen=127.0.0.1',
         `--port=${port}`,
-        // Says "Ready to rumble" once it listens: an open port alone could be another process's.
+        // Says "Ready to rumble" once it listens.
         '--verbose',
         baseDir,
       ],
       { env: gitEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
     );
     child = proc;
-    let said = '';
-    proc.stderr?.setEncoding('utf8').on('data', (text: string) => {
-      if (said.length < 4096) said += text;
-    });
-    await waitFor(
-      () => {
-        if (proc.exitCode !== null || proc.signalCode !== null)
-          throw new Error(`git daemon on port ${port} exited: ${said.trim()}`);
-        return said.includes('Ready to rumble');
-      },
-      { what: `git daemon on port ${port}` },
-    );
+    await waitForReadyLine(proc, 'Ready to rumble', `git daemon on port ${port}`);
   };
   const stop = async () => {
     const proc = child;

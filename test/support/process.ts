@@ -238,6 +238,26 @@ export async function runPodkit(
   return { code, stdout, stderr };
 }
 
+/**
+ * Resolves once `child` has said `ready` on stderr (its own "listening" line: an open port alone could be
+ * another process's); rejects with what it said if it ends first. Its stderr must be a pipe.
+ */
+export async function waitForReadyLine(child: ChildProcess, ready: string, what: string): Promise<void> {
+  let said = '';
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+    // Enough to hold the ready line and a start-up error; the rest is drained and dropped.
+    if (said.length < 16_384) said += text;
+  });
+  await waitFor(
+    () => {
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`${what} exited at start: ${said.trim()}`);
+      return said.includes(ready);
+    },
+    { what },
+  );
+}
+
 /** Whether a process with this pid exists (a zombie counts until it is reaped). */
 export function alive(pid: number): boolean {
   try {

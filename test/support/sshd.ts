@@ -11,8 +11,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './ports.js';
-import type { Teardown } from './process.js';
-import { waitFor } from './wait.js';
+import { type Teardown, waitForReadyLine } from './process.js';
 
 const exec = promisify(execFile);
 
@@ -76,25 +75,13 @@ export async function startSshd(t: Teardown): Promise<Sshd> {
   const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let log = '';
-  child.stderr?.on('data', (chunk) => {
-    log += chunk;
-  });
   t.teardown(async () => {
     if (child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     await exited;
   });
-  // Its own "Server listening" line: an open port alone could be another process's.
-  await waitFor(
-    () => {
-      if (child.exitCode !== null || child.signalCode !== null)
-        throw new Error(`sshd on port ${port} exited: ${log.trim()}`);
-      return log.includes(`Server listening on 127.0.0.1 port ${port}.`);
-    },
-    { what: `sshd on port ${port}` },
-  );
+  await waitForReadyLine(child, `Server listening on 127.0.0.1 port ${port}.`, `sshd on port ${port}`);
   const knownHostsLine = (pub: string) =>
     `[127.0.0.1]:${port} ${readFileSync(pub, 'utf8').split(' ').slice(0, 2).join(' ')}\n`;
   const knownHosts = join(dir, 'known_hosts');
