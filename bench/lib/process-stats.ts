@@ -16,6 +16,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { statFields } from '../../test/support/proc-stat.js';
 
 /** How long a process sits idle before its RSS is read (see above). */
 export const idleSettleMs = 10_000;
@@ -120,9 +121,7 @@ export async function cpuSecondsDuring<T>(
 function treeTicks(pid: number): number {
   let ticks = 0;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: the fields start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'));
     // utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after the name.
     ticks = [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index]), 0);
   } catch {

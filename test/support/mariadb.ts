@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql, { type Connection, type ConnectionOptions } from 'mysql2/promise';
 import { freePort } from './ports.js';
+import { statFields } from './proc-stat.js';
 import type { Teardown } from './process.js';
 import { waitFor } from './wait.js';
 
@@ -270,8 +271,7 @@ export async function threadStates(pid: number): Promise<string[]> {
   const states = await Promise.all(
     tasks.map(async (tid) => {
       const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
-      // The state follows the command name, which may itself hold ')'.
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return stat ? statFields(stat)[0] : '';
     }),
   );
   return states.filter(Boolean);

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { makeRemote, startGitHttp } from '../../../test/support/git.js';
 import { httpRequest } from '../../../test/support/http.js';
+import { statFields } from '../../../test/support/proc-stat.js';
 import { metricValue, startGitPull, tempDir } from './helpers.js';
 
 /** Command lines of every descendant of `pid`, sampled for `ms` (git runs briefly, so look often). */
@@ -23,7 +24,7 @@ async function sampleDescendants(pid: number, ms: number): Promise<string[]> {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+        parents.set(Number(entry), Number(statFields(stat)[1]));
       } catch {
         // exited meanwhile
       }
