@@ -6,7 +6,7 @@
 
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ErrorCode } from '../../../lib/errors.js';
+import type { ErrorCode } from '../errors.js';
 
 export interface ResponseLike {
   readonly headersSent: boolean;
