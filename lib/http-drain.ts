@@ -6,7 +6,8 @@
  *
  * Servers that listen stop listening when the drain starts; servers fed connections by hand (behind a
  * TLS server) keep running until the caller closes them, so their header and request timeouts still
- * apply to what arrives during the drain.
+ * apply to what arrives during the drain. Such a server must have emitted 'listening': node tracks its
+ * connections (which are idle, which time out) only from then on.
  */
 
 import type { Server as HttpServer, ServerResponse } from 'node:http';
@@ -28,7 +29,7 @@ export class HttpConnections {
   readonly #sockets = new Set<Duplex>();
   readonly #sessions = new Set<ServerHttp2Session>();
   readonly #tunnels = new Set<Duplex>();
-  readonly #servers: HttpServer[] = [];
+  readonly #servers: (HttpServer | Http2Server)[] = [];
   #onIdle: (() => void) | undefined;
 
   get draining(): boolean {
@@ -54,6 +55,7 @@ export class HttpConnections {
 
   /** Follows an HTTP/2 server's sessions; while draining, new ones are closed once their streams are done. */
   followHttp2(server: Http2Server): void {
+    this.#servers.push(server);
     server.on('session', (session: ServerHttp2Session) => {
       this.#sessions.add(session);
       session.once('close', () => {
@@ -93,7 +95,7 @@ export class HttpConnections {
     for (const session of this.#sessions) session.close();
     for (const server of this.#servers) {
       if (server.listening) server.close();
-      server.closeIdleConnections();
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
     }
     await this.#idle(() => this.#sockets.size === 0 && this.#sessions.size === 0);
     if (this.#tunnels.size === 0) return;

@@ -21,6 +21,7 @@ export interface UpstreamPoolEvents {
 export class UpstreamPool implements Dispatch {
   #pool: Pool | undefined;
   #loading: Promise<Pool> | undefined;
+  #closing: Promise<void> | undefined;
   readonly #load: () => Promise<{ Pool: typeof Pool }>;
 
   constructor(
@@ -41,10 +42,13 @@ export class UpstreamPool implements Dispatch {
     return true;
   }
 
-  /** Closes the pool once the requests it has finish; nothing to do if none ever came. */
-  async close(): Promise<void> {
-    const pool = this.#pool ?? (await this.#loading?.catch(() => undefined));
-    await pool?.close();
+  /** Closes the pool once the requests it has finish; nothing to do if none ever came. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const pool = this.#pool ?? (await this.#loading?.catch(() => undefined));
+      await pool?.close();
+    })();
+    return this.#closing;
   }
 
   #loaded(): Promise<Pool> {

@@ -4,7 +4,11 @@
  */
 
 import t from 'tap';
-import { clientResponseHeaders, upstreamRequestHead } from '../../../lib/http-proxy/headers.js';
+import {
+  clientAddressOf,
+  clientResponseHeaders,
+  upstreamRequestHead,
+} from '../../../lib/http-proxy/headers.js';
 
 t.test(
   'request headers: hop-by-hop dropped, forwarded headers appended or replaced, XFCC only from mTLS',
@@ -123,6 +127,24 @@ t.test('response headers: hop-by-hop and Connection-named fields dropped, extras
     ['Set-Cookie', 'b=2'],
     ['strict-transport-security', 'max-age=60'],
   ]);
+});
+
+t.test('a plain listener says http; client addresses as X-Forwarded-For writes them', async (t) => {
+  const head = upstreamRequestHead(['Host', 'localhost:8000', 'X-Forwarded-Proto', 'https'], {
+    clientAddress: '127.0.0.1',
+    proto: 'http',
+    clientCert: undefined,
+  });
+  t.same(toPairs(head.headers), [
+    ['host', 'localhost:8000'],
+    ['x-forwarded-for', '127.0.0.1'],
+    ['x-forwarded-proto', 'http'],
+    ['x-forwarded-host', 'localhost:8000'],
+    ['forwarded', 'for=127.0.0.1;proto=http;host="localhost:8000"'],
+  ]);
+  t.equal(clientAddressOf('::ffff:10.1.2.3'), '10.1.2.3', 'IPv4-mapped IPv6 shown as IPv4');
+  t.equal(clientAddressOf('2001:db8::1'), '2001:db8::1');
+  t.equal(clientAddressOf(undefined), 'unknown');
 });
 
 function toPairs(flat: readonly string[]): [string, string][] {

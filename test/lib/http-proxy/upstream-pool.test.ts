@@ -136,6 +136,7 @@ t.test('close() while the pool loads lets the waiting request finish, then close
     { code: /^UND_ERR_(CLOSED|DESTROYED)$/ },
     'the pool is closed afterwards',
   );
+  await t.resolves(pool.close(), 'closing it again is harmless');
 });
 
 t.test('close() when no request ever came loads nothing', async (t) => {
