@@ -14,7 +14,7 @@ export interface ResponseLike {
   end(body?: string): unknown;
 }
 
-export function errorBody(code: ErrorCode, message: string): string {
+function errorBody(code: ErrorCode, message: string): string {
   return `${JSON.stringify({ error: message, code })}\n`;
 }
 

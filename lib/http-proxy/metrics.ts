@@ -6,8 +6,8 @@
 
 import type { Counter, Histogram, LabelValues } from 'prom-client';
 
-export const statusClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-export const upstreamErrorReasons = ['connect', 'timeout', 'reset', 'other'] as const;
+const statusClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+const upstreamErrorReasons = ['connect', 'timeout', 'reset', 'other'] as const;
 
 export type StatusClass = (typeof statusClasses)[number];
 export type UpstreamErrorReason = (typeof upstreamErrorReasons)[number];

@@ -100,7 +100,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
 }
 
 /** Pipes two sockets into each other; when either ends or fails, both are closed. */
-export function tunnel(client: Duplex, upstream: Duplex): void {
+function tunnel(client: Duplex, upstream: Duplex): void {
   const close = () => {
     client.destroy();
     upstream.destroy();
