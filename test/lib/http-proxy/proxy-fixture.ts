@@ -4,7 +4,7 @@
  * back by name.
  */
 
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { Counter, Histogram, Registry } from 'prom-client';
@@ -31,6 +31,28 @@ export async function startUpstream(t: Teardown, handler: RequestListener) {
   const server = createServer(handler);
   const port = await listenOn(t, server);
   return { server, port, origin: `http://127.0.0.1:${port}` };
+}
+
+/** A request whose response is handed over unread, so the test decides when (and whether) to read. */
+export function openResponse(url: string, options: { method?: string } = {}): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? 'GET' }, resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export function readAll(res: IncomingMessage): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let bytes = 0;
+    res.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    res.on('end', () => resolve(bytes));
+    res.on('error', reject);
+    // A response paused by the test does not flow again by itself when read.
+    res.resume();
+  });
 }
 
 /** The component side of the metrics: counters made once, read back by series. */
