@@ -1,10 +1,8 @@
 /**
- * Mechanics shared by components that serve HTTP on the data path: bind with a clear error, and drain
- * on shutdown (stop accepting, answer what is in flight with `Connection: close`, close idle
- * keep-alive sockets, resolve when the last request has finished).
+ * Binding a server with a clear error, for every listener a component opens (admin, HTTP, TCP).
+ * Draining HTTP servers on shutdown is http-drain.ts's job.
  */
 
-import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import { ErrorCode, PodkitError } from './errors.js';
 import type { HostPort } from './option-types.js';
@@ -28,42 +26,4 @@ export async function listen(server: NetServer, address: HostPort, what: string)
     return `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
   }
   return address.toString();
-}
-
-/**
- * Counts requests in flight so a drain knows when it is done. Install before the first request.
- */
-export function trackRequests(server: HttpServer): { readonly active: number; drain(): Promise<void> } {
-  let active = 0;
-  let draining = false;
-  let onIdle: (() => void) | undefined;
-  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
-    active++;
-    // A request that arrives on a kept-alive socket while draining is served, then the socket closes.
-    if (draining) res.setHeader('connection', 'close');
-    res.once('close', () => {
-      active--;
-      if (active === 0) onIdle?.();
-    });
-  });
-  return {
-    get active() {
-      return active;
-    },
-    drain() {
-      draining = true;
-      server.close();
-      server.closeIdleConnections();
-      if (active === 0) {
-        server.closeAllConnections();
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve) => {
-        onIdle = () => {
-          server.closeAllConnections();
-          resolve();
-        };
-      });
-    },
-  };
 }

@@ -1,5 +1,5 @@
 /**
- * Draining a TCP server, the counterpart of http-server.ts's trackRequests for raw connections: stop
+ * Draining a TCP server, the counterpart of http-drain.ts for raw connections: stop
  * accepting, let open connections finish, resolve when the last one has closed. A TCP proxy cannot see
  * requests, so "finished" is the connection's own business: a connection may say it is at rest (between
  * requests, say), and those are closed during the drain instead of holding it until the deadline. The

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { defineComponent } from '../../../lib/component.js';
 import { ConfigError } from '../../../lib/errors.js';
+import { probeUpstream } from '../../../lib/http-proxy/upstream-probe.js';
 import { CertificateReloader, warnIfExpired } from './cert-reloader.js';
 import { checkOptions, proxyConfig, type TlsProxyOptions } from './config.js';
 import { createDataPlane } from './data-plane.js';
@@ -15,7 +16,6 @@ import { createCertificateMetrics, createDataPlaneMetrics } from './metrics.js';
 import { tlsProxyOptions } from './options.js';
 import { registerWorkerMetrics } from './remote-metrics.js';
 import { loadTlsMaterial, type TlsFiles, type TlsMaterial, TlsMaterialError } from './tls-material.js';
-import { probeUpstream } from './upstream-probe.js';
 import { startWorkers } from './workers.js';
 
 export const tlsProxy = defineComponent({
@@ -48,7 +48,7 @@ export const tlsProxy = defineComponent({
       ctx.registry,
       () => (reloader?.material ?? material).notAfter,
     );
-    const probe = probeUpstream(config.upstream, health, log);
+    const probe = probeUpstream(config.upstream, health, log, { condition: 'upstream' });
     // Session tickets sealed by one worker must open on any other.
     const ticketKeys = randomBytes(48);
 

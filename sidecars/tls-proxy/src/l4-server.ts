@@ -7,12 +7,12 @@
 import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../../lib/errors.js';
+import { upstreamErrorReason } from '../../../lib/http-proxy/upstream-error.js';
 import { forwardBothWays } from '../../../lib/socket-forward.js';
 import type { ProxyConfig } from './config.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { proxyV2Header } from './proxy-protocol.js';
 import type { ConnectionState, StatefulSocket } from './tls-server.js';
-import { upstreamErrorReason } from './upstream-exchange.js';
 
 export interface L4Options {
   config: ProxyConfig;
@@ -51,7 +51,7 @@ export function createL4Server({ config, metrics, log, onUpstreamRefused }: L4Op
       };
       upstream.setTimeout(config.upstreamTimeoutMs, () => {
         if (connected) return;
-        metrics.upstreamErrors.inc({ reason: 'timeout' });
+        metrics.upstreamErrors.timeout.inc();
         finish();
       });
       upstream.once('connect', () => {
@@ -63,7 +63,7 @@ export function createL4Server({ config, metrics, log, onUpstreamRefused }: L4Op
       });
       upstream.on('error', (err: Error & { code?: string }) => {
         const reason = upstreamErrorReason(err);
-        metrics.upstreamErrors.inc({ reason });
+        metrics.upstreamErrors[reason].inc();
         if (err.code === 'ECONNREFUSED') onUpstreamRefused();
         log.debug({ code: ErrorCode.UPSTREAM, reason, err: err.message }, 'tunnel to the upstream failed');
         finish();

@@ -1,28 +1,31 @@
 /**
- * l7: HTTP/1.1 and HTTP/2 over the TLS connections, proxied to the upstream through an undici keep-alive
- * pool. ALPN picks the protocol per connection; HTTP/1.1 goes to a node http.Server (its parser enforces
- * header size, header and request timeouts, and refuses request smuggling), HTTP/2 to a node http2
- * server. Neither listens: the TLS server hands them finished connections.
+ * l7: HTTP/1.1 and HTTP/2 over the TLS connections, proxied to the upstream by the shared proxy core
+ * (lib/http-proxy: keep-alive pool, streaming exchange, header rewriting, 502/504). ALPN picks the
+ * protocol per connection; HTTP/1.1 goes to a node http.Server (its parser enforces header size, header
+ * and request timeouts, and refuses request smuggling), HTTP/2 to a node http2 server. Neither listens:
+ * the TLS server hands them finished connections. What is tls-proxy's own happens here: mTLS refusals,
+ * rate limits, HSTS, and the client certificate passed on in X-Forwarded-Client-Cert.
  */
 
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type * as Http2 from 'node:http2';
-import type { Http2Server, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
+import type { Http2Server, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../../lib/errors.js';
+import { HttpConnections } from '../../../lib/http-drain.js';
+import { sendError, writeRawError } from '../../../lib/http-proxy/error-response.js';
+import { asClientResponse, type ClientRequest, ProxyExchange } from '../../../lib/http-proxy/exchange.js';
+import { upstreamRequestHead } from '../../../lib/http-proxy/headers.js';
+import { UpgradeExchange } from '../../../lib/http-proxy/upgrade.js';
+import { Upstreams } from '../../../lib/http-proxy/upstreams.js';
 import { builtinOnFirstUse } from '../../../lib/on-first-use.js';
 import type { ClientIdentity } from './client-identity.js';
 import type { ProxyConfig } from './config.js';
-import { sendError, writeRawError } from './error-response.js';
-import { upstreamRequestHead } from './headers.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { type Decision, RateLimiter } from './rate-limit.js';
 import { type ConnectionState, kConnection, type StatefulSocket } from './tls-server.js';
-import { asClientResponse, type ClientRequest, UpstreamExchange } from './upstream-exchange.js';
-import { UpstreamPool } from './upstream-pool.js';
-import { UpgradeExchange } from './websocket.js';
 
 /** Loaded with the first HTTP/2 connection: an idle proxy, or one whose clients speak HTTP/1.1, saves 0.4 MB. */
 const http2 = builtinOnFirstUse<typeof Http2>('node:http2');
@@ -41,51 +44,27 @@ export interface L7Server {
 }
 
 export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Options): L7Server {
-  const pool = new UpstreamPool(
-    config.upstreamOrigin,
-    {
-      connections: config.upstreamConnections,
-      pipelining: 1,
-      connect: { timeout: config.upstreamTimeoutMs },
-      headersTimeout: config.upstreamTimeoutMs,
-      bodyTimeout: config.upstreamTimeoutMs,
-      maxHeaderSize: 64 * 1024,
-    },
-    {
-      onLoadFailed(err) {
-        log.error(
-          { code: ErrorCode.UPSTREAM, err: err.message },
-          'cannot load the upstream pool: the requests waiting for it got 502; the next one tries again',
-        );
-      },
-    },
-  );
-  const exchangeContext = {
-    pool,
-    metrics,
-    upstreamTimeoutMs: config.upstreamTimeoutMs,
-    closing: false,
-    onUpstreamRefused,
-    logError(err: Error, reason: string, request: string) {
-      log.warn(
-        { code: ErrorCode.UPSTREAM, reason, request, err: err.message },
-        'upstream failed after the response had started',
+  const upstreams = new Upstreams({
+    onLoadFailed(_upstream, err) {
+      log.error(
+        { code: ErrorCode.UPSTREAM, err: err.message },
+        'cannot load the upstream pool: the requests waiting for it got 502; the next one tries again',
       );
     },
-  };
-  const tunnels = new Set<Duplex>();
-  const upgradeContext = { pool, metrics, upstreamTimeoutMs: config.upstreamTimeoutMs, tunnels };
+  });
+  const upstream = upstreams.add({
+    name: 'upstream',
+    origin: config.upstreamOrigin,
+    connections: config.upstreamConnections,
+    timeoutMs: config.upstreamTimeoutMs,
+    metrics,
+    onRefused: onUpstreamRefused,
+  });
+  const connections = new HttpConnections();
+  const exchangeContext = { connections, log };
   const limiter = config.rateLimit ? new RateLimiter() : undefined;
   const limits = config.rateLimit;
   const hsts = config.hstsMaxAge > 0 ? ['strict-transport-security', `max-age=${config.hstsMaxAge}`] : [];
-  let draining = false;
-  let drained: (() => void) | undefined;
-
-  const h1Sockets = new Set<StatefulSocket>();
-  const sessions = new Set<ServerHttp2Session>();
-  const checkDrained = () => {
-    if (draining && h1Sockets.size === 0 && sessions.size === 0) drained?.();
-  };
 
   /** Headers every response carries; undefined when the request was answered here (403, 429). */
   function responseExtras(
@@ -120,18 +99,21 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
     const socket = req.socket as StatefulSocket;
     const state = socket[kConnection] ?? unknownConnection;
     const h1 = req.httpVersionMajor === 1;
-    if (h1) {
-      state.inFlight++;
-      (nodeResponse as ServerResponse & { [kSocket]?: StatefulSocket })[kSocket] = socket;
-      nodeResponse.on('close', onH1ResponseClose);
-    }
+    if (h1) connections.requestStarted(socket, nodeResponse as ServerResponse);
     const head = upstreamRequestHead(req.rawHeaders, {
       clientAddress: state.clientAddress,
+      proto: 'https',
       clientCert: state.identity?.header,
     });
     const answer = (status: number, code: ErrorCode, message: string, extra: string[]) => {
       metrics.requestsByClass['4xx'].inc();
-      sendError(res, status, code, message, h1 && draining ? [...extra, 'connection', 'close'] : extra);
+      sendError(
+        res,
+        status,
+        code,
+        message,
+        h1 && connections.draining ? [...extra, 'connection', 'close'] : extra,
+      );
     };
     const extra = responseExtras(state, head.hasAuthorization, answer);
     if (extra === undefined) return;
@@ -142,8 +124,9 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
       return;
     }
     const hasBody = h1 ? head.declaresBody : !(req as Http2ServerRequest).stream.endAfterHeaders;
-    new UpstreamExchange(
+    new ProxyExchange(
       exchangeContext,
+      upstream,
       req,
       res,
       { path: url, method, headers: head.headers, body: hasBody ? req : null },
@@ -152,26 +135,14 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
     ).start();
   }
 
-  function onH1ResponseClose(this: ServerResponse & { [kSocket]?: StatefulSocket }): void {
-    // The response's own socket reference is gone by now (node detaches it): use the one kept above.
-    const socket = this[kSocket];
-    const state = socket?.[kConnection];
-    if (!socket || !state) return;
-    state.inFlight--;
-    // While draining, a connection is closed as soon as its last response is out.
-    if (draining && state.inFlight === 0) socket.end();
-  }
-
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Bytes that arrive before the tunnel exists must wait, not flow away unread.
     socket.pause();
-    const tls = socket as StatefulSocket;
-    const state = tls[kConnection] ?? unknownConnection;
-    h1Sockets.delete(tls);
-    tunnels.add(socket);
-    socket.once('close', () => tunnels.delete(socket));
+    const state = (socket as StatefulSocket)[kConnection] ?? unknownConnection;
+    connections.upgraded(socket);
     const requestHead = upstreamRequestHead(req.rawHeaders, {
       clientAddress: state.clientAddress,
+      proto: 'https',
       clientCert: state.identity?.header,
     });
     const answer = (status: number, code: ErrorCode, message: string, extra: string[]) => {
@@ -180,12 +151,12 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
     };
     const extra = responseExtras(state, requestHead.hasAuthorization, answer);
     if (extra === undefined) return;
-    if (draining) {
+    if (connections.draining) {
       answer(503, ErrorCode.UPSTREAM, 'shutting down', extra);
       return;
     }
     new UpgradeExchange(
-      upgradeContext,
+      upstream,
       socket,
       head,
       {
@@ -208,6 +179,7 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
   // This server never listens (the TLS server hands it connections), and node only starts its
   // header/request timeout checks on 'listening': start them here, or slowloris goes unchecked.
   h1.emit('listening');
+  connections.followHttp1(h1);
   h1.on('request', onRequest);
   h1.on('upgrade', onUpgrade);
   h1.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
@@ -231,15 +203,8 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
       settings: { maxHeaderListSize: config.maxHeaderSize, maxConcurrentStreams: 256 },
     });
     if (config.idleTimeoutMs > 0) h2.setTimeout(config.idleTimeoutMs);
+    connections.followHttp2(h2);
     h2.on('request', onRequest);
-    h2.on('session', (session: ServerHttp2Session) => {
-      sessions.add(session);
-      session.once('close', () => {
-        sessions.delete(session);
-        checkDrained();
-      });
-      if (draining) session.close();
-    });
     h2.on('sessionError', () => {
       // A broken client session ends on its own; other sessions are unaffected.
     });
@@ -247,50 +212,27 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
   }
 
   return {
-    onSecureConnection(socket, state) {
+    onSecureConnection(socket) {
       if (socket.alpnProtocol === 'h2') {
         h2Server().emit('connection', socket);
-        return;
-      }
-      h1Sockets.add(socket);
-      socket.once('close', () => {
-        h1Sockets.delete(socket);
-        checkDrained();
-      });
-      if (draining && state.inFlight === 0) {
-        socket.destroy();
         return;
       }
       h1.emit('connection', socket);
     },
 
     async drain(tunnelGraceMs) {
-      draining = true;
-      exchangeContext.closing = true;
-      const done = new Promise<void>((resolve) => {
-        drained = resolve;
-      });
-      for (const session of sessions) session.close();
-      h1.closeIdleConnections();
-      checkDrained();
-      await done;
-      if (tunnels.size > 0) {
-        await waitForEmpty(tunnels, tunnelGraceMs);
-        for (const tunnel of tunnels) tunnel.destroy();
-      }
+      await connections.drain({ tunnelGraceMs });
+      // Stops the header and request timeout checks started by hand above.
       h1.close();
-      await pool.close();
+      await upstreams.close();
     },
   };
 }
-
-const kSocket = Symbol('podkit.tls-proxy.socket');
 
 const unknownConnection: ConnectionState = {
   clientAddress: 'unknown',
   identity: undefined,
   refusal: { reason: 'other', message: 'connection state unknown' },
-  inFlight: 0,
 };
 
 function takeToken(
@@ -340,16 +282,4 @@ function clientErrorAnswer(code: string | undefined): { status: number; message:
     default:
       return { status: 400, message: `malformed request (${code ?? 'parse error'})` };
   }
-}
-
-function waitForEmpty(set: Set<unknown>, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const deadline = Date.now() + timeoutMs;
-    const poll = setInterval(() => {
-      if (set.size === 0 || Date.now() >= deadline) {
-        clearInterval(poll);
-        resolve();
-      }
-    }, 50);
-  });
 }

@@ -5,12 +5,13 @@
  */
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { bindUpstreamMetrics } from '../../../lib/http-proxy/metrics.js';
 import { metricName } from '../../../lib/metrics.js';
+
+export { statusClass } from '../../../lib/http-proxy/metrics.js';
 
 const component = 'tls-proxy';
 
-export const statusClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-export const upstreamErrorReasons = ['connect', 'timeout', 'reset', 'other'] as const;
 export const handshakeFailureReasons = [
   'protocol_version',
   'no_shared_cipher',
@@ -22,8 +23,6 @@ export const handshakeFailureReasons = [
   'other',
 ] as const;
 
-export type StatusClass = (typeof statusClasses)[number];
-export type UpstreamErrorReason = (typeof upstreamErrorReasons)[number];
 export type HandshakeFailureReason = (typeof handshakeFailureReasons)[number];
 
 export type DataPlaneMetrics = ReturnType<typeof createDataPlaneMetrics>;
@@ -49,23 +48,20 @@ export function createDataPlaneMetrics(registry: Registry) {
     registers,
   });
   // Zero-initialised so dashboards and alerts see every series from the first scrape.
-  for (const status_class of statusClasses) requests.inc({ status_class }, 0);
-  for (const reason of upstreamErrorReasons) upstreamErrors.inc({ reason }, 0);
   for (const reason of handshakeFailureReasons) handshakeFailures.inc({ reason }, 0);
   return {
-    // Children bound once: the request path then skips label hashing.
-    requestsByClass: Object.fromEntries(statusClasses.map((c) => [c, requests.labels(c)])) as Record<
-      StatusClass,
-      { inc(value?: number): void }
-    >,
-    upstreamErrors,
-    handshakeFailures,
-    duration: new Histogram({
-      name: metricName(component, 'request_duration_seconds'),
-      help: 'Time from a request head to the end of its response (l7).',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
+    // requestsByClass, upstreamErrors and duration: the l7 proxy core's handles (one upstream).
+    ...bindUpstreamMetrics({
+      requests,
+      upstreamErrors,
+      duration: new Histogram({
+        name: metricName(component, 'request_duration_seconds'),
+        help: 'Time from a request head to the end of its response (l7).',
+        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        registers,
+      }),
     }),
+    handshakeFailures,
     activeConnections: new Gauge({
       name: metricName(component, 'active_connections'),
       help: 'Client connections open now (TLS established or in handshake).',
@@ -108,12 +104,4 @@ export function createCertificateMetrics(registry: Registry, notAfter: () => num
   reloads.inc({ result: 'success' }, 0);
   reloads.inc({ result: 'failure' }, 0);
   return { reloads };
-}
-
-export function statusClass(status: number): StatusClass {
-  if (status < 200) return '1xx';
-  if (status < 300) return '2xx';
-  if (status < 400) return '3xx';
-  if (status < 500) return '4xx';
-  return '5xx';
 }

@@ -5,8 +5,8 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { ErrorCode } from '../../../lib/errors.js';
-import { sendError } from './error-response.js';
-import { asClientResponse } from './upstream-exchange.js';
+import { sendError } from '../../../lib/http-proxy/error-response.js';
+import { asClientResponse } from '../../../lib/http-proxy/exchange.js';
 
 const hostPattern = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+)(:\d+)?$/;
 

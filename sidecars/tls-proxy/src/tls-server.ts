@@ -11,6 +11,7 @@ import {
   type TLSSocket,
   type TlsOptions,
 } from 'node:tls';
+import { clientAddressOf } from '../../../lib/http-proxy/headers.js';
 import {
   type ClientIdentity,
   clientIdentity,
@@ -18,7 +19,6 @@ import {
   type PeerCertificateLike,
 } from './client-identity.js';
 import type { ProxyConfig } from './config.js';
-import { clientAddressOf } from './headers.js';
 import type { HandshakeFailureReason } from './metrics.js';
 import { secureContextOptions, type TlsMaterial } from './tls-material.js';
 
@@ -28,8 +28,6 @@ export interface ConnectionState {
   identity: ClientIdentity | undefined;
   /** Set when the client certificate is missing, unverified or not allowed: requests are refused. */
   refusal: { reason: HandshakeFailureReason; message: string } | undefined;
-  /** HTTP/1.1 requests in flight on this connection (for draining). */
-  inFlight: number;
 }
 
 export const kConnection = Symbol('podkit.tls-proxy.connection');
@@ -76,7 +74,6 @@ export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
       clientAddress: clientAddressOf(socket.remoteAddress),
       identity: undefined,
       refusal: undefined,
-      inFlight: 0,
     };
     if (config.clientAuth !== 'none') judgeClientCertificate(socket, state, config, allowed);
     socket[kConnection] = state;

@@ -7,10 +7,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import type { Dispatcher } from 'undici';
-import type { Teardown } from '../../../test/support/process.js';
-import { Pool } from '../src/undici-pool-class.js';
-import { UpstreamPool } from '../src/upstream-pool.js';
+import { type Dispatcher, Pool } from 'undici';
+import { UpstreamPool } from '../../../lib/http-proxy/upstream-pool.js';
+import type { Teardown } from '../../support/process.js';
 
 async function upstream(t: Teardown) {
   const paths: string[] = [];
@@ -23,25 +22,26 @@ async function upstream(t: Teardown) {
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, paths };
 }
 
-/** A GET through `pool.dispatch` with a legacy handler, as the exchanges use it. */
+/** A GET through `pool.dispatch` with a dispatch handler, as the exchanges use it. */
 function get(pool: UpstreamPool, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     let status = 0;
     let body = '';
+    // onRequestStart is what marks a handler as one of the current API to undici.
     const handler: Dispatcher.DispatchHandler = {
-      onConnect() {},
-      onHeaders(statusCode) {
+      onRequestStart() {},
+      onResponseStart(_controller, statusCode) {
         status = statusCode;
-        return true;
       },
-      onData(chunk) {
+      onResponseData(_controller, chunk) {
         body += chunk;
-        return true;
       },
-      onComplete() {
+      onResponseEnd() {
         resolve({ status, body });
       },
-      onError: reject,
+      onResponseError(_controller, err) {
+        reject(err);
+      },
     };
     pool.dispatch({ origin: pool.origin, path, method: 'GET', headers: {} }, handler);
   });
@@ -99,7 +99,7 @@ t.test(
       onLoadFailed: (err) => failures.push(err),
       load: async () => {
         calls++;
-        if (calls === 1) throw new Error('cannot find module undici-pool-class.js');
+        if (calls === 1) throw new Error('cannot find module undici');
         return { Pool };
       },
     });
@@ -107,8 +107,8 @@ t.test(
 
     const first = await Promise.allSettled([get(pool, '/a'), get(pool, '/b')]);
     t.match(first, [
-      { status: 'rejected', reason: { message: 'cannot find module undici-pool-class.js' } },
-      { status: 'rejected', reason: { message: 'cannot find module undici-pool-class.js' } },
+      { status: 'rejected', reason: { message: 'cannot find module undici' } },
+      { status: 'rejected', reason: { message: 'cannot find module undici' } },
     ]);
     t.equal(failures.length, 1, 'reported once');
     t.same(await get(pool, '/c'), { status: 200, body: 'you asked for /c' });
@@ -136,6 +136,7 @@ t.test('close() while the pool loads lets the waiting request finish, then close
     { code: /^UND_ERR_(CLOSED|DESTROYED)$/ },
     'the pool is closed afterwards',
   );
+  await t.resolves(pool.close(), 'closing it again is harmless');
 });
 
 t.test('close() when no request ever came loads nothing', async (t) => {

@@ -6,7 +6,7 @@
 
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ErrorCode } from '../../../lib/errors.js';
+import type { ErrorCode } from '../errors.js';
 
 export interface ResponseLike {
   readonly headersSent: boolean;
@@ -14,7 +14,7 @@ export interface ResponseLike {
   end(body?: string): unknown;
 }
 
-export function errorBody(code: ErrorCode, message: string): string {
+function errorBody(code: ErrorCode, message: string): string {
   return `${JSON.stringify({ error: message, code })}\n`;
 }
 

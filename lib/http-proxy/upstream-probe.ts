@@ -1,13 +1,13 @@
 /**
- * Readiness follows the upstream: /readyz is 503 until the upstream accepts a TCP connection, and again
- * as soon as it refuses one (a refused proxy request triggers an immediate re-check rather than waiting
- * for the next tick). A connect is all it takes: the proxy does not know the app's health URL.
+ * Readiness follows an upstream: its readiness condition is false until the upstream accepts a TCP
+ * connection, and again as soon as it refuses one (a refused proxy request triggers an immediate
+ * re-check rather than waiting for the next tick). A connect is all it takes: the proxy does not know
+ * the app's health URL. Each upstream a component needs gets its own probe and condition.
  */
 
 import { connect } from 'node:net';
 import type { Logger } from 'pino';
-import type { Health } from '../../../lib/health.js';
-import type { Endpoint } from './config.js';
+import type { Health } from '../health.js';
 
 export interface UpstreamProbe {
   /** Check now (called when traffic saw the upstream refuse a connection). */
@@ -15,18 +15,25 @@ export interface UpstreamProbe {
   close(): void;
 }
 
+export interface UpstreamProbeOptions {
+  /** The readiness condition it sets (`upstream`; `upstream:<name>` beside others). */
+  condition: string;
+  intervalMs?: number;
+  timeoutMs?: number;
+}
+
 export function probeUpstream(
-  upstream: Endpoint,
+  upstream: { host: string; port: number },
   health: Health,
   log: Logger,
-  { intervalMs = 2000, timeoutMs = 1000 }: { intervalMs?: number; timeoutMs?: number } = {},
+  { condition, intervalMs = 2000, timeoutMs = 1000 }: UpstreamProbeOptions,
 ): UpstreamProbe {
   const target = `${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}`;
   let up: boolean | undefined;
   let checking = false;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
-  health.readiness.set('upstream', false, `waiting for ${target} to accept connections`);
+  health.readiness.set(condition, false, `waiting for ${target} to accept connections`);
 
   const record = (ok: boolean, detail: string) => {
     if (ok !== up) {
@@ -35,7 +42,7 @@ export function probeUpstream(
         log.warn({ upstream: target, reason: detail }, 'upstream stopped accepting connections');
     }
     up = ok;
-    health.readiness.set('upstream', ok, ok ? target : `${target}: ${detail}`);
+    health.readiness.set(condition, ok, ok ? target : `${target}: ${detail}`);
   };
 
   const check = () => {

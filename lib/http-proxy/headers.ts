@@ -5,7 +5,7 @@
  * To the upstream: hop-by-hop headers (and those the client's Connection header names) are dropped;
  * X-Forwarded-For and Forwarded are appended to (the upstream reads the right-most entry, which this
  * proxy wrote); X-Forwarded-Proto and X-Forwarded-Host are replaced; X-Forwarded-Client-Cert is dropped
- * whatever the client sent and set only from a verified client certificate.
+ * whatever the client sent and set only from a client certificate the caller verified.
  */
 
 /** RFC 9110 §7.6.1 connection-specific fields, plus fields HTTP/2 forbids and undici refuses. */
@@ -28,7 +28,9 @@ const replaced = new Set(['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-
 export interface ForwardInfo {
   /** The client's address as seen on the socket. */
   clientAddress: string;
-  /** X-Forwarded-Client-Cert value from a verified client certificate. */
+  /** The scheme the client used: `https` behind TLS termination, `http` on a plain listener. */
+  proto: 'http' | 'https';
+  /** X-Forwarded-Client-Cert value from a verified client certificate (mTLS), if any. */
   clientCert: string | undefined;
 }
 
@@ -90,9 +92,9 @@ export function upstreamRequestHead(raw: readonly string[], info: ForwardInfo): 
   const client = info.clientAddress;
   if (host !== undefined) out.push('host', host);
   out.push('x-forwarded-for', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
-  out.push('x-forwarded-proto', 'https');
+  out.push('x-forwarded-proto', info.proto);
   if (host !== undefined) out.push('x-forwarded-host', host);
-  const element = `for=${forwardedNode(client)};proto=https${host === undefined ? '' : `;host=${quoteIfNeeded(host)}`}`;
+  const element = `for=${forwardedNode(client)};proto=${info.proto}${host === undefined ? '' : `;host=${quoteIfNeeded(host)}`}`;
   out.push('forwarded', forwarded === undefined ? element : `${forwarded}, ${element}`);
   if (info.clientCert !== undefined) out.push('x-forwarded-client-cert', info.clientCert);
   return { headers: out, host, declaresBody, hasAuthorization };

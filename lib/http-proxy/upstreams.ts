@@ -1,0 +1,82 @@
+/**
+ * The upstreams a proxy sends to, by name: tls-proxy has one; a traffic split has a primary, its
+ * variants and a mirror. Each has its own keep-alive pool, its own metric handles and its own readiness
+ * hook, and all are closed together at the end of a drain.
+ */
+
+import type { Pool } from 'undici';
+import type { UpstreamMetrics } from './metrics.js';
+import { type Dispatch, UpstreamPool } from './upstream-pool.js';
+
+export interface UpstreamSpec {
+  /** How the component names it (`upstream`; `primary`, a variant, `mirror`): unique in the set. */
+  name: string;
+  /** `http://host:port`. */
+  origin: string;
+  /** Keep-alive connections the pool may open. */
+  connections: number;
+  /** Connecting, waiting for the response head, and waiting between body chunks: each at most this. */
+  timeoutMs: number;
+  metrics: UpstreamMetrics;
+  /** Called when the upstream refused a connection, so readiness can react at once. */
+  onRefused(): void;
+}
+
+/** One upstream as the exchanges see it. */
+export interface Upstream {
+  readonly name: string;
+  readonly pool: Dispatch;
+  readonly metrics: UpstreamMetrics;
+  readonly timeoutMs: number;
+  onRefused(): void;
+}
+
+export interface UpstreamsEvents {
+  /** undici could not be loaded for this upstream's pool (its waiting requests got 502). */
+  onLoadFailed(upstream: string, err: Error): void;
+  /** Where the Pool class comes from (tests give another). */
+  load?: () => Promise<{ Pool: typeof Pool }>;
+}
+
+export class Upstreams {
+  readonly #byName = new Map<string, Upstream & { pool: UpstreamPool }>();
+
+  constructor(readonly events: UpstreamsEvents) {}
+
+  add(spec: UpstreamSpec): Upstream {
+    if (this.#byName.has(spec.name)) throw new Error(`upstream "${spec.name}" is already defined`);
+    const pool = new UpstreamPool(
+      spec.origin,
+      {
+        connections: spec.connections,
+        pipelining: 1,
+        connect: { timeout: spec.timeoutMs },
+        headersTimeout: spec.timeoutMs,
+        bodyTimeout: spec.timeoutMs,
+        maxHeaderSize: 64 * 1024,
+      },
+      {
+        onLoadFailed: (err) => this.events.onLoadFailed(spec.name, err),
+        ...(this.events.load ? { load: this.events.load } : {}),
+      },
+    );
+    const upstream = {
+      name: spec.name,
+      pool,
+      metrics: spec.metrics,
+      timeoutMs: spec.timeoutMs,
+      onRefused: spec.onRefused,
+    };
+    this.#byName.set(spec.name, upstream);
+    return upstream;
+  }
+
+  get(name: string): Upstream | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** Closes every pool once the requests it has finish. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#byName.values()].map(({ pool }) => pool.close()));
+  }
+}
