@@ -124,7 +124,7 @@ t.test('https: a private CA is trusted with caFile, an unknown one is refused', 
     res.end('secret'),
   );
   const { port } = await serve(t, server);
-  const url = new URL(`https://localhost:${port}/`);
+  const url = new URL(`https://127.0.0.1:${port}/`);
 
   const trusted = await client(t, { caFile }).request(url, { timeoutMs: 5000 });
   t.equal(trusted.body.toString(), 'secret');
@@ -156,13 +156,13 @@ t.test('https: a server that offers only TLS 1.1 is refused', async (t) => {
   const { port } = await serve(t, server);
 
   // A client that allows TLS 1.1 does get through: the server works.
-  const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: ca.certPem, ...old });
+  const socket = connect({ host: '127.0.0.1', port, ca: ca.certPem, ...old });
   await once(socket, 'secureConnect');
   t.equal(socket.getProtocol(), 'TLSv1.1');
   socket.destroy();
 
   const err = await failure(
-    client(t, { caFile }).request(new URL(`https://localhost:${port}/`), { timeoutMs: 5000 }),
+    client(t, { caFile }).request(new URL(`https://127.0.0.1:${port}/`), { timeoutMs: 5000 }),
   );
   t.equal(err.kind, 'network');
   t.match(err.detail, /protocol|version/i, 'refused for its version');
@@ -198,7 +198,7 @@ t.test('credentials in the URL: a Basic header, never in a message', async (t) =
   const tls = createHttpsServer({ cert: cert.chainPem, key: cert.keyPem }, (_req, res) => res.end());
   const { port: tlsPort } = await serve(t, tls);
   const untrusted = await failure(
-    http.request(new URL(`https://hook:pa%24%24word@localhost:${tlsPort}/x`), { timeoutMs: 5000 }),
+    http.request(new URL(`https://hook:pa%24%24word@127.0.0.1:${tlsPort}/x`), { timeoutMs: 5000 }),
   );
   for (const err of [refused, untrusted]) {
     const text = `${err.message} ${err.detail} ${String(err)} ${JSON.stringify(err)}`;
