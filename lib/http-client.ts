@@ -87,35 +87,31 @@ export class HttpClient {
         : failure('aborted', 'aborted');
     if (signal.aborted) throw aborted();
 
-    let send: (reused: (yes: boolean) => void) => Promise<HttpResponse>;
+    let transport: Transport;
     try {
-      const transport = await this.#transport(bare);
-      send = (reused) =>
-        exchange(transport.request, bare, {
-          method,
-          headers,
-          agent: transport.agent,
-          body: options.body,
-          signal,
-          maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
-          truncate: options.truncate ?? false,
-          reused,
-        });
+      transport = await this.#transport(bare);
     } catch (err) {
       throw failure('network', describeError(err));
     }
+    const exchangeOptions: Exchange = {
+      method,
+      headers,
+      agent: transport.agent,
+      body: options.body,
+      signal,
+      maxBodyBytes: options.maxBodyBytes ?? defaultMaxBodyBytes,
+      truncate: options.truncate ?? false,
+    };
     for (let attempt = 1; ; attempt++) {
-      let reused = false;
+      const sent = { reusedSocket: false };
       try {
-        return await send((yes) => {
-          reused = yes;
-        });
+        return await exchange(transport.request, bare, exchangeOptions, sent);
       } catch (err) {
         if (signal.aborted) throw aborted();
         if (err instanceof BodyTooLarge) throw failure('too-large', err.message);
         // A kept-alive connection the server closed just as it was reused: once more on a new one
         // (Node's advice), for requests that may be repeated.
-        const stale = reused && (err as NodeJS.ErrnoException).code === 'ECONNRESET';
+        const stale = sent.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET';
         if (stale && attempt === 1 && (method === 'GET' || method === 'HEAD')) continue;
         throw failure('network', describeError(err));
       }
@@ -128,7 +124,7 @@ export class HttpClient {
     void this.#https?.then(({ agent }) => agent.destroy()).catch(() => {});
   }
 
-  async #transport(url: URL): Promise<{ agent: Agent; request: typeof request }> {
+  async #transport(url: URL): Promise<Transport> {
     const keepAlive = this.#options.keepAlive ?? true;
     if (url.protocol === 'http:') {
       this.#http ??= new Agent({ keepAlive });
@@ -151,8 +147,14 @@ export class HttpClient {
       this.#https = undefined;
       throw err;
     });
-    return transport as unknown as { agent: Agent; request: typeof request };
+    // node:https's request and agent are node:http's with TLS options; one signature serves both.
+    return transport as unknown as Transport;
   }
+}
+
+interface Transport {
+  agent: Agent;
+  request: typeof request;
 }
 
 class BodyTooLarge extends Error {}
@@ -165,10 +167,15 @@ interface Exchange {
   signal: AbortSignal;
   maxBodyBytes: number;
   truncate: boolean;
-  reused(yes: boolean): void;
 }
 
-function exchange(send: typeof request, url: URL, o: Exchange): Promise<HttpResponse> {
+/** One request and its answer; `sent` tells whether it went on a kept-alive connection. */
+function exchange(
+  send: typeof request,
+  url: URL,
+  o: Exchange,
+  sent: { reusedSocket: boolean },
+): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     let req: ClientRequest | undefined;
     let settled = false;
@@ -213,7 +220,9 @@ function exchange(send: typeof request, url: URL, o: Exchange): Promise<HttpResp
         if (!res.complete) fail(new Error('the connection closed before the body was complete'));
       });
     });
-    req.on('socket', () => o.reused(req?.reusedSocket ?? false));
+    req.on('socket', () => {
+      sent.reusedSocket = req?.reusedSocket ?? false;
+    });
     req.on('error', fail);
     req.end(o.body);
   });

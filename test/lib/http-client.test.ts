@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Server, Socket } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -240,4 +240,30 @@ t.test('a redirect is the answer, never followed', async (t) => {
   t.equal(answer.status, 302);
   t.equal(answer.headers.location, '/elsewhere');
   t.equal(followed, 0);
+});
+
+t.test('a kept-alive connection dropped as it is reused: a GET goes once more, a POST fails', async (t) => {
+  // A raw server: the first request on a connection is answered with keep-alive, a second request on
+  // the same connection is dropped unanswered (what a server closing an idle connection looks like).
+  let connections = 0;
+  const server = createNetServer((socket) => {
+    connections += 1;
+    let requests = 0;
+    socket.on('data', (chunk) => {
+      if (!chunk.toString().includes('\r\n\r\n')) return;
+      requests += 1;
+      if (requests === 1)
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+      else socket.destroy();
+    });
+  });
+  const { port } = await serve(t, server);
+  const http = client(t);
+  const url = new URL(`http://127.0.0.1:${port}/`);
+  t.equal((await http.request(url, { timeoutMs: 5000 })).status, 200);
+  t.equal((await http.request(url, { timeoutMs: 5000 })).status, 200, 'the GET is sent again');
+  t.equal(connections, 2, 'on a new connection');
+  const err = await failure(http.request(url, { method: 'POST', body: 'x', timeoutMs: 5000 }));
+  t.equal(err.kind, 'network', 'a POST is not repeated');
+  t.match(err.detail, /ECONNRESET|socket hang up/);
 });
