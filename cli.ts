@@ -4,7 +4,7 @@
  * exit code (0 clean, 1 runtime failure, 2 configuration) or throws.
  */
 
-import { components } from './components.js';
+import { components, envNamesOfComponents } from './components.js';
 import { runComponent } from './lib/lifecycle.js';
 import { podkitVersion } from './lib/version.js';
 
@@ -41,7 +41,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`podkit: unknown component "${name}" (components: ${known})\n`);
     return 2;
   }
-  return runComponent(await entry.load(), rest);
+  return runComponent(await entry.load(), rest, process.env, undefined, {
+    knownElsewhere: () => envNamesOfComponents(name),
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -3,13 +3,19 @@
  * `podkit <component>` starts without importing every other component's dependencies.
  */
 
-import type { Component } from './lib/component.js';
+import { type Component, commonOptions } from './lib/component.js';
+import { knownEnvNames, type Spec } from './lib/options.js';
 
 export interface ComponentEntry {
   readonly summary: string;
   /** Where its source and README live, e.g. `sidecars/tls-proxy`. */
   readonly dir: string;
   load(): Promise<Component>;
+  /**
+   * Its own option spec alone (its `options.ts`, which imports only lib/options): what another
+   * component loads to know this one's variables, without loading this one.
+   */
+  options(): Promise<Spec>;
   /**
    * Node flags its image runs it with (the ENTRYPOINT of its Dockerfile; a test keeps the two equal).
    * Components that spend their lives waiting on git, files, an API or a probe run without V8's
@@ -67,12 +73,14 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
       'configuration from ConfigMaps, a directory or a URL into a shared directory, then SIGHUP to the app',
     dir: 'sidecars/config-sync',
     load: async () => (await import('./sidecars/config-sync/src/component.js')).configSync,
+    options: async () => (await import('./sidecars/config-sync/src/options.js')).options,
     nodeFlags: controlPlaneFlags,
   },
   'db-health': {
     summary: 'liveness, readiness and startup probes for a database, from real queries',
     dir: 'adapters/db-health',
     load: async () => (await import('./adapters/db-health/src/component.js')).dbHealth,
+    options: async () => (await import('./adapters/db-health/src/options.js')).dbHealthOptions,
     nodeFlags: controlPlaneFlags,
   },
   'git-pull': {
@@ -80,18 +88,33 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
       'keeps a shared volume in sync with a git repository: atomic publish, reload the app, POST /sync',
     dir: 'sidecars/git-pull',
     load: async () => (await import('./sidecars/git-pull/src/component.js')).gitPull,
+    options: async () => (await import('./sidecars/git-pull/src/options.js')).gitPullOptions,
     nodeFlags: burstyControlPlaneFlags,
   },
   'mysql-broker': {
     summary: 'ambassador: the app talks to localhost:3306, the broker finds (or creates) MySQL',
     dir: 'ambassadors/mysql-broker',
     load: async () => (await import('./ambassadors/mysql-broker/src/component.js')).mysqlBroker,
+    options: async () => (await import('./ambassadors/mysql-broker/src/options.js')).mysqlBrokerOptions,
     nodeFlags: dataPlaneFlags,
   },
   'tls-proxy': {
     summary: 'HTTPS/mTLS termination in front of a localhost-only service (l7 HTTP/1.1 + HTTP/2, or l4)',
     dir: 'sidecars/tls-proxy',
     load: async () => (await import('./sidecars/tls-proxy/src/component.js')).tlsProxy,
+    options: async () => (await import('./sidecars/tls-proxy/src/options.js')).tlsProxyOptions,
     nodeFlags: dataPlaneFlags,
   },
 };
+
+/**
+ * Every variable the components of this build other than `except` read, scoped and plain: a pod-wide
+ * ConfigMap sets variables for several containers, and each warns only about those none of them knows.
+ */
+export async function envNamesOfComponents(except?: string): Promise<string[]> {
+  const others = Object.entries(components).filter(([name]) => name !== except);
+  const specs = await Promise.all(
+    others.map(async ([name, entry]) => ({ name, spec: await entry.options() })),
+  );
+  return specs.flatMap(({ name, spec }) => knownEnvNames({ ...spec, ...commonOptions(0) }, name));
+}

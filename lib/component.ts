@@ -76,8 +76,11 @@ export interface Component<S extends Spec = Spec> {
   readonly summary: string;
   readonly adminPort: number;
   readonly options: S;
-  /** Cross-option validation; throw `invalid(...)` from lib/options. */
-  check?(options: ComponentOptions<S>): void;
+  /**
+   * Cross-option validation; throw `invalid(...)` from lib/options. `given` holds the options a user
+   * set, for rules about an option given without another (its default alone is no mistake).
+   */
+  check?(options: ComponentOptions<S>, given: ReadonlySet<string>): void;
   /**
    * A one-shot mode that replaces the server (an exec probe, a check-and-exit), run after the options
    * are validated. When it resolves with an exit code the process exits with it: no admin server is

@@ -7,7 +7,7 @@
  * of kiwigrid/k8s-sidecar issue #85: a watch that died silently left the sidecar's files stale).
  */
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describeError, ErrorCode, PodkitError } from './errors.js';
@@ -25,24 +25,86 @@ export {
 
 const serviceAccountDir = '/var/run/secrets/kubernetes.io/serviceaccount';
 
+/** Where credentials came from: a kubeconfig (--kubeconfig or $KUBECONFIG), or the pod's service account. */
+export type CredentialSource = 'kubeconfig' | 'in-cluster';
+
+export interface KubeAccess {
+  kc: KubeConfig;
+  source: CredentialSource;
+  /** The namespace meant when none is given (resolveNamespace). */
+  namespace: string;
+}
+
+export interface KubeLocation {
+  /** Prefixes the service account path: a test's fake pod root. */
+  inClusterRoot?: string | undefined;
+}
+
+let defaultInClusterRoot = '';
+
+/** For a test that runs a component as if in a pod whose files are under `root`. */
+export function setInClusterRoot(root: string): void {
+  defaultInClusterRoot = root;
+}
+
+/**
+ * Credentials and namespace from the Kubernetes access options (lib/option-groups/kube.ts), for the
+ * components that call the API.
+ */
+export function kubeAccess(
+  options: { kubeconfig?: string | undefined; namespace?: string | undefined },
+  location: KubeLocation = {},
+): KubeAccess {
+  const { kc, source } = loadKubeCredentials(options.kubeconfig, location);
+  return { kc, source, namespace: resolveNamespace(options.namespace, kc, source, location) };
+}
+
+/**
+ * The one rule for the namespace a component works in: an explicit --namespace; else, with credentials
+ * from a kubeconfig, its current context's namespace (as kubectl does); else, in a pod, the service
+ * account's namespace file (the pod's own); else `default`.
+ */
+export function resolveNamespace(
+  explicit: string | undefined,
+  kc: KubeConfig,
+  source: CredentialSource,
+  location: KubeLocation = {},
+): string {
+  if (explicit) return explicit;
+  if (source === 'kubeconfig') return kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
+  const root = location.inClusterRoot ?? defaultInClusterRoot;
+  try {
+    return readFileSync(join(`${root}${serviceAccountDir}`, 'namespace'), 'utf8').trim() || 'default';
+  } catch {
+    return 'default';
+  }
+}
+
 /**
  * A KubeConfig from, in order: an explicit kubeconfig path, $KUBECONFIG, or the pod's service account
  * when running in a cluster. Never falls back silently (client-node's loadFromDefault would try
- * localhost:8080). `inClusterRoot` prefixes the service account path, for tests.
+ * localhost:8080).
  */
-export function loadKubeConfig(path?: string, options: { inClusterRoot?: string } = {}): KubeConfig {
+function loadKubeCredentials(
+  path: string | undefined,
+  location: KubeLocation,
+): { kc: KubeConfig; source: CredentialSource } {
   const kc = new KubeConfig();
-  const root = options.inClusterRoot ?? '';
-  let source: string;
+  const root = location.inClusterRoot ?? defaultInClusterRoot;
+  let source: CredentialSource;
+  let where: string;
   try {
     if (path) {
-      source = `kubeconfig ${path}`;
+      source = 'kubeconfig';
+      where = `kubeconfig ${path}`;
       kc.loadFromFile(path);
     } else if (process.env.KUBECONFIG) {
-      source = `KUBECONFIG=${process.env.KUBECONFIG}`;
+      source = 'kubeconfig';
+      where = `KUBECONFIG=${process.env.KUBECONFIG}`;
       kc.loadFromDefault();
     } else if (process.env.KUBERNETES_SERVICE_HOST) {
-      source = 'the in-cluster service account';
+      source = 'in-cluster';
+      where = 'the in-cluster service account';
       const token = join(`${root}${serviceAccountDir}`, 'token');
       if (!existsSync(token)) {
         throw new PodkitError(
@@ -65,7 +127,7 @@ export function loadKubeConfig(path?: string, options: { inClusterRoot?: string 
     });
   }
   if (!kc.getCurrentCluster()) {
-    throw new PodkitError(ErrorCode.KUBE_API, `${source} has no current context with a cluster`);
+    throw new PodkitError(ErrorCode.KUBE_API, `${where} has no current context with a cluster`);
   }
-  return kc;
+  return { kc, source };
 }

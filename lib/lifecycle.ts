@@ -13,7 +13,7 @@
 
 import { type Component, type ComponentOptions, fullSpec } from './component.js';
 import { ConfigError } from './errors.js';
-import { parseOptions, type Spec } from './options.js';
+import { knownEnvNames, parseOptions, type Spec, unknownEnv, unknownEnvWarnings } from './options.js';
 import { helpText } from './options-docs.js';
 import { configFailure, type ProcessIo, terminationLogPath } from './termination-log.js';
 import { podkitVersion } from './version.js';
@@ -22,16 +22,30 @@ export type { ProcessIo };
 
 const defaultIo = (): ProcessIo => ({ stdout: process.stdout, stderr: process.stderr, signals: process });
 
+export interface RunContext {
+  /**
+   * The variables other components of this build read (scoped and plain), so that a pod-wide ConfigMap
+   * meant for several containers is not warned about. Asked only when a variable is unknown here.
+   */
+  knownElsewhere?(): Promise<Iterable<string>>;
+}
+
 export async function runComponent<S extends Spec>(
   component: Component<S>,
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
   io: ProcessIo = defaultIo(),
+  context: RunContext = {},
 ): Promise<number> {
   const spec = fullSpec(component);
   if (argv.includes('--help') || argv.includes('-h')) {
     io.stdout.write(
-      helpText(`podkit ${component.name}: ${component.summary}`, `podkit ${component.name} [options]`, spec),
+      helpText(
+        `podkit ${component.name}: ${component.summary}`,
+        `podkit ${component.name} [options]`,
+        spec,
+        component.name,
+      ),
     );
     return 0;
   }
@@ -43,16 +57,22 @@ export async function runComponent<S extends Spec>(
   let options: ComponentOptions<S>;
   let warnings: string[];
   try {
-    ({ values: options, warnings } = parseOptions(spec, argv, env) as {
-      values: ComponentOptions<S>;
-      warnings: string[];
-    });
-    component.check?.(options);
+    const parsed = parseOptions(spec, argv, env, { component: component.name });
+    options = parsed.values as ComponentOptions<S>;
+    warnings = parsed.warnings;
+    component.check?.(options, parsed.given);
     const oneShotCode = await component.oneShot?.(options, io);
     if (oneShotCode !== undefined) return oneShotCode;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    return configFailure(component.name, err, terminationLogPath(argv, env), io);
+    return configFailure(component.name, err, terminationLogPath(component.name, argv, env), io);
+  }
+
+  // After a one-shot mode had its chance: an exec probe never pays for loading other option specs.
+  const unknown = unknownEnv(spec, env, component.name);
+  if (unknown.length > 0) {
+    const elsewhere = (await context.knownElsewhere?.()) ?? [];
+    warnings.push(...unknownEnvWarnings(unknown, [...knownEnvNames(spec, component.name), ...elsewhere]));
   }
 
   const { serveComponent } = await import('./lifecycle-run.js');

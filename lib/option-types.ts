@@ -10,6 +10,12 @@ import { isIP } from 'node:net';
 /** Thrown by a parser: the text completes "expected ...". */
 export class Expected extends Error {}
 
+/**
+ * Thrown by a parser whose input must not be echoed (it may carry a password): the text completes
+ * `--flag ...`, e.g. "must not contain a password".
+ */
+export class Rejected extends Error {}
+
 export type Parser<T> = (raw: string) => T;
 
 export interface HostPort {

@@ -1,20 +1,21 @@
 /**
  * One option spec per component is the single source of its flags, env vars, defaults, validation and
- * docs (the pattern of kubernetes/git-sync's env.go). Precedence: flag > PODKIT_* env > default.
+ * docs (the pattern of kubernetes/git-sync's env.go). Precedence: flag > scoped env
+ * (PODKIT_<COMPONENT>_<OPTION>) > plain env (PODKIT_<OPTION>) > default.
  *
  *   const spec = {
  *     listen: opt.hostPort({ default: '0.0.0.0:8443', description: 'TLS listener address.' }),
  *     upstreamTimeout: opt.duration({ default: '30s', description: '...' }),
  *   };
- *   // flags --listen, --upstream-timeout; env PODKIT_LISTEN, PODKIT_UPSTREAM_TIMEOUT
+ *   // flags --listen, --upstream-timeout; for tls-proxy, env PODKIT_TLS_PROXY_LISTEN or PODKIT_LISTEN, ...
  *
  * Defaults are written as a user would type them and go through the same parser as user input, so a
- * bad default fails the first test that starts the component.
+ * bad default fails the first test that starts the component. A component's options.ts imports this
+ * module and nothing heavy: other components load it to know which variables are theirs.
  */
 
-import { parseArgs } from 'node:util';
-import { closest, distance } from 'fastest-levenshtein';
 import { ConfigError } from './errors.js';
+import { flagName } from './option-names.js';
 import {
   Expected,
   type HostPort,
@@ -29,7 +30,24 @@ import {
   parseNumber,
   parseUrl,
 } from './option-types.js';
-import { Secret } from './secret.js';
+import type { Secret } from './secret.js';
+
+export {
+  aliasFlags,
+  envName,
+  envVariables,
+  flagName,
+  scopePrefix,
+  userEnv,
+  userFlag,
+} from './option-names.js';
+export {
+  knownEnvNames,
+  type Parsed,
+  parseOptions,
+  unknownEnv,
+  unknownEnvWarnings,
+} from './option-parse.js';
 
 export type Kind =
   | 'string'
@@ -42,7 +60,8 @@ export type Kind =
   | 'host:port'
   | 'url'
   | 'file'
-  | 'secret';
+  | 'secret'
+  | 'custom';
 
 export interface Option<T> {
   readonly kind: Kind;
@@ -52,7 +71,11 @@ export interface Option<T> {
   readonly required: boolean;
   /** What `--help` shows after the flag, e.g. `<host:port>`; empty for booleans. */
   readonly placeholder: string;
+  /** The README table's Type column, when the kind does not say it (custom options). */
+  readonly typeName?: string;
   readonly deprecated?: string;
+  /** Old spellings (flag names without `--`): their flags and variables still work, with a warning. */
+  readonly aliases?: readonly string[];
   readonly parse: Parser<T>;
   /** Phantom field carrying the value type; never set. */
   readonly valueType?: T;
@@ -67,6 +90,8 @@ interface Common {
   required?: boolean;
   /** Set when the option is going away: using it logs this text as a warning. */
   deprecated?: string;
+  /** Old spellings, e.g. `['reload-url']`: accepted with a warning naming the current one. */
+  aliases?: readonly string[];
 }
 interface WithDefault<D> extends Common {
   default?: D;
@@ -76,7 +101,7 @@ type Out<T, O> = O extends { default: unknown } ? T : O extends { required: true
 
 function make<T>(
   kind: Kind,
-  o: Common & { default?: unknown },
+  o: Common & { default?: unknown; typeName?: string },
   placeholder: string,
   parse: Parser<T>,
 ): Option<T> {
@@ -89,7 +114,14 @@ function make<T>(
     parse,
     ...(raw === undefined ? {} : { default: Array.isArray(raw) ? raw.join(',') : String(raw) }),
     ...(o.deprecated === undefined ? {} : { deprecated: o.deprecated }),
+    ...(o.aliases?.length ? { aliases: [...o.aliases] } : {}),
+    ...(o.typeName === undefined ? {} : { typeName: o.typeName }),
   };
+}
+
+/** The same option under old spellings too, e.g. a shared option a component used to call otherwise. */
+export function withAliases<T>(option: Option<T>, ...aliases: string[]): Option<T> {
+  return { ...option, aliases: [...(option.aliases ?? []), ...aliases] };
 }
 
 export const opt = {
@@ -149,195 +181,17 @@ export const opt = {
       throw new Error('secret options are resolved by parseOptions, never parsed from text');
     });
   },
+  /**
+   * An option of a kind of its own: `parse` turns the text into the value once, at start-up, and throws
+   * `Expected` (the value is quoted, URL passwords redacted) or `Rejected` (the value is not echoed).
+   */
+  custom<T, O extends WithDefault<string> & { placeholder: string; typeName?: string }>(
+    parse: Parser<T>,
+    o: O,
+  ): Option<Out<T, O>> {
+    return make('custom', o, o.placeholder, parse) as Option<Out<T, O>>;
+  },
 };
-
-export function flagName(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
-
-export function envName(key: string): string {
-  return `PODKIT_${flagName(key).replace(/-/g, '_').toUpperCase()}`;
-}
-
-/** The flag a user types: secrets take a file path, so their flag ends in -file. */
-export function userFlag(key: string, option: Option<unknown>): string {
-  return option.kind === 'secret' ? `--${flagName(key)}-file` : `--${flagName(key)}`;
-}
-
-/** Env variables a component reads for an option (a secret reads its value or a file path). */
-export function userEnv(key: string, option: Option<unknown>): string[] {
-  return option.kind === 'secret' ? [envName(key), `${envName(key)}_FILE`] : [envName(key)];
-}
-
-/** Env prefixes that are never warned about: test settings read by the test support, not by components. */
-const ignoredEnvPrefixes = ['PODKIT_TEST_'];
-
-export interface Parsed<S extends Spec> {
-  values: Values<S>;
-  /** Human-readable warnings (unknown env vars, deprecated options) to log once a logger exists. */
-  warnings: string[];
-}
-
-export function parseOptions<S extends Spec>(
-  spec: S,
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv,
-): Parsed<S> {
-  const warnings: string[] = [];
-  const fromFlags = readFlags(spec, argv);
-  const values: Record<string, unknown> = {};
-
-  for (const [key, option] of Object.entries(spec)) {
-    const flag = userFlag(key, option);
-    if (option.kind === 'secret') {
-      values[key] = readSecret(key, option, fromFlags.get(key)?.at(-1), env);
-      continue;
-    }
-    const flagged = fromFlags.get(key);
-    const envValue = env[envName(key)];
-    let raw: string | undefined;
-    let source: string;
-    if (flagged !== undefined) {
-      // A repeated list flag accumulates; any other repeated flag keeps its last value, like most CLIs.
-      raw = option.kind === 'list' ? flagged.join(',') : flagged.at(-1);
-      source = '';
-    } else if (envValue !== undefined) {
-      raw = envValue;
-      source = ` (from env ${envName(key)})`;
-    } else {
-      raw = option.default;
-      source = ' (the default)';
-    }
-    if ((flagged !== undefined || envValue !== undefined) && option.deprecated) {
-      warnings.push(`${flag} is deprecated: ${option.deprecated}`);
-    }
-    if (raw === undefined || (raw.trim() === '' && option.kind !== 'string' && option.kind !== 'list')) {
-      if (option.required) {
-        throw new ConfigError(key, `missing ${flag}: set ${flag} or ${envName(key)} (${option.description})`);
-      }
-      values[key] = undefined;
-      continue;
-    }
-    try {
-      values[key] = option.parse(raw);
-    } catch (err) {
-      if (!(err instanceof Expected)) throw err;
-      throw new ConfigError(key, `invalid ${flag} ${quote(raw)}${source}: expected ${err.message}`);
-    }
-  }
-
-  warnings.push(...unknownEnvWarnings(spec, env));
-  return { values: values as Values<S>, warnings };
-}
-
-function readSecret(
-  key: string,
-  option: Option<unknown>,
-  flagPath: string | undefined,
-  env: NodeJS.ProcessEnv,
-): Secret {
-  const flag = userFlag(key, option);
-  const fileEnv = `${envName(key)}_FILE`;
-  const path = flagPath ?? (env[envName(key)] === undefined ? env[fileEnv] : undefined);
-  if (path !== undefined) {
-    try {
-      parseFilePath(true)(path);
-    } catch (err) {
-      if (!(err instanceof Expected)) throw err;
-      const source = flagPath === undefined ? ` (from env ${fileEnv})` : '';
-      throw new ConfigError(key, `invalid ${flag} ${quote(path)}${source}: expected ${err.message}`);
-    }
-    return new Secret({ kind: 'file', path });
-  }
-  const value = env[envName(key)];
-  if (value !== undefined) return new Secret({ kind: 'env', variable: envName(key), value });
-  if (option.required)
-    throw new ConfigError(key, `missing ${flag}: set ${flag}, ${envName(key)} or ${fileEnv}`);
-  return Secret.unset();
-}
-
-/** Flags by spec key; values are raw strings, booleans become "true"/"false". */
-function readFlags(spec: Spec, argv: readonly string[]): Map<string, string[]> {
-  const byFlag = new Map<string, { key: string; option: Option<unknown>; negated: boolean }>();
-  for (const [key, option] of Object.entries(spec)) {
-    byFlag.set(userFlag(key, option).slice(2), { key, option, negated: false });
-    if (option.kind === 'bool') byFlag.set(`no-${flagName(key)}`, { key, option, negated: true });
-  }
-  // Declaring value-taking flags as strings lets parseArgs pair `--name value`; unknown flags still
-  // come through as tokens (strict: false) so they get our message with a suggestion.
-  const declared = Object.fromEntries(
-    [...byFlag].map(
-      ([flag, { option }]) => [flag, { type: option.kind === 'bool' ? 'boolean' : 'string' }] as const,
-    ),
-  );
-  const { tokens } = parseArgs({
-    args: [...argv],
-    options: declared,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
-  const found = new Map<string, string[]>();
-  for (const token of tokens) {
-    if (token.kind === 'positional') {
-      throw new ConfigError(
-        '',
-        `unexpected argument ${quote(token.value)}: options are written --name value`,
-      );
-    }
-    if (token.kind !== 'option') continue;
-    const entry = byFlag.get(token.name);
-    if (!entry) {
-      const suggestion = nearest(token.name, [...byFlag.keys()]);
-      throw new ConfigError(
-        token.name,
-        `unknown option ${token.rawName}${suggestion ? ` (did you mean --${suggestion}?)` : ''}`,
-      );
-    }
-    const { key, option, negated } = entry;
-    let value: string;
-    if (option.kind === 'bool') {
-      if (negated && token.value !== undefined) {
-        throw new ConfigError(key, `${token.rawName} takes no value`);
-      }
-      value = negated ? 'false' : (token.value ?? 'true');
-    } else {
-      if (token.value === undefined || (!token.inlineValue && token.value.startsWith('--'))) {
-        throw new ConfigError(key, `${token.rawName} needs a value: ${option.placeholder}`);
-      }
-      value = token.value;
-    }
-    found.set(key, [...(found.get(key) ?? []), value]);
-  }
-  return found;
-}
-
-function unknownEnvWarnings(spec: Spec, env: NodeJS.ProcessEnv): string[] {
-  const known = Object.entries(spec).flatMap(([key, option]) => userEnv(key, option));
-  const knownSet = new Set(known);
-  return Object.keys(env)
-    .filter((name) => name.startsWith('PODKIT_') && !knownSet.has(name))
-    .filter((name) => !ignoredEnvPrefixes.some((prefix) => name.startsWith(prefix)))
-    .sort()
-    .map((name) => {
-      const suggestion = nearest(name, known);
-      return `unknown environment variable ${name}${suggestion ? ` (did you mean ${suggestion}?)` : ''}: ignored`;
-    });
-}
-
-/** The closest known name when it is plausibly a typo (edit distance within a third of the length). */
-function nearest(name: string, known: string[]): string | undefined {
-  if (known.length === 0) return undefined;
-  const best = closest(name, known);
-  return distance(name, best) <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
-
-function quote(raw: string): string {
-  // A URL with a password is quoted without it: config errors reach stderr and the termination log.
-  const safe = raw.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s/@:]*):[^\s/@]*@/gi, '$1:redacted@');
-  const text = safe.length > 80 ? `${safe.slice(0, 77)}...` : safe;
-  return JSON.stringify(text);
-}
 
 /** A throwable for cross-option checks: `throw invalid('certFile', 'is required with --mode l7')`. */
 export function invalid(key: string, message: string): ConfigError {

@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { commonOptions } from './component.js';
 import type { ConfigError } from './errors.js';
+import { envVariables } from './option-names.js';
 
 /** Where a component writes: the real process unless a test passes its own streams and emitter. */
 export interface ProcessIo {
@@ -38,12 +39,18 @@ export function writeTerminationLog(path: string | undefined, message: string): 
 }
 
 /** The termination-log path before full parsing succeeds (a config error must still be written there). */
-export function terminationLogPath(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+export function terminationLogPath(
+  component: string,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): string | undefined {
   const flag = '--termination-log';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
     if (arg === flag) return argv[i + 1];
   }
-  return env.PODKIT_TERMINATION_LOG ?? commonOptions(0).terminationLog.default;
+  const option = commonOptions(0).terminationLog;
+  const variable = envVariables('terminationLog', option, component).find((v) => env[v.name] !== undefined);
+  return variable ? env[variable.name] : option.default;
 }

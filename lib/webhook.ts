@@ -1,14 +1,15 @@
 /**
- * HTTP notifications (a reload URL, a post-sync webhook): bounded by a timeout, retried with backoff
- * on network errors and 5xx, never on 4xx (a bad request stays bad). Uses Node's built-in fetch
- * (undici), which is kept with Node itself.
+ * HTTP notifications (a webhook after an update): bounded by a timeout, retried with backoff on network
+ * errors and 5xx, never on 4xx (a bad request stays bad), through lib/http-client.ts.
  */
 
 import { Backoff, pause } from './backoff.js';
-import { describeError, ErrorCode, PodkitError } from './errors.js';
+import { ErrorCode, PodkitError } from './errors.js';
+import { type HttpClient, RequestError } from './http-client.js';
 import { redactUrl } from './option-types.js';
 
 export interface WebhookOptions {
+  client: HttpClient;
   url: URL;
   method?: string;
   headers?: Record<string, string>;
@@ -27,50 +28,36 @@ export interface WebhookResult {
   attempts: number;
 }
 
+/** A webhook's answer body is not used: only its start is read, so a chatty endpoint costs nothing. */
+const answerBytes = 1024;
+
 export async function callWebhook(options: WebhookOptions): Promise<WebhookResult> {
   const attempts = options.attempts ?? 3;
   const backoff = options.backoff ?? new Backoff({ initialMs: 200, maxMs: 5000 });
-  const target = `${options.method ?? 'POST'} ${redactUrl(options.url)}`;
-  const { url, headers } = withBasicAuth(options.url, options.headers);
+  const method = options.method ?? 'POST';
   let lastError = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      const response = await fetch(url, {
-        method: options.method ?? 'POST',
-        headers,
+      const response = await options.client.request(options.url, {
+        method,
+        ...(options.headers ? { headers: options.headers } : {}),
         ...(options.body === undefined ? {} : { body: options.body }),
-        signal: AbortSignal.any([
-          AbortSignal.timeout(options.timeoutMs ?? 5000),
-          ...(options.signal ? [options.signal] : []),
-        ]),
-        redirect: 'manual',
+        timeoutMs: options.timeoutMs ?? 5000,
+        signal: options.signal,
+        maxBodyBytes: answerBytes,
+        truncate: true,
       });
-      await response.body?.cancel();
-      const ok = options.successStatus ? response.status === options.successStatus : response.ok;
-      if (ok) return { status: response.status, attempts: attempt };
-      lastError = `HTTP ${response.status}`;
-      if (response.status < 500) break;
+      const { status } = response;
+      const ok = options.successStatus ? status === options.successStatus : status >= 200 && status < 300;
+      if (ok) return { status, attempts: attempt };
+      lastError = `HTTP ${status}`;
+      if (status < 500) break;
     } catch (err) {
-      lastError = describeError(err);
+      if (!(err instanceof RequestError)) throw err;
+      lastError = err.detail;
     }
     if (options.signal?.aborted) break;
     if (attempt < attempts) await pause(backoff.next(), options.signal);
   }
-  throw new PodkitError(ErrorCode.WEBHOOK, `${target} failed: ${lastError}`);
-}
-
-/** fetch refuses URLs with credentials; users write them that way, so move them into a header. */
-function withBasicAuth(
-  url: URL,
-  headers: Record<string, string> = {},
-): { url: URL; headers: Record<string, string> } {
-  if (!url.username && !url.password) return { url, headers };
-  const bare = new URL(url.toString());
-  bare.username = '';
-  bare.password = '';
-  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-  return {
-    url: bare,
-    headers: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}`, ...headers },
-  };
+  throw new PodkitError(ErrorCode.WEBHOOK, `${method} ${redactUrl(options.url)} failed: ${lastError}`);
 }

@@ -11,9 +11,12 @@ import { commonOptions, fullSpec } from '../lib/component.js';
 import { markdownTable, withTable } from '../lib/options-docs.js';
 import { repoRoot } from './repo-root.js';
 
-/** The root README documents the options every component shares; the admin port is per component. */
+/**
+ * The root README documents the options every component shares; the admin port and the scoped
+ * variables' prefix are per component.
+ */
 export function commonTable(): string {
-  return markdownTable(commonOptions(0)).replace('`0.0.0.0:0`', '`0.0.0.0:<component port>`');
+  return markdownTable(commonOptions(0), '<component>').replace('`0.0.0.0:0`', '`0.0.0.0:<component port>`');
 }
 
 export function expectedReadmes(): Promise<{ path: string; text: string }[]> {
@@ -25,7 +28,8 @@ export function expectedReadmes(): Promise<{ path: string; text: string }[]> {
     Promise.resolve({ path: rootPath, text: rootText }),
     ...Object.values(components).map(async (entry) => {
       const path = join(repoRoot, entry.dir, 'README.md');
-      return { path, text: withTable(readFileSync(path, 'utf8'), fullSpec(await entry.load())) };
+      const component = await entry.load();
+      return { path, text: withTable(readFileSync(path, 'utf8'), fullSpec(component), component.name) };
     }),
   ]);
 }

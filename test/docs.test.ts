@@ -11,10 +11,24 @@ t.test('README parameters tables match the option specs (run `npm run docs` to u
   for (const { path, text } of readmes) {
     t.equal(readFileSync(path, 'utf8'), text, `${path} is up to date`);
   }
-  t.match(readmes[0]?.text, /\| `--shutdown-timeout` \| `PODKIT_SHUTDOWN_TIMEOUT` \| duration \| `10s` \|/);
   t.match(
     readmes[0]?.text,
-    /\| `--admin-address` \| `PODKIT_ADMIN_ADDRESS` \| host:port \| `0\.0\.0\.0:<component port>` \|/,
+    /\| `--shutdown-timeout` \| `PODKIT_<COMPONENT>_SHUTDOWN_TIMEOUT` or `PODKIT_SHUTDOWN_TIMEOUT` \| duration \| `10s` \|/,
+  );
+  t.match(
+    readmes[0]?.text,
+    /\| `--admin-address` \| `PODKIT_<COMPONENT>_ADMIN_ADDRESS` or `PODKIT_ADMIN_ADDRESS` \| host:port \| `0\.0\.0\.0:<component port>` \|/,
+  );
+  const readme = (dir: string) => readmes.find(({ path }) => path.includes(dir))?.text;
+  t.match(
+    readme('sidecars/tls-proxy'),
+    /^\| `--listen` \| `PODKIT_TLS_PROXY_LISTEN` or `PODKIT_LISTEN` \| host:port \| `0\.0\.0\.0:8443` \|/m,
+    'component tables show the scoped name first',
+  );
+  t.match(
+    readme('sidecars/config-sync'),
+    /^- `--reload-url` \(`PODKIT_CONFIG_SYNC_RELOAD_URL` or `PODKIT_RELOAD_URL`\): now `--webhook-url`$/m,
+    'old spellings are listed below the table',
   );
 });
 

@@ -3,12 +3,14 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import t from 'tap';
 import { ErrorCode, PodkitError } from '../../lib/errors.js';
 import {
   type ChangeType,
-  loadKubeConfig,
+  type KubeLocation,
+  kubeAccess,
+  resolveNamespace,
   type WatchOptions,
   type WatchTarget,
   watchResources,
@@ -68,7 +70,11 @@ function watches(kube: FakeKube) {
   return kube.requests.filter((r) => r.path === path && r.query.watch === 'true');
 }
 
-t.test('loadKubeConfig: explicit path, KUBECONFIG, in-cluster, or a clear error', async (t) => {
+/** The credentials alone, as a component gets them from --kubeconfig (or none). */
+const loadKubeConfig = (kubeconfig?: string, location?: KubeLocation) =>
+  kubeAccess({ kubeconfig }, location).kc;
+
+t.test('credentials: explicit path, KUBECONFIG, in-cluster, or a clear error', async (t) => {
   const kube = await startFakeKube(t);
   const saved = {
     KUBECONFIG: process.env.KUBECONFIG,
@@ -111,6 +117,86 @@ t.test('loadKubeConfig: explicit path, KUBECONFIG, in-cluster, or a clear error'
   t.equal(kc.getCurrentCluster()?.server, 'https://10.96.0.1:443');
   t.equal(kc.getContextObject(kc.getCurrentContext())?.namespace, 'team-a');
 });
+
+t.test('the namespace: explicit, else the kubeconfig context, else the pod, else default', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'podkit-pod-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const sa = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+  await mkdir(sa, { recursive: true });
+  await writeFile(join(sa, 'namespace'), 'pod-ns\n');
+  const noPod = join(root, 'nowhere');
+  const kubeconfig = (namespace?: string) => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', skipTLSVerify: true }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u', ...(namespace ? { namespace } : {}) }],
+      currentContext: 'x',
+    });
+    return kc;
+  };
+  const table: [string, string | undefined, KubeConfig, 'kubeconfig' | 'in-cluster', string, string][] = [
+    ['explicit wins over the context', 'given', kubeconfig('ctx-ns'), 'kubeconfig', root, 'given'],
+    ['explicit wins in a pod', 'given', kubeconfig(), 'in-cluster', root, 'given'],
+    [
+      "a kubeconfig: its context's, not the pod's",
+      undefined,
+      kubeconfig('ctx-ns'),
+      'kubeconfig',
+      root,
+      'ctx-ns',
+    ],
+    ['a kubeconfig whose context has none: default', undefined, kubeconfig(), 'kubeconfig', root, 'default'],
+    ["in a pod: the service account's namespace file", undefined, kubeconfig(), 'in-cluster', root, 'pod-ns'],
+    ['in a pod without the file: default', undefined, kubeconfig(), 'in-cluster', noPod, 'default'],
+  ];
+  for (const [what, explicit, kc, source, inClusterRoot, expected] of table) {
+    t.equal(resolveNamespace(explicit, kc, source, { inClusterRoot }), expected, what);
+  }
+});
+
+t.test(
+  'kubeAccess: credentials and namespace together, from a kubeconfig or from inside a pod',
+  async (t) => {
+    const kube = await startFakeKube(t);
+    const saved = { KUBECONFIG: process.env.KUBECONFIG, HOST: process.env.KUBERNETES_SERVICE_HOST };
+    t.teardown(() => {
+      for (const [key, value] of [
+        ['KUBECONFIG', saved.KUBECONFIG],
+        ['KUBERNETES_SERVICE_HOST', saved.HOST],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    });
+    const root = await mkdtemp(join(tmpdir(), 'podkit-pod-'));
+    t.teardown(() => rm(root, { recursive: true, force: true }));
+    const sa = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+    await mkdir(sa, { recursive: true });
+    await writeFile(join(sa, 'token'), 'sa-token');
+    await writeFile(join(sa, 'namespace'), 'pod-ns');
+    process.env.KUBERNETES_SERVICE_HOST = '10.96.0.1';
+    delete process.env.KUBECONFIG;
+
+    const inPod = kubeAccess({}, { inClusterRoot: root });
+    t.same([inPod.source, inPod.namespace], ['in-cluster', 'pod-ns']);
+    const flagged = kubeAccess({ kubeconfig: kube.kubeconfigPath }, { inClusterRoot: root });
+    t.same(
+      [flagged.source, flagged.namespace],
+      ['kubeconfig', 'default'],
+      '--kubeconfig in a pod: its context',
+    );
+    t.equal(flagged.kc.getCurrentCluster()?.server, kube.url);
+    process.env.KUBECONFIG = kube.kubeconfigPath;
+    const fromEnv = kubeAccess({}, { inClusterRoot: root });
+    t.same(
+      [fromEnv.source, fromEnv.namespace],
+      ['kubeconfig', 'default'],
+      '$KUBECONFIG in a pod: its context',
+    );
+    t.equal(kubeAccess({ namespace: 'given' }, { inClusterRoot: root }).namespace, 'given');
+  },
+);
 
 t.test('a snapshot first, then every change in order; handlers never overlap', async (t) => {
   const kube = await startFakeKube(t, { bookmarkIntervalMs: 50 });

@@ -150,6 +150,22 @@ t.test('bad configuration: one line on stderr, exit 2, termination log, nothing 
     readFileSync(terminationLog, 'utf8'),
     /^invalid --shutdown-timeout "soon" \(from env PODKIT_SHUTDOWN_TIMEOUT\)/,
   );
+
+  // The component's own variables win over a pod-wide plain one, for the termination log too.
+  const scoped = join(dir, 'scoped-termination-log');
+  writeFileSync(scoped, '');
+  const fromScopedEnv = spawnNode(t, fixture, [], {
+    env: {
+      PODKIT_TERMINATION_LOG: terminationLog,
+      PODKIT_SLOW_HTTP_TERMINATION_LOG: scoped,
+      PODKIT_SLOW_HTTP_SHUTDOWN_TIMEOUT: 'later',
+    },
+  });
+  t.equal((await fromScopedEnv.exited).code, 2);
+  t.match(
+    readFileSync(scoped, 'utf8'),
+    /^invalid --shutdown-timeout "later" \(from env PODKIT_SLOW_HTTP_SHUTDOWN_TIMEOUT\)/,
+  );
 });
 
 t.test('admin server: probes, and /metrics that promtool accepts', async (t) => {

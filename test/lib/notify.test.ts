@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Backoff } from '../../lib/backoff.js';
 import { runCommand } from '../../lib/command.js';
+import { HttpClient } from '../../lib/http-client.js';
 import { findProcesses, signalProcesses } from '../../lib/process-signal.js';
 import { callWebhook } from '../../lib/webhook.js';
 import { freePort } from '../support/ports.js';
@@ -91,18 +92,24 @@ t.test('webhook: retries 5xx and network errors, not 4xx', async (t) => {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const fast = () => new Backoff({ initialMs: 10, maxMs: 20 });
   const closedPort = await freePort();
+  const client = new HttpClient();
+  t.teardown(() => client.close());
 
-  t.same(await callWebhook({ url: new URL(`${base}/reload`), attempts: 3, backoff: fast() }), {
+  t.same(await callWebhook({ client, url: new URL(`${base}/reload`), attempts: 3, backoff: fast() }), {
     status: 200,
     attempts: 3,
   });
   calls = 0;
-  await t.rejects(callWebhook({ url: new URL(`${base}/bad`), attempts: 3, backoff: fast() }), {
+  await t.rejects(callWebhook({ client, url: new URL(`${base}/bad`), attempts: 3, backoff: fast() }), {
     code: 'PODKIT_ERR_WEBHOOK',
     message: /POST http:\/\/127\.0\.0\.1:\d+\/bad failed: HTTP 400/,
   });
   t.equal(calls, 1, '4xx is not retried');
-  await callWebhook({ url: new URL(`${base.replace('//', '//user:s%40cret@')}/auth`), backoff: fast() });
+  await callWebhook({
+    client,
+    url: new URL(`${base.replace('//', '//user:s%40cret@')}/auth`),
+    backoff: fast(),
+  });
   t.equal(
     authorization,
     `Basic ${Buffer.from('user:s@cret').toString('base64')}`,
@@ -110,11 +117,12 @@ t.test('webhook: retries 5xx and network errors, not 4xx', async (t) => {
   );
   await t.rejects(
     callWebhook({
+      client,
       url: new URL(`http://user:secret@127.0.0.1:${closedPort}/x`),
       attempts: 2,
       backoff: fast(),
     }),
-    { message: /^POST http:\/\/user:redacted@127\.0\.0\.1:\d+\/x failed: fetch failed \(.*ECONNREFUSED/ },
+    { message: /^POST http:\/\/user:redacted@127\.0\.0\.1:\d+\/x failed: .*ECONNREFUSED/ },
     'credentials never appear in the error',
   );
 });

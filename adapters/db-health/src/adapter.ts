@@ -13,7 +13,7 @@ import { type Check, customCheck } from './checks.js';
 import { parseChecksFile } from './checks-file.js';
 import { connector } from './connect.js';
 import { createMetrics } from './metrics.js';
-import { parseMysqlUrl } from './mysql-url.js';
+import type { MysqlTarget } from './mysql-url.js';
 import type { dbHealthOptions } from './options.js';
 import { ConnectionPool } from './pool.js';
 import { ProbeBoard } from './probe-board.js';
@@ -22,7 +22,8 @@ export async function startAdapter(
   options: ComponentOptions<typeof dbHealthOptions>,
   ctx: ComponentContext,
 ): Promise<ComponentHandle> {
-  const target = parseMysqlUrl(options.mysqlUrl ?? '');
+  // check() made sure it is set outside --probe mode.
+  const target = options.mysqlUrl as MysqlTarget;
   const builtIns: Check[] = [databaseUp];
   if (options.maxReplicationLag !== undefined)
     builtIns.push(replicationLag(options.maxReplicationLag / 1000));

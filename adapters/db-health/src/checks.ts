@@ -13,8 +13,9 @@ import {
   toObserved,
 } from './expectation.js';
 
-export const probeNames = ['liveness', 'readiness', 'startup'] as const;
-export type ProbeName = (typeof probeNames)[number];
+import type { ProbeName } from './options.js';
+
+export { type ProbeName, probeNames } from './options.js';
 
 /** The part of a mysql2/promise connection a check uses. */
 export interface Queryable {

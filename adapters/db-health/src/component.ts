@@ -8,7 +8,6 @@
 import { defineComponent } from '../../../lib/component.js';
 import { invalid } from '../../../lib/options.js';
 import { execProbe } from './exec-probe.js';
-import { parseMysqlUrl } from './mysql-url.js';
 import { dbHealthOptions } from './options.js';
 
 export const dbHealth = defineComponent({
@@ -24,7 +23,6 @@ export const dbHealth = defineComponent({
         'mysqlUrl',
         'is required: set --mysql-url or PODKIT_MYSQL_URL (mysql://user@host:port/database)',
       );
-    parseMysqlUrl(options.mysqlUrl);
   },
 
   async oneShot(options, io) {

@@ -6,9 +6,8 @@
  * of probe give the same answer. One line of output: the kubelet shows it in the probe's event.
  */
 
-import { get } from 'node:http';
 import type { OneShotIo } from '../../../lib/component.js';
-import { describeError } from '../../../lib/errors.js';
+import { HttpClient, RequestError } from '../../../lib/http-client.js';
 import { type HostPort, hostPort } from '../../../lib/option-types.js';
 import type { ProbeName } from './checks.js';
 
@@ -20,6 +19,8 @@ const probePaths: Record<ProbeName, string> = {
 
 /** Waiting longer than this for an in-memory answer means the adapter is wedged. */
 const answerTimeoutMs = 5000;
+/** A probe answer is a few hundred bytes of JSON. */
+const answerBytes = 64 * 1024;
 
 /** The admin address as a client reaches it from inside the pod: wildcard binds mean loopback. */
 function localAddress(admin: HostPort): HostPort {
@@ -30,40 +31,30 @@ function localAddress(admin: HostPort): HostPort {
 export async function execProbe(probe: ProbeName, admin: HostPort, io: OneShotIo): Promise<number> {
   const url = `http://${localAddress(admin)}${probePaths[probe]}`;
   let answer: { status: number; body: unknown };
+  // One request and the process exits: no connection to keep.
+  const client = new HttpClient({ keepAlive: false });
   try {
-    answer = await getJson(url, answerTimeoutMs);
+    const response = await client.request(new URL(url), {
+      timeoutMs: answerTimeoutMs,
+      maxBodyBytes: answerBytes,
+    });
+    answer = { status: response.status, body: parseJson(response.body) };
   } catch (err) {
-    io.stderr.write(
-      `${probe} unknown: the db-health adapter at ${url} did not answer: ${describeError(err)}\n`,
-    );
+    if (!(err instanceof RequestError)) throw err;
+    io.stderr.write(`${probe} unknown: the db-health adapter at ${url} did not answer: ${err.detail}\n`);
     return 1;
   }
   io.stdout.write(`${summary(probe, answer.status, answer.body)}\n`);
   return answer.status === 200 ? 0 : 1;
 }
 
-/**
- * One GET with node:http rather than fetch: the kubelet starts an exec probe every period, and loading
- * Node's bundled fetch costs about as much CPU and memory again as the rest of the probe.
- */
-function getJson(url: string, timeoutMs: number): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const request = get(url, { agent: false, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', reject);
-      response.on('end', () => {
-        let body: unknown;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          // Not JSON: the status alone decides, and the summary says which status it was.
-        }
-        resolve({ status: response.statusCode ?? 0, body });
-      });
-    });
-    request.on('error', reject);
-  });
+/** Not JSON: the status alone decides, and the summary says which status it was. */
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 interface ProbeBody {

@@ -1,8 +1,18 @@
+/**
+ * db-health's option spec. It imports only lib/options and the pure --mysql-url parser, so other
+ * components load it cheaply to learn its names.
+ */
+
 import { opt } from '../../../lib/options.js';
-import { probeNames } from './checks.js';
+import { parseMysqlUrl } from './mysql-url.js';
+
+export const probeNames = ['liveness', 'readiness', 'startup'] as const;
+export type ProbeName = (typeof probeNames)[number];
 
 export const dbHealthOptions = {
-  mysqlUrl: opt.string({
+  mysqlUrl: opt.custom(parseMysqlUrl, {
+    placeholder: '<url>',
+    typeName: 'mysql URL',
     description:
       'The database to check, as mysql://user@host:port/database, without a password. Required except with --probe.',
   }),

@@ -1,6 +1,11 @@
 import t from 'tap';
 import { ConfigError } from '../../../lib/errors.js';
+import { parseOptions } from '../../../lib/options.js';
 import { parseMysqlUrl } from '../src/mysql-url.js';
+import { dbHealthOptions } from '../src/options.js';
+
+const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
+  parseOptions(dbHealthOptions, argv, env, { component: 'db-health' }).values;
 
 t.test('a URL without a password names host, port, user and database', async (t) => {
   t.same(parseMysqlUrl('mysql://health@db.example:3307/shop'), {
@@ -20,6 +25,15 @@ t.test('a URL without a password names host, port, user and database', async (t)
   t.equal(parseMysqlUrl('mariadb://a%40b@[::1]:3306/').user, 'a@b');
 });
 
+t.test('--mysql-url is parsed once by the option layer, and logs as its URL', async (t) => {
+  const target = parse(['--mysql-url', 'mysql://health@db.example:3307/shop']).mysqlUrl;
+  t.equal(target?.host, 'db.example');
+  t.equal(target?.port, 3307);
+  t.equal(String(target), 'mysql://health@db.example:3307/shop');
+  t.equal(JSON.stringify({ target }), '{"target":"mysql://health@db.example:3307/shop"}');
+  t.equal(parse([], { PODKIT_DB_HEALTH_MYSQL_URL: 'mysql://a@b/' }).mysqlUrl?.user, 'a');
+});
+
 t.test('refusals name the option and never echo a password', async (t) => {
   const refusals: [string, RegExp][] = [
     [
@@ -35,16 +49,20 @@ t.test('refusals name the option and never echo a password', async (t) => {
     ['mysql://root:s3cret-pw@bad host/', /^--mysql-url is not a URL/],
   ];
   for (const [raw, message] of refusals) {
-    const err = (() => {
+    const refuse = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
       try {
-        parseMysqlUrl(raw);
+        parse(argv, env);
       } catch (caught) {
         return caught;
       }
       return undefined;
-    })();
+    };
+    const err = refuse(['--mysql-url', raw]);
     t.type(err, ConfigError, raw);
     t.match((err as Error).message, message, raw);
     t.notMatch((err as Error).message, /s3cret-pw/, `${raw}: the password is not echoed`);
+    const fromEnv = refuse([], { PODKIT_MYSQL_URL: raw }) as Error;
+    t.match(fromEnv.message, /^--mysql-url \(from env PODKIT_MYSQL_URL\) /, `${raw}: the variable is named`);
+    t.notMatch(fromEnv.message, /s3cret-pw/);
   }
 });

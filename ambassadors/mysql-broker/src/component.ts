@@ -4,8 +4,6 @@
  * first healthy backend. See ../README.md.
  */
 
-import { existsSync, readFileSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { defineComponent } from '../../../lib/component.js';
 import { Expected, parseHostPort } from '../../../lib/option-types.js';
 import { invalid } from '../../../lib/options.js';
@@ -15,13 +13,6 @@ import { parseDnsName, startDnsDiscovery } from './discovery/dns.js';
 import { type BrokerMetrics, createBrokerMetrics, type ListenerName } from './metrics.js';
 import { mysqlBrokerOptions } from './options.js';
 import { WorkerPool } from './worker-pool.js';
-
-const serviceAccountNamespace = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-function defaultNamespace(kc: KubeConfig): string {
-  if (existsSync(serviceAccountNamespace)) return readFileSync(serviceAccountNamespace, 'utf8').trim();
-  return kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
-}
 
 /** Round-robin over `pool`, then `fallback`: the read-only route. */
 function rotating(pool: () => BackendState[], fallback: () => BackendState[]): () => BackendState[] {
@@ -180,11 +171,10 @@ export const mysqlBroker = defineComponent({
     }
     if (o.discovery === 'kubernetes') {
       // Loaded only here: the Kubernetes client is most of the start-up time and memory of a broker.
-      const { loadKubeConfig } = await import('../../../lib/kube.js');
+      const { kubeAccess } = await import('../../../lib/kube.js');
       const { watchServiceEndpoints } = await import('./discovery/kubernetes.js');
       const { startProvisioner } = await import('./provision/provisioner.js');
-      const kc = loadKubeConfig(o.kubeconfig);
-      const namespace = o.namespace ?? defaultNamespace(kc);
+      const { kc, namespace } = kubeAccess(o);
       const service = o.service as string;
       log.info({ namespace, service }, 'following the Service through its EndpointSlices');
       const watch = watchServiceEndpoints(kc, namespace, service, (list) => readWrite.setBackends(list), log);

@@ -1,3 +1,4 @@
+import { kubeOptions } from '../../../lib/option-groups/kube.js';
 import { parseHostPort } from '../../../lib/option-types.js';
 import { opt } from '../../../lib/options.js';
 
@@ -35,15 +36,7 @@ export const mysqlBrokerOptions = {
     description:
       'For --discovery kubernetes: the Service whose ready EndpointSlice endpoints are the backends.',
   }),
-  namespace: opt.string({
-    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    expect: 'a Kubernetes namespace name',
-    description: "The Service's namespace; default: the pod's own namespace (or the kubeconfig context's).",
-  }),
-  kubeconfig: opt.file({
-    mustExist: true,
-    description: 'A kubeconfig file; default: $KUBECONFIG, else the pod service account.',
-  }),
+  ...kubeOptions,
   provision: opt.bool({
     description:
       'With --discovery kubernetes: when the Service does not exist, create it with a StatefulSet and a credentials Secret.',

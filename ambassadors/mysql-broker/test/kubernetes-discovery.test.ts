@@ -4,11 +4,16 @@
  * tests write the EndpointSlices a real cluster would, pointing at the private servers.
  */
 
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
+import { parse, stringify } from 'yaml';
 import { startFakeKube } from '../../../test/support/fake-kube/index.js';
 import { startMariaDb } from '../../../test/support/mariadb.js';
+import { distDir, startComponent } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
-import { startBroker } from './helpers.js';
+import { connectVia, serverPort, startBroker } from './helpers.js';
 import { answersFrom, brokerArgs, namespace, readyz, slice } from './kube-helpers.js';
 
 t.test(
@@ -64,4 +69,56 @@ t.test('--provision leaves a Service that is not podkit-managed alone', async (t
     'no StatefulSet created',
   );
   t.equal(kube.list({ apiVersion: 'v1', kind: 'Secret', namespace }).length, 0, 'no Secret created');
+});
+
+t.test("--kubeconfig in a pod: the context's namespace, not the pod's own", async (t) => {
+  const kube = await startFakeKube(t);
+  const db = await startMariaDb(t);
+  kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-ctx' } });
+  const inTeam = slice('db-0', 'db', db);
+  inTeam.metadata.namespace = 'team-ctx';
+  kube.create(inTeam);
+  const dir = await mkdtemp(join(tmpdir(), 'podkit-in-pod-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // The pod's own namespace (its service account's file) differs from the kubeconfig context's.
+  const sa = join(dir, 'var/run/secrets/kubernetes.io/serviceaccount');
+  await mkdir(sa, { recursive: true });
+  await writeFile(join(sa, 'namespace'), 'team-pod\n');
+  await writeFile(join(sa, 'token'), 'pod-token\n');
+  const config = parse(await readFile(kube.kubeconfigPath, 'utf8'));
+  config.contexts[0].context.namespace = 'team-ctx';
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeFile(kubeconfig, stringify(config));
+
+  const broker = await startComponent(
+    t,
+    'mysql-broker',
+    [
+      'mysql-broker',
+      '--listen',
+      '127.0.0.1:0',
+      '--discovery',
+      'kubernetes',
+      '--service',
+      'db',
+      '--kubeconfig',
+      kubeconfig,
+      '--health-interval',
+      '300ms',
+    ],
+    {
+      script: join(distDir, 'test/fixtures/in-pod.js'),
+      env: { PODKIT_TEST_POD_ROOT: dir, KUBERNETES_SERVICE_HOST: '10.96.0.1' },
+      timeoutMs: 60_000,
+      // Judged by the namespace it follows first: in the wrong one it would never be ready.
+      ready: false,
+    },
+  );
+  const following = await broker.waitForLog('following the Service through its EndpointSlices');
+  t.equal(following.namespace, 'team-ctx');
+  await waitFor(async () => (await readyz(broker.adminUrl)).status === 200, { what: '/readyz 200' });
+  const [host, port] = (await broker.address('read-write')).split(':') as [string, string];
+  const conn = await connectVia({ host, port: Number(port) }, db);
+  t.teardown(() => conn.end().catch(() => {}));
+  t.equal(await serverPort(conn), db.port, "the backend behind the Service in the context's namespace");
 });

@@ -6,6 +6,7 @@
 
 import { resolve } from 'node:path';
 import type { ComponentOptions } from '../../../lib/component.js';
+import { checkNotifyOptions } from '../../../lib/option-groups/notify.js';
 import { invalid } from '../../../lib/options.js';
 import type { ConfigSyncSpec } from './options.js';
 
@@ -14,7 +15,7 @@ type Options = ComponentOptions<ConfigSyncSpec>;
 const sourceOptions: Record<Options['source'], (keyof Options)[]> = {
   kubernetes: ['namespace', 'configmap', 'selector', 'folderAnnotation', 'includeSecrets', 'kubeconfig'],
   dir: ['sourceDir'],
-  http: ['url', 'httpKey', 'caFile', 'token'],
+  http: ['url', 'httpKey', 'token'],
 };
 
 function isSet(options: Options, key: keyof Options): boolean {
@@ -24,7 +25,7 @@ function isSet(options: Options, key: keyof Options): boolean {
   return true;
 }
 
-export function checkOptions(o: Options): void {
+export function checkOptions(o: Options, given: ReadonlySet<string>): void {
   for (const [source, keys] of Object.entries(sourceOptions)) {
     if (source === o.source) continue;
     for (const key of keys) {
@@ -47,10 +48,9 @@ export function checkOptions(o: Options): void {
       throw invalid('sourceDir', 'must not be --target-dir: config-sync would read what it publishes');
   }
   if (o.source === 'http' && !o.url) throw invalid('url', 'is needed with --source http');
-  if (o.processName && o.pidFile)
-    throw invalid('processName', 'and --pid-file cannot both be set: choose one way to find the app');
-  if (o.reloadUrl && (o.processName || o.pidFile))
-    throw invalid('reloadUrl', 'replaces the signal: do not also set --process-name or --pid-file');
+  checkNotifyOptions(o, given);
+  if (o.webhookUrl && (o.processName || o.pidFile))
+    throw invalid('webhookUrl', 'replaces the signal: do not also set --process-name or --pid-file');
   if (o.healthUrl && o.healthStable >= o.healthTimeout)
     throw invalid(
       'healthStable',

@@ -5,10 +5,11 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeError } from '../../../lib/errors.js';
+import { type HttpClient, RequestError } from '../../../lib/http-client.js';
 
 export interface HealthGateOptions {
   url: URL;
+  client: HttpClient;
   timeoutMs: number;
   stableMs: number;
   intervalMs?: number;
@@ -25,20 +26,28 @@ export interface HealthVerdict {
 /** One probe's own limit; a hanging app is a failed probe. */
 const probeTimeoutMs = 2000;
 
+/** The start of an answer's body is kept for the log (a 503's reason); the rest is not read. */
+const bodyBytes = 1024;
+
 async function probe(
+  client: HttpClient,
   url: URL,
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<{ ok: boolean; text: string; timedOut: boolean }> {
   try {
-    const response = await fetch(url, {
-      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]),
-      redirect: 'manual',
+    const response = await client.request(url, {
+      timeoutMs,
+      signal,
+      maxBodyBytes: bodyBytes,
+      truncate: true,
     });
-    const body = (await response.text()).trim().slice(0, 200);
-    return { ok: response.ok, text: `HTTP ${response.status}${body ? ` ${body}` : ''}`, timedOut: false };
+    const body = response.body.toString('utf8').trim().slice(0, 200);
+    const ok = response.status >= 200 && response.status < 300;
+    return { ok, text: `HTTP ${response.status}${body ? ` ${body}` : ''}`, timedOut: false };
   } catch (err) {
-    return { ok: false, text: describeError(err), timedOut: (err as Error).name === 'TimeoutError' };
+    if (!(err instanceof RequestError)) throw err;
+    return { ok: false, text: err.detail, timedOut: err.kind === 'timeout' };
   }
 }
 
@@ -54,7 +63,7 @@ export async function awaitHealthy(options: HealthGateOptions): Promise<HealthVe
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     const timeoutMs = Math.min(probeTimeoutMs, remaining);
-    const answer = await probe(options.url, timeoutMs, options.signal);
+    const answer = await probe(options.client, options.url, timeoutMs, options.signal);
     // A probe cut short by the gate's own deadline says nothing new about an app that was already
     // failing: the verdict keeps its real answer (the 503 body is what the rollback log should show).
     if (answer.timedOut && timeoutMs < probeTimeoutMs && lastFailed) break;

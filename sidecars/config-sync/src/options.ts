@@ -4,10 +4,10 @@
  * a change is rolled back.
  */
 
-import { opt } from '../../../lib/options.js';
-
-export const signalNames = ['HUP', 'USR1', 'USR2', 'TERM', 'INT', 'QUIT', 'KILL'] as const;
-export type SignalName = (typeof signalNames)[number];
+import { kubeOptions } from '../../../lib/option-groups/kube.js';
+import { notifyOptions } from '../../../lib/option-groups/notify.js';
+import { tlsClientOptions } from '../../../lib/option-groups/tls-client.js';
+import { opt, withAliases } from '../../../lib/options.js';
 
 export const options = {
   source: opt.enum(['kubernetes', 'dir', 'http'], {
@@ -17,10 +17,7 @@ export const options = {
   }),
 
   // kubernetes
-  namespace: opt.string({
-    description:
-      "Namespace of the ConfigMaps (kubernetes source); default: the kubeconfig context's namespace, which in a pod is the pod's own.",
-  }),
+  ...kubeOptions,
   configmap: opt.string({
     pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
     expect: 'a ConfigMap name (lowercase letters, digits, - and .)',
@@ -37,10 +34,6 @@ export const options = {
   includeSecrets: opt.bool({
     description:
       'Also sync Secrets: those matching --selector, or the Secret named like --configmap (kubernetes source).',
-  }),
-  kubeconfig: opt.file({
-    mustExist: true,
-    description: 'Kubeconfig file; default: $KUBECONFIG, else the pod service account.',
   }),
   resyncInterval: opt.duration({
     default: '5m',
@@ -68,10 +61,7 @@ export const options = {
   token: opt.secret({
     description: 'Bearer token sent to --url (http source), re-read from its file on every request.',
   }),
-  caFile: opt.file({
-    mustExist: true,
-    description: "PEM CA bundle to verify --url's certificate with, instead of the system CAs (http source).",
-  }),
+  ...tlsClientOptions,
   pollInterval: opt.duration({
     default: '10s',
     min: '100ms',
@@ -120,26 +110,10 @@ export const options = {
   }),
 
   // notify
-  signal: opt.enum(signalNames, {
-    default: 'HUP',
-    description: 'Signal sent to the app after a change: HUP to reload; TERM or KILL to have it restarted.',
-  }),
-  processName: opt.string({
-    description:
-      'Name of the app process to signal (its comm or argv[0]; a pattern with a space or / matches the command line); needs shareProcessNamespace.',
-  }),
-  pidFile: opt.file({
-    description: "File holding the app's pid, re-read before every signal.",
-  }),
-  reloadUrl: opt.url({
-    protocols: ['http', 'https'],
-    description:
-      'Call this URL after a change instead of sending a signal (retried on 5xx and network errors).',
-  }),
-  reloadMethod: opt.enum(['POST', 'PUT', 'GET'], {
-    default: 'POST',
-    description: 'HTTP method for --reload-url.',
-  }),
+  ...notifyOptions,
+  // Called --reload-url and --reload-method before the names were shared with git-pull.
+  webhookUrl: withAliases(notifyOptions.webhookUrl, 'reload-url'),
+  webhookMethod: withAliases(notifyOptions.webhookMethod, 'reload-method'),
   debounce: opt.duration({
     default: '100ms',
     max: '1m',

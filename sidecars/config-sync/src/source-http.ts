@@ -1,13 +1,12 @@
 /**
- * The http source: a URL polled with conditional GETs (If-None-Match / If-Modified-Since), so an
- * unchanged configuration costs a 304 and no parsing. Error answers and unreachable servers are reported
+ * The http source: a URL polled with conditional GETs (If-None-Match / If-Modified-Since) over a
+ * kept-alive connection (lib/http-client.ts), so an unchanged configuration costs a 304 and no parsing. Error answers and unreachable servers are reported
  * and the last good configuration stays. The payload is a JSON object of file name -> text, or, with
  * --http-key, the body itself as one file.
  */
 
-import { readFile } from 'node:fs/promises';
-import { Agent, request } from 'undici';
-import { describeError, ErrorCode, PodkitError } from '../../../lib/errors.js';
+import { ErrorCode, PodkitError } from '../../../lib/errors.js';
+import { type HttpClient, type HttpResponse, RequestError } from '../../../lib/http-client.js';
 import { redactUrl } from '../../../lib/option-types.js';
 import type { Secret } from '../../../lib/secret.js';
 import { type Snapshot, snapshot } from './snapshot.js';
@@ -52,7 +51,8 @@ export interface HttpSourceOptions {
   url: URL;
   httpKey?: string | undefined;
   token: Secret;
-  caFile?: string | undefined;
+  /** Shared with the health gate and the webhook: one private CA, one keep-alive pool. */
+  client: HttpClient;
   pollIntervalMs: number;
   requestTimeoutMs: number;
 }
@@ -61,7 +61,6 @@ type Answer = { kind: 'unchanged' } | { kind: 'body'; body: Buffer };
 
 export class HttpSource implements Source {
   readonly #options: HttpSourceOptions;
-  #agent: Agent | undefined;
   #etag: string | undefined;
   #lastModified: string | undefined;
   #events: SourceEvents | undefined;
@@ -99,7 +98,6 @@ export class HttpSource implements Source {
     this.#closed = true;
     clearTimeout(this.#timer);
     await this.#polling;
-    await this.#agent?.close();
   }
 
   #pollNow(): void {
@@ -133,43 +131,28 @@ export class HttpSource implements Source {
     events.snapshot(snapshot(files));
   }
 
-  async #dispatcher(): Promise<Agent> {
-    if (!this.#agent) {
-      const ca = this.#options.caFile ? await readFile(this.#options.caFile) : undefined;
-      this.#agent = new Agent({ connect: { minVersion: 'TLSv1.2', ...(ca ? { ca } : {}) } });
-    }
-    return this.#agent;
-  }
-
   async #get(conditional: boolean): Promise<Answer> {
-    const { url, token, requestTimeoutMs } = this.#options;
-    const where = `GET ${redactUrl(url)}`;
+    const { url, token, requestTimeoutMs, client } = this.#options;
     const headers: Record<string, string> = { accept: this.#options.httpKey ? '*/*' : 'application/json' };
     if (conditional && this.#etag) headers['if-none-match'] = this.#etag;
     if (conditional && this.#lastModified) headers['if-modified-since'] = this.#lastModified;
     const bearer = await token.read();
     if (bearer) headers.authorization = `Bearer ${bearer}`;
-    let response: Awaited<ReturnType<typeof request>>;
-    let body: Buffer;
+    let response: HttpResponse;
     try {
-      response = await request(url, {
-        method: 'GET',
-        headers,
-        dispatcher: await this.#dispatcher(),
-        signal: AbortSignal.timeout(requestTimeoutMs),
-      });
-      if (response.statusCode === 304 && conditional) {
-        await response.body.dump();
-        return { kind: 'unchanged' };
-      }
-      body = await readLimited(response.body);
+      response = await client.request(url, { headers, timeoutMs: requestTimeoutMs, maxBodyBytes });
     } catch (err) {
-      throw new PodkitError(ErrorCode.SOURCE, `${where}: ${describeError(err)}`, { cause: err });
+      if (!(err instanceof RequestError)) throw err;
+      throw new PodkitError(ErrorCode.SOURCE, err.message, { cause: err });
     }
-    const { statusCode } = response;
-    if (statusCode !== 200) {
+    const { status, body } = response;
+    if (status === 304 && conditional) return { kind: 'unchanged' };
+    if (status !== 200) {
       const text = body.toString('utf8').trim().replace(/\s+/g, ' ').slice(0, 200);
-      throw new PodkitError(ErrorCode.SOURCE, `${where}: HTTP ${statusCode}${text ? ` ${text}` : ''}`);
+      throw new PodkitError(
+        ErrorCode.SOURCE,
+        `GET ${redactUrl(url)}: HTTP ${status}${text ? ` ${text}` : ''}`,
+      );
     }
     this.#etag = header(response.headers.etag);
     this.#lastModified = header(response.headers['last-modified']);
@@ -179,15 +162,4 @@ export class HttpSource implements Source {
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-async function readLimited(body: AsyncIterable<Buffer>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > maxBodyBytes) throw new Error(`body larger than ${maxBodyBytes} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }

@@ -6,6 +6,7 @@
 
 import type { ComponentOptions } from '../../../lib/component.js';
 import { ConfigError, describeError } from '../../../lib/errors.js';
+import type { HttpClient } from '../../../lib/http-client.js';
 import type { Logger } from '../../../lib/log.js';
 import type { ConfigSyncSpec } from './options.js';
 import type { Source } from './source.js';
@@ -17,6 +18,7 @@ const loopback = new Set(['localhost', '127.0.0.1', '[::1]']);
 export async function createSource(
   o: Options,
   log: Logger,
+  client: HttpClient,
 ): Promise<{ source: Source; description: string }> {
   if (o.source === 'dir') {
     const { DirSource } = await import('./source-dir.js');
@@ -33,21 +35,21 @@ export async function createSource(
       url,
       httpKey: o.httpKey,
       token: o.token,
-      caFile: o.caFile,
+      client,
       pollIntervalMs: o.pollInterval,
       requestTimeoutMs: o.requestTimeout,
     });
     return { source, description: source.description };
   }
-  const { loadKubeConfig } = await import('../../../lib/kube.js');
+  const { kubeAccess } = await import('../../../lib/kube.js');
   const { KubernetesSource } = await import('./source-kubernetes.js');
-  let kc: ReturnType<typeof loadKubeConfig>;
+  let access: ReturnType<typeof kubeAccess>;
   try {
-    kc = loadKubeConfig(o.kubeconfig);
+    access = kubeAccess(o);
   } catch (err) {
     throw new ConfigError('kubeconfig', describeError(err));
   }
-  const namespace = o.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+  const { kc, namespace } = access;
   const source = new KubernetesSource({
     kc,
     namespace,

@@ -11,12 +11,13 @@
 
 import { Backoff } from '../../../lib/backoff.js';
 import { describeError, ErrorCode, isPodkitError } from '../../../lib/errors.js';
+import type { HttpClient } from '../../../lib/http-client.js';
 import type { Logger } from '../../../lib/log.js';
+import type { AppNotifier } from '../../../lib/notify-app.js';
 import { Coalescer } from './coalesce.js';
 import { awaitHealthy, type HealthVerdict } from './health-gate.js';
 import type { KubeletLayout } from './layout.js';
 import type { SyncMetrics, SyncResult } from './metrics.js';
-import type { Notifier } from './notify.js';
 import { contentHash, type Files, type Refusal, type Snapshot, sanitize } from './snapshot.js';
 import { checkSyntax, runValidateCommand, type ValidateMode, ValidationError } from './validate.js';
 
@@ -25,8 +26,8 @@ export interface SyncerOptions {
   validateMode: ValidateMode;
   validateCommand?: string | undefined;
   validateTimeoutMs: number;
-  notifier?: Notifier | undefined;
-  health?: { url: URL; timeoutMs: number; stableMs: number } | undefined;
+  notifier?: AppNotifier | undefined;
+  health?: { url: URL; timeoutMs: number; stableMs: number; client: HttpClient } | undefined;
   debounceMs: number;
   metrics: SyncMetrics;
   log: Logger;

@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
+import { HttpClient } from '../../../lib/http-client.js';
 import { awaitHealthy } from '../src/health-gate.js';
 import { KubeletLayout } from '../src/layout.js';
 import { runValidateCommand } from '../src/validate.js';
@@ -122,8 +123,10 @@ t.test('health gate: healthy only after a stable run of 2xx; a flap restarts the
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());
   const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/health`);
+  const client = new HttpClient();
+  t.teardown(() => client.close());
 
-  const healthy = await awaitHealthy({ url, timeoutMs: 5000, stableMs: 300, intervalMs: 50 });
+  const healthy = await awaitHealthy({ client, url, timeoutMs: 5000, stableMs: 300, intervalMs: 50 });
   t.equal(healthy.healthy, true);
   t.ok(healthy.checks >= 4, `several checks before accepting (${healthy.checks})`);
 
@@ -132,7 +135,7 @@ t.test('health gate: healthy only after a stable run of 2xx; a flap restarts the
   setTimeout(() => {
     next = 503;
   }, 100);
-  const flapped = await awaitHealthy({ url, timeoutMs: 800, stableMs: 300, intervalMs: 50 });
+  const flapped = await awaitHealthy({ client, url, timeoutMs: 800, stableMs: 300, intervalMs: 50 });
   t.equal(flapped.healthy, false);
   t.equal(flapped.last, 'HTTP 503 {"status":"config-error"}');
 
@@ -148,13 +151,13 @@ t.test('health gate: healthy only after a stable run of 2xx; a flap restarts the
   t.teardown(() => hangs.closeAllConnections());
   t.teardown(() => hangs.close());
   const hangsUrl = new URL(`http://127.0.0.1:${(hangs.address() as AddressInfo).port}/health`);
-  const hung = await awaitHealthy({ url: hangsUrl, timeoutMs: 1500, stableMs: 0, intervalMs: 20 });
+  const hung = await awaitHealthy({ client, url: hangsUrl, timeoutMs: 1500, stableMs: 0, intervalMs: 20 });
   t.equal(hung.healthy, false);
   t.equal(hung.last, 'HTTP 503 {"status":"config-error"}', 'the real answer, not the cut-short probe');
   t.equal(hung.checks, 2);
 
   server.close();
-  const down = await awaitHealthy({ url, timeoutMs: 300, stableMs: 0, intervalMs: 50 });
+  const down = await awaitHealthy({ client, url, timeoutMs: 300, stableMs: 0, intervalMs: 50 });
   t.equal(down.healthy, false);
   t.match(down.last, /ECONNREFUSED/);
 });

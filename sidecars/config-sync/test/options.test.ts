@@ -37,16 +37,21 @@ t.test('bad configuration: one line naming the option, exit 2, nothing started',
       /invalid --url "ftp:\/\/a\/": expected a URL starting with http:\/\/ or https:\/\//,
     ],
     [
-      `${http} --signal SIGHUP`,
-      /invalid --signal "SIGHUP": expected one of HUP, USR1, USR2, TERM, INT, QUIT, KILL/,
+      `${http} --signal SIGFOO`,
+      /invalid --signal "SIGFOO": expected a signal: SIGHUP, SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGQUIT, SIGKILL/,
     ],
+    [`${http} --signal HUP`, /--signal needs --process-name or --pid-file/],
     [
       `${http} --process-name app --pid-file /run/app.pid`,
       /--process-name and --pid-file cannot both be set/,
     ],
     [
+      `${http} --webhook-url http://127.0.0.1:1/-/reload --process-name app`,
+      /--webhook-url replaces the signal/,
+    ],
+    [
       `${http} --reload-url http://127.0.0.1:1/-/reload --process-name app`,
-      /--reload-url replaces the signal/,
+      /--webhook-url replaces the signal/,
     ],
     [
       `${http} --health-url http://127.0.0.1:1/health --health-timeout 1s --health-stable 2s`,

@@ -1,12 +1,21 @@
 /**
  * The app side, with the real legacy app: SIGHUP across a shared PID namespace (found by name and by
- * pid file), and one reload per burst of edits.
+ * pid file), and one reload per burst of edits; and an app told by an HTTP call, under the current
+ * option names and the old ones.
  */
 
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import { CertificateAuthority } from '../../../test/support/certs.js';
+import type { Teardown } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
-import { metric } from './helpers.js';
+import { metric, startSync, tempDir } from './helpers.js';
 import { greeting, startPod } from './pod.js';
 
 const fast = ['--debounce', '50ms', '--poll-interval', '500ms'];
@@ -67,4 +76,89 @@ t.test('a burst of edits gives one publish and one reload, not a storm', async (
   t.equal((await pod.stats()).config.reloads, 1, 'ten edits, one reload');
   t.equal(await metric(pod.adminUrl, 'podkit_config_sync_publishes_total'), 1);
   t.equal(await metric(pod.adminUrl, 'podkit_config_sync_notifications_total', 'result="success"'), 1);
+});
+
+/** An app's reload endpoint, over http or (with a certificate) https, recording each call. */
+async function reloadEndpoint(t: Teardown, tls?: { cert: string; key: string }) {
+  const calls: { method: string; url: string; authorization?: string }[] = [];
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    calls.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
+    res.writeHead(204).end();
+  };
+  const server = tls ? createHttpsServer(tls, handler) : createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const { port } = server.address() as AddressInfo;
+  return { calls, origin: `${tls ? 'https' : 'http'}://127.0.0.1:${port}` };
+}
+
+const dirSource = (source: string, target: string) => [
+  '--source',
+  'dir',
+  '--source-dir',
+  source,
+  '--target-dir',
+  target,
+  ...fast,
+];
+
+t.test('an HTTP call after each change: --webhook-url over https with a private CA', async (t) => {
+  const ca = await CertificateAuthority.create();
+  const cert = await ca.localhost();
+  const source = tempDir();
+  const caFile = join(tempDir(), 'ca.crt');
+  writeFileSync(caFile, ca.certPem);
+  writeFileSync(join(source, 'app.conf'), 'one\n');
+  const app = await reloadEndpoint(t, { cert: cert.chainPem, key: cert.keyPem });
+  const sync = await startSync(t, [
+    ...dirSource(source, tempDir()),
+    '--webhook-url',
+    `${app.origin.replace('//', '//ops:s3cret@')}/-/reload`,
+    '--webhook-method',
+    'PUT',
+    '--ca-file',
+    caFile,
+  ]);
+  const before = app.calls.length;
+  writeFileSync(join(source, 'app.conf'), 'two\n');
+  await waitFor(() => app.calls.length > before, { what: 'the reload call after the change' });
+  t.same(app.calls.at(-1), {
+    method: 'PUT',
+    url: '/-/reload',
+    authorization: `Basic ${Buffer.from('ops:s3cret').toString('base64')}`,
+  });
+  t.equal(
+    await metric(sync.adminUrl, 'podkit_config_sync_notifications_total', 'result="success"'),
+    app.calls.length,
+  );
+  t.notMatch(sync.transcript(), /s3cret/, 'the password in the URL is never logged');
+});
+
+t.test('the old spellings --reload-url and PODKIT_RELOAD_METHOD still work, with a warning', async (t) => {
+  const source = tempDir();
+  writeFileSync(join(source, 'app.conf'), 'one\n');
+  const app = await reloadEndpoint(t);
+  const sync = await startSync(
+    t,
+    [...dirSource(source, tempDir()), '--reload-url', `${app.origin}/-/reload`],
+    {
+      env: { PODKIT_RELOAD_METHOD: 'PUT' },
+    },
+  );
+  t.ok(
+    sync.logs.some((l) => l.level === 'warn' && l.msg === '--reload-url is deprecated: use --webhook-url'),
+  );
+  t.ok(
+    sync.logs.some(
+      (l) => l.level === 'warn' && l.msg === 'PODKIT_RELOAD_METHOD is deprecated: use PODKIT_WEBHOOK_METHOD',
+    ),
+  );
+  const before = app.calls.length;
+  writeFileSync(join(source, 'app.conf'), 'two\n');
+  await waitFor(() => app.calls.length > before, { what: 'the reload call after the change' });
+  t.same(app.calls.at(-1), { method: 'PUT', url: '/-/reload', authorization: undefined });
 });

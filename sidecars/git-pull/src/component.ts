@@ -9,8 +9,11 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { BurstGarbage } from '../../../lib/burst-garbage.js';
 import { defineComponent } from '../../../lib/component.js';
 import { ConfigError } from '../../../lib/errors.js';
+import { HttpClient } from '../../../lib/http-client.js';
+import { signalNotifier, webhookNotifier } from '../../../lib/notify-app.js';
+import { checkNotifyOptions } from '../../../lib/option-groups/notify.js';
 import { invalid } from '../../../lib/options.js';
-import { execHook, signalApp, webhook } from './hooks.js';
+import { execHook, notifyApp, revisionMessage } from './hooks.js';
 import { createGitPullMetrics } from './metrics.js';
 import { Notifier, type Revision } from './notifier.js';
 import { gitPullOptions } from './options.js';
@@ -28,7 +31,7 @@ export const gitPull = defineComponent({
   adminPort: 9403,
   options: gitPullOptions,
 
-  check(o) {
+  check(o, given) {
     const { transport } = o.repo;
     const link = o.link || o.repo.name;
     if (link.includes('/') || reservedNames.has(link) || link.startsWith('.worktrees')) {
@@ -58,13 +61,7 @@ export const gitPull = defineComponent({
         `is for ssh remotes; ${o.repo.display} is ${transport}`,
       );
     }
-    if (o.signal && !o.processName && !o.pidFile) {
-      throw invalid('signal', 'needs --process-name or --pid-file to know whom to signal');
-    }
-    if ((o.processName || o.pidFile) && !o.signal) {
-      throw invalid(o.processName ? 'processName' : 'pidFile', 'needs --signal (e.g. SIGHUP)');
-    }
-    if (o.processName && o.pidFile) throw invalid('pidFile', 'and --process-name are exclusive: pick one');
+    checkNotifyOptions(o, given);
   },
 
   async start(o, ctx) {
@@ -87,30 +84,21 @@ export const gitPull = defineComponent({
     metrics.consecutiveFailures.set(0);
     health.readiness.set('revision', false, 'waiting for the first sync');
 
+    const client = new HttpClient({ caFile: o.caFile });
+    // One attempt per delivery: the Notifier below retries (one-time mode: not at all).
+    const webhook = webhookNotifier(o, client, { attempts: 1 });
+    const signal = signalNotifier(o);
     const notifiers = [
       o.exechookCommand
         ? { kind: 'exechook' as const, deliver: execHook(o.exechookCommand, o.exechookTimeout) }
         : undefined,
-      o.webhookUrl
+      webhook
         ? {
             kind: 'webhook' as const,
-            deliver: webhook({
-              url: o.webhookUrl,
-              method: o.webhookMethod,
-              successStatus: o.webhookSuccessStatus,
-              timeoutMs: o.webhookTimeout,
-            }),
+            deliver: notifyApp(webhook, (revision) => revisionMessage(revision, o.webhookMethod)),
           }
         : undefined,
-      o.signal
-        ? {
-            kind: 'signal' as const,
-            deliver: signalApp(o.signal, {
-              ...(o.processName ? { name: o.processName } : {}),
-              ...(o.pidFile ? { pidFile: o.pidFile } : {}),
-            }),
-          }
-        : undefined,
+      signal ? { kind: 'signal' as const, deliver: notifyApp(signal, () => undefined) } : undefined,
     ]
       .filter((hook) => hook !== undefined)
       .map((hook) => new Notifier({ ...hook, log, metrics, retry: !o.oneTime }));
@@ -192,6 +180,7 @@ export const gitPull = defineComponent({
       async close() {
         for (const notifier of notifiers) notifier.close();
         await loop.close();
+        client.close();
       },
     };
   },

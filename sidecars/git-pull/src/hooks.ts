@@ -1,12 +1,12 @@
 /**
  * The three after-publish notifications, each one delivery for a Notifier to retry: a shell command run
- * in the new worktree, an HTTP call, a signal to the app's process. All built on lib/ (command.ts,
- * webhook.ts, process-signal.ts).
+ * in the new worktree, and the app notifiers of lib/notify-app.ts (an HTTP call, a signal to the app's
+ * process). Each delivery is one attempt: the Notifier retries until success or a newer revision, so
+ * the app always hears about the live revision (git-sync's hook semantics).
  */
 
 import { runCommand } from '../../../lib/command.js';
-import { signalProcesses } from '../../../lib/process-signal.js';
-import { callWebhook } from '../../../lib/webhook.js';
+import type { AppNotifier, WebhookMessage } from '../../../lib/notify-app.js';
 import type { Revision } from './notifier.js';
 
 /**
@@ -37,38 +37,21 @@ export function execHook(command: string, timeoutMs: number) {
   };
 }
 
-export interface WebhookSettings {
-  url: URL;
-  method: 'POST' | 'PUT' | 'GET';
-  successStatus: number;
-  timeoutMs: number;
-}
-
-export function webhook(settings: WebhookSettings) {
-  return async (revision: Revision, signal: AbortSignal): Promise<string> => {
-    const withBody = settings.method !== 'GET';
-    const result = await callWebhook({
-      url: settings.url,
-      method: settings.method,
-      headers: {
-        'podkit-git-hash': revision.hash,
-        'gitsync-hash': revision.hash,
-        ...(withBody ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(withBody ? { body: JSON.stringify({ hash: revision.hash, ref: revision.ref }) } : {}),
-      timeoutMs: settings.timeoutMs,
-      // The notifier retries with its own backoff until success or a newer revision.
-      attempts: 1,
-      ...(settings.successStatus ? { successStatus: settings.successStatus } : {}),
-      signal,
-    });
-    return `HTTP ${result.status}`;
+/** What a webhook gets: the hash in a header (git-sync's name too) and, unless it is a GET, a JSON body. */
+export function revisionMessage(revision: Revision, method: string): WebhookMessage {
+  const headers = { 'podkit-git-hash': revision.hash, 'gitsync-hash': revision.hash };
+  if (method === 'GET') return { headers };
+  return {
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ hash: revision.hash, ref: revision.ref }),
   };
 }
 
-export function signalApp(signal: NodeJS.Signals, target: { name?: string; pidFile?: string }) {
-  return async (): Promise<string> => {
-    const found = await signalProcesses(target, signal);
-    return `${signal} to pid ${found.map((p) => p.pid).join(', ')}`;
-  };
+/** A delivery through an app notifier: `HTTP 204`, `SIGHUP to pid 42`. */
+export function notifyApp(
+  notifier: AppNotifier,
+  message: (revision: Revision) => WebhookMessage | undefined,
+) {
+  return async (revision: Revision, signal: AbortSignal): Promise<string> =>
+    (await notifier.notify(signal, message(revision))).detail;
 }

@@ -1,24 +1,22 @@
-import { type Option, opt } from '../../../lib/options.js';
-import { parseRepo, type RepoAddress } from './repo-url.js';
-
 /**
- * --repo parses into a RepoAddress that logs without its password (the start-up log prints every
- * option); it is a string option otherwise.
+ * git-pull's option spec. It imports lib/options, the shared option groups and the pure --repo parser
+ * (which imports only lib/option-types), so other components load it cheaply to learn its names.
  */
-const repoOption: Option<RepoAddress> = {
-  kind: 'string',
-  description:
-    'Git repository to sync: https://, http://, ssh://, user@host:path, git:// or file:// (credentials in the URL are moved out of git arguments and redacted).',
-  required: true,
-  placeholder: '<url>',
-  parse: parseRepo,
-};
 
-/** Signals an app commonly handles as "reload" (HUP, USR1, USR2) or "restart" (TERM, INT, QUIT). */
-export const reloadSignals = ['SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+import { notifyOptions } from '../../../lib/option-groups/notify.js';
+import { tlsClientOptions } from '../../../lib/option-groups/tls-client.js';
+import { opt } from '../../../lib/options.js';
+import { parseRepo } from './repo-url.js';
 
 export const gitPullOptions = {
-  repo: repoOption,
+  // Parsed once into a RepoAddress, which logs without its password (the start-up log prints options).
+  repo: opt.custom(parseRepo, {
+    required: true,
+    placeholder: '<url>',
+    typeName: 'git URL',
+    description:
+      'Git repository to sync: https://, http://, ssh://, user@host:path, git:// or file:// (credentials in the URL are moved out of git arguments and redacted).',
+  }),
   ref: opt.string({
     default: 'HEAD',
     description: "Branch, tag or full commit hash to publish; HEAD follows the remote's default branch.",
@@ -93,36 +91,8 @@ export const gitPullOptions = {
     min: '10ms',
     description: 'Longest time one run of --exechook-command may take before its process group is killed.',
   }),
-  webhookUrl: opt.url({
-    protocols: ['http', 'https'],
-    description:
-      'URL called after each publish with the hash in the Podkit-Git-Hash header and a JSON body; retried until it succeeds.',
-  }),
-  webhookMethod: opt.enum(['POST', 'PUT', 'GET'], {
-    default: 'POST',
-    description: 'HTTP method for --webhook-url.',
-  }),
-  webhookSuccessStatus: opt.int({
-    default: 0,
-    min: 0,
-    max: 599,
-    description: 'Status that counts as success for --webhook-url; 0 accepts any 2xx.',
-  }),
-  webhookTimeout: opt.duration({
-    default: '5s',
-    min: '10ms',
-    description: 'Longest time one --webhook-url call may take.',
-  }),
-  signal: opt.enum(reloadSignals, {
-    description: 'Signal sent to the app after each publish (needs --process-name or --pid-file).',
-  }),
-  processName: opt.string({
-    description:
-      'Process to signal, by name (or a command-line pattern with a space or /); the pod needs shareProcessNamespace: true.',
-  }),
-  pidFile: opt.file({
-    description: 'File holding the pid of the process to signal, re-read at every publish.',
-  }),
+  ...notifyOptions,
+  ...tlsClientOptions,
   keepWorktrees: opt.int({
     default: 1,
     min: 0,

@@ -129,7 +129,7 @@ t.test('webhook: called with the hash after publish, retried on a 500', async (t
 });
 
 t.test(
-  'signal: the app (by process name, then by pid file) reloads the new tree after each push',
+  'signal: the app (by process name with SIGHUP, then by pid file with HUP) reloads the new tree after each push',
   async (t) => {
     const remote = await makeRemote(t, { 'version.txt': 'one\n' });
     const root = join(tempDir(t), 'root');
@@ -176,7 +176,8 @@ t.test(
 
     const byPidFile = await startGitPull(
       t,
-      ['--repo', remote.fileUrl, '--period', '200ms', '--signal', 'SIGHUP', '--pid-file', pidFile],
+      // HUP, config-sync's spelling before the two shared one option: the same signal.
+      ['--repo', remote.fileUrl, '--period', '200ms', '--signal', 'HUP', '--pid-file', pidFile],
       {
         root,
       },
