@@ -79,8 +79,10 @@ export function runWorker<Init, Ready>(definition: WorkerDefinition<Init, Ready>
       started = true;
       toPrimary({ type: 'workers:ready', data: ready });
     } catch (err) {
-      toPrimary({ type: 'workers:failed', message: describeError(err) });
-      process.exit(1);
+      // The reason first (it says more than the exit code), then the exit.
+      const failed: CoreToPrimary = { type: 'workers:failed', message: describeError(err) };
+      if (process.connected) process.send?.(failed, undefined, {}, () => process.exit(1));
+      else process.exit(1);
     }
   };
 
