@@ -170,10 +170,12 @@ export class WorkerPool<Ready = unknown> {
   #fork(): Promise<Ready> {
     const { log } = this.options;
     const worker = cluster.fork();
-    // Exit and channel close both: only then has every message the worker sent been delivered.
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    const disconnected = new Promise<void>((resolve) => worker.once('disconnect', () => resolve()));
-    const gone = Promise.all([exited, disconnected]).then(() => this.#gone(worker));
+    // 'close': the process has exited and its channel's end was read. Not 'disconnect', which node
+    // never emits when the worker dies with sockets still queued for it. Messages read last are
+    // emitted on the next tick, hence setImmediate: every message the worker sent has then arrived.
+    const gone = new Promise<void>((resolve) =>
+      worker.process.once('close', () => setImmediate(() => resolve(this.#gone(worker)))),
+    );
     this.#alive.set(worker, gone);
     // A send racing the channel's close reports here instead of throwing.
     worker.on('error', (err: Error) => log.debug({ worker: worker.id, err: err.message }, 'worker channel'));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { dataPlaneFlags } from '../../components.js';
 import { httpRequest } from '../support/http.js';
+import { children } from '../support/proc-fds.js';
 import { alive, distDir, type LogLine, type Started, spawnNode, startComponent } from '../support/process.js';
 import { waitFor } from '../support/wait.js';
 
@@ -38,18 +39,6 @@ async function metric(app: Started, name: string): Promise<number | undefined> {
   const lines = text.split('\n').filter((line) => line.startsWith(`${name} `));
   if (lines.length > 1) throw new Error(`${name} appears ${lines.length} times: one series expected`);
   return lines[0] === undefined ? undefined : Number(lines[0].slice(name.length + 1));
-}
-
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
 }
 
 /** Waits until two workers serve and none of them is in `old`; returns the serving pids. */
@@ -144,6 +133,18 @@ t.test('an uncaught exception in a worker: logged as fatal, exit 1, replaced', a
   t.match(fatal.err, /fixture worker threw/, 'the worker names the error');
   const exit = await app.waitForLog(restarted);
   t.match(exit, { pid, exitCode: 1, worker: fatal.worker }, 'the primary sees exit code 1 from that worker');
+  const now = await replaced(app, before);
+  t.notOk(now.includes(pid), 'replaced');
+});
+
+t.test('a worker that dies with sockets queued for it is noticed and replaced', async (t) => {
+  // node never emits 'disconnect' for such a worker: the pool must not wait for it.
+  const app = await start();
+  const before = await serving(app);
+  const { pid } = (await post(app, '/stall')) as { pid: number };
+  process.kill(pid, 'SIGKILL');
+  const exit = await app.waitForLog(restarted);
+  t.match(exit, { pid, signal: 'SIGKILL' }, 'its exit is seen');
   const now = await replaced(app, before);
   t.notOk(now.includes(pid), 'replaced');
 });
