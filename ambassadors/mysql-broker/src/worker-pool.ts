@@ -60,7 +60,7 @@ interface Remote {
   backendKey?: string;
 }
 
-export interface WorkerPoolOptions {
+export interface BrokerWorkersOptions {
   count: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
@@ -86,7 +86,7 @@ export class BrokerWorkers implements DataPath {
   #nextId = 1;
   #draining = false;
 
-  constructor(private readonly options: WorkerPoolOptions) {
+  constructor(private readonly options: BrokerWorkersOptions) {
     this.#pool = new WorkerPool({
       script: workerScript,
       count: options.count,
