@@ -205,7 +205,7 @@ export class Broker implements DataPath {
     backend.once('close', () => connection.close());
     // Told before the client sees the greeting: a worker's primary answers for the client until then.
     const reported = this.options.events.brokered(connection.listener, key, id);
-    if (reported) void reported.then(() => this.#flow(connection, backend, first));
+    if (reported instanceof Promise) void reported.then(() => this.#flow(connection, backend, first));
     else this.#flow(connection, backend, first);
   }
 
