@@ -2,7 +2,8 @@
  * `--workers 2` with a worker killed under load, in front of a real MariaDB: the worker is replaced,
  * every connection attempted after the kill is served or answered with a MySQL ERR packet (never a
  * connection lost during the handshake), sessions the dead worker was proxying die with it and no
- * others, the counters stay right, and the primary's copies of handed-over sockets are not leaked.
+ * others, the counters stay right, and the primary's copies of handed-over sockets are not leaked. With
+ * both workers dead, clients get an ERR packet until the replacements serve.
  */
 
 import type { Socket } from 'node:net';
@@ -202,6 +203,67 @@ t.test(
     });
     t.pass(
       `the primary holds no copy of a handed-over socket (${primaryFds} open files, as before the load)`,
+    );
+  },
+);
+
+t.test(
+  '--workers 2: while no worker serves, clients get an ERR packet, never a hang or a close',
+  async (t) => {
+    const db = await startMariaDb(t);
+    const broker = await startBroker(t, ['--backends', backendArg(db), '--workers', '2']);
+    await primaryIs(broker, db);
+    const workers = children(broker.pid);
+    t.equal(workers.length, 2, 'two workers');
+
+    const attempts: Attempt[] = [];
+    let stop = false;
+    const loop = async () => {
+      while (!stop) {
+        const startedAt = Date.now();
+        try {
+          const conn = await connectVia(broker, db);
+          await conn.query('SELECT 1');
+          await conn.end();
+          attempts.push({ startedAt, outcome: 'ok', detail: '' });
+        } catch (err) {
+          const e = err as { code?: string; errno?: number; message?: string };
+          attempts.push({ startedAt, outcome: isErrPacket(e) ? 'err-packet' : 'lost', detail: describe(e) });
+        }
+      }
+    };
+    const running = Array.from({ length: 3 }, loop);
+    await waitFor(() => attempts.length >= 10, { what: 'load running' });
+    const killedAt = Date.now();
+    for (const pid of workers) process.kill(pid, 'SIGKILL');
+    await waitFor(async () => (await readyDetail(broker)) === '0 of 2 serving', { what: 'none serving' });
+    const readyz = await fetch(`${broker.adminUrl}/readyz`);
+    t.equal(readyz.status, 503, '/readyz is 503 while no worker serves');
+    await waitFor(async () => (await readyDetail(broker)) === '2 of 2 serving', {
+      timeoutMs: 20_000,
+      what: 'both replaced',
+    });
+    const replacedAt = Date.now();
+    await waitFor(() => attempts.some((a) => a.startedAt > replacedAt && a.outcome === 'ok'), {
+      what: 'served again',
+    });
+    stop = true;
+    await Promise.all(running);
+
+    const after = attempts.filter((a) => a.startedAt > killedAt);
+    t.same(
+      after.filter((a) => a.outcome === 'lost').map((a) => a.detail),
+      [],
+      `all ${after.length} attempts after the kill were served or refused with an ERR packet`,
+    );
+    t.ok(
+      after.some((a) => a.outcome === 'err-packet' && /no worker process is serving/.test(a.detail)),
+      'those arriving while none served were told so',
+    );
+    t.same(
+      children(broker.pid).filter((pid) => workers.includes(pid)),
+      [],
+      'by two new workers',
     );
   },
 );
