@@ -15,7 +15,7 @@ import { forward } from '../../../lib/socket-forward.js';
 import { ConnectionTracker, type Drainable } from '../../../lib/tcp-drain.js';
 import { BackendConnectError, openBackend } from './backend-connect.js';
 import type { BackendState } from './backend-pool.js';
-import type { ByteSource, ListenerName, RefusalReason } from './metrics.js';
+import type { Bytes, ConnectionSource, ListenerName, RefusalReason } from './metrics.js';
 import { errPacket } from './protocol.js';
 import { refusalCodes, refusalMessage } from './refusals.js';
 
@@ -31,7 +31,8 @@ export interface Route {
 
 /** What happened to connections: metrics in one process, messages to the primary in a worker. */
 export interface BrokerEvents {
-  brokered(listener: ListenerName, backendKey: string, id: number): void;
+  /** A promise holds the client's first backend byte until it resolves (worker-pool.ts says why). */
+  brokered(listener: ListenerName, backendKey: string, id: number): void | Promise<void>;
   refused(reason: RefusalReason, id: number): void;
   closed?(id: number): void;
 }
@@ -47,7 +48,7 @@ export interface BrokerOptions {
 }
 
 /** The data path as the component sees it: in this process (Broker) or spread over workers. */
-export interface DataPath extends ByteSource {
+export interface DataPath extends ConnectionSource {
   listen(listener: ListenerName, address: HostPort, route: Route): Promise<string>;
   closeBackend(key: string): number;
   drain(): Promise<void>;
@@ -79,6 +80,10 @@ class Brokered implements Drainable {
     readonly listener: ListenerName,
     readonly abort: AbortController,
   ) {}
+
+  get closed(): boolean {
+    return this.#closed;
+  }
 
   close(): void {
     if (this.#closed) return;
@@ -119,7 +124,7 @@ export class Broker implements DataPath {
     return count;
   }
 
-  bytes(): { upstream: number; downstream: number } {
+  bytes(): Bytes {
     let { upstream, downstream } = this.#closedBytes;
     for (const { client, backend } of this.#tracker.values()) {
       if (!backend) continue;
@@ -194,11 +199,19 @@ export class Broker implements DataPath {
   }
 
   #splice(connection: Brokered, key: string, backend: Socket, first: Buffer, id: number): void {
-    const { client } = connection;
     connection.backend = backend;
     connection.backendKey = key;
     backend.on('error', () => connection.close());
     backend.once('close', () => connection.close());
+    // Told before the client sees the greeting: a worker's primary answers for the client until then.
+    const reported = this.options.events.brokered(connection.listener, key, id);
+    if (reported instanceof Promise) void reported.then(() => this.#flow(connection, backend, first));
+    else this.#flow(connection, backend, first);
+  }
+
+  #flow(connection: Brokered, backend: Socket, first: Buffer): void {
+    if (connection.closed) return;
+    const { client } = connection;
     if (this.options.idleTimeoutMs > 0) {
       client.setTimeout(this.options.idleTimeoutMs, () => connection.close());
     }
@@ -211,7 +224,6 @@ export class Broker implements DataPath {
     });
     client.resume();
     backend.resume();
-    this.options.events.brokered(connection.listener, key, id);
   }
 
   #refuse(client: Socket, reason: RefusalReason, detail: string, id: number): void {

@@ -10,9 +10,9 @@ import { invalid } from '../../../lib/options.js';
 import { BackendPool, type BackendState } from './backend-pool.js';
 import { Broker, type BrokerEvents, type DataPath, type Route } from './broker.js';
 import { parseDnsName, startDnsDiscovery } from './discovery/dns.js';
-import { type BrokerMetrics, createBrokerMetrics, type ListenerName } from './metrics.js';
+import { type BrokerMetrics, createBrokerMetrics, createByteMetrics, type ListenerName } from './metrics.js';
 import { mysqlBrokerOptions } from './options.js';
-import { WorkerPool } from './worker-pool.js';
+import { BrokerWorkers } from './worker-pool.js';
 
 /** Round-robin over `pool`, then `fallback`: the read-only route. */
 function rotating(pool: () => BackendState[], fallback: () => BackendState[]): () => BackendState[] {
@@ -69,11 +69,20 @@ export const mysqlBroker = defineComponent({
     };
     let broker: DataPath;
     if (o.workers > 1) {
-      const pool = new WorkerPool({ ...dataPathOptions, count: o.workers, logLevel: o.logLevel });
-      await pool.start();
-      broker = pool;
+      const workers = new BrokerWorkers({
+        ...dataPathOptions,
+        count: o.workers,
+        logLevel: o.logLevel,
+        readiness: health.readiness,
+        registry: ctx.registry,
+        drainTimeoutMs: o.shutdownTimeout,
+      });
+      await workers.start();
+      broker = workers;
     } else {
-      broker = new Broker(dataPathOptions);
+      const single = new Broker(dataPathOptions);
+      createByteMetrics(ctx.registry, () => single.bytes());
+      broker = single;
     }
 
     const events = (role: ListenerName) => ({

@@ -1,21 +1,30 @@
 /**
  * The broker's metrics, created once and passed in. Byte counters are read from the sockets' own
  * counts at scrape time (closed connections are folded into a running total), so the data path pays
- * nothing per chunk for them. Backend gauges carry the backend address as a label: the set is bounded
+ * nothing per chunk for them; they live where the data path runs (with --workers, in each worker, and
+ * the primary shows their sum). Backend gauges carry the backend address as a label: the set is bounded
  * by the configuration or discovery, and a backend that leaves the list leaves the metrics too.
  */
 
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { metricName } from '../../../lib/metrics.js';
 
-export const refusalReasons = ['max_connections', 'no_backend', 'connect_timeout'] as const;
+export const refusalReasons = [
+  'max_connections',
+  'no_backend',
+  'connect_timeout',
+  'worker_unavailable',
+] as const;
 export type RefusalReason = (typeof refusalReasons)[number];
 export const listeners = ['read-write', 'read-only'] as const;
 export type ListenerName = (typeof listeners)[number];
 
-export interface ByteSource {
-  /** Bytes from clients to backends, and back, over all connections so far. */
-  bytes(): { upstream: number; downstream: number };
+export interface Bytes {
+  upstream: number;
+  downstream: number;
+}
+
+export interface ConnectionSource {
   active(listener: ListenerName): number;
 }
 
@@ -24,7 +33,11 @@ export interface BackendSource {
   backends(): { backend: string; role: ListenerName; up: boolean; primary: boolean }[];
 }
 
-export function createBrokerMetrics(registry: Registry, bytes: () => ByteSource, backends: BackendSource) {
+export function createBrokerMetrics(
+  registry: Registry,
+  connectionSource: () => ConnectionSource,
+  backends: BackendSource,
+) {
   const name = (what: string, unit?: string) => metricName('mysql-broker', what, unit);
   new Gauge({
     name: name('connections_active'),
@@ -32,7 +45,7 @@ export function createBrokerMetrics(registry: Registry, bytes: () => ByteSource,
     labelNames: ['listener'],
     registers: [registry],
     collect() {
-      for (const listener of listeners) this.set({ listener }, bytes().active(listener));
+      for (const listener of listeners) this.set({ listener }, connectionSource().active(listener));
     },
   });
   const connections = new Counter({
@@ -46,19 +59,6 @@ export function createBrokerMetrics(registry: Registry, bytes: () => ByteSource,
     help: 'Client connections answered with a MySQL ERR packet instead of a backend, by reason.',
     labelNames: ['reason'],
     registers: [registry],
-  });
-  let reported = { upstream: 0, downstream: 0 };
-  new Counter({
-    name: name('bytes_total'),
-    help: 'Bytes proxied: upstream is client to backend, downstream is backend to client.',
-    labelNames: ['direction'],
-    registers: [registry],
-    collect() {
-      const now = bytes().bytes();
-      this.inc({ direction: 'upstream' }, Math.max(0, now.upstream - reported.upstream));
-      this.inc({ direction: 'downstream' }, Math.max(0, now.downstream - reported.downstream));
-      reported = now;
-    },
   });
   new Gauge({
     name: name('backend_up'),
@@ -95,3 +95,20 @@ export function createBrokerMetrics(registry: Registry, bytes: () => ByteSource,
 }
 
 export type BrokerMetrics = ReturnType<typeof createBrokerMetrics>;
+
+/** Where the data path runs: this process, or each worker (the primary sums them, lib/workers). */
+export function createByteMetrics(registry: Registry, bytes: () => Bytes): void {
+  let reported = { upstream: 0, downstream: 0 };
+  new Counter({
+    name: metricName('mysql-broker', 'bytes_total'),
+    help: 'Bytes proxied: upstream is client to backend, downstream is backend to client.',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect() {
+      const now = bytes();
+      this.inc({ direction: 'upstream' }, Math.max(0, now.upstream - reported.upstream));
+      this.inc({ direction: 'downstream' }, Math.max(0, now.downstream - reported.downstream));
+      reported = now;
+    },
+  });
+}

@@ -15,6 +15,8 @@ export const refusalCodes: Record<RefusalReason, number> = {
   no_backend: 1053,
   /** ER_NET_READ_INTERRUPTED: a timeout waiting for the server. */
   connect_timeout: 1159,
+  /** As no_backend: with --workers, no worker process could carry the connection; retrying is right. */
+  worker_unavailable: 1053,
 };
 
 export function refusalMessage(reason: RefusalReason, detail: string): string {
@@ -25,5 +27,7 @@ export function refusalMessage(reason: RefusalReason, detail: string): string {
       return `Can't connect to MySQL server: no healthy backend (podkit mysql-broker: ${detail})`;
     case 'connect_timeout':
       return `Can't connect to MySQL server: ${detail} (podkit mysql-broker --connect-timeout)`;
+    case 'worker_unavailable':
+      return `Can't connect to MySQL server: no broker worker to carry the connection (podkit mysql-broker: ${detail})`;
   }
 }

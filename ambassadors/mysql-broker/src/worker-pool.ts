@@ -1,29 +1,40 @@
 /**
- * `--workers N` (N > 1): the data path spread over N worker processes, so proxying uses more than one
- * core (most of a proxy's CPU is the write syscalls, one per chunk, which one Node thread runs in
- * series). The primary keeps every decision: it accepts each client (paused, nothing read), applies
- * --max-connections, picks the candidates from its health-checked pools, and hands the socket to the
- * worker with the fewest connections. Workers connect and forward (broker.ts) and report back what
- * happened: brokered, refused, closed, backends that failed, bytes.
+ * `--workers N` (N > 1): the data path spread over N worker processes (lib/workers), so proxying uses
+ * more than one core (most of a proxy's CPU is the write syscalls, one per chunk, which one Node thread
+ * runs in series). The primary keeps every decision: it accepts each client (paused, nothing read),
+ * applies --max-connections, picks the candidates from its health-checked pools, and hands the socket
+ * to the serving worker with the fewest connections. Workers connect and forward (broker.ts) and report
+ * back what happened: brokered, refused, closed, backends that failed.
+ *
+ * The primary keeps its own copy of each socket (`keepOpen`) until the worker reports the outcome,
+ * which the worker does before the client sees a backend byte. A worker that dies first, or closes the
+ * connection without an outcome, leaves the client to the primary, which answers with an ERR packet
+ * instead of a silent close. Sessions a worker was already proxying die with it, as with a crashed
+ * server; lib/workers replaces the worker.
  */
 
-import { type ChildProcess, fork } from 'node:child_process';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
+import type { Registry } from 'prom-client';
 import { distPath } from '../../../lib/dist-path.js';
+import { ErrorCode } from '../../../lib/errors.js';
+import type { Probe } from '../../../lib/health.js';
 import { listen } from '../../../lib/http-server.js';
-import type { Logger } from '../../../lib/log.js';
+import type { Logger, LogLevel } from '../../../lib/log.js';
 import type { HostPort } from '../../../lib/option-types.js';
+import { registerWorkerMetrics } from '../../../lib/workers/metrics.js';
+import { type Worker, WorkerPool } from '../../../lib/workers/primary.js';
+import type { BackendState } from './backend-pool.js';
 import { type BrokerEvents, type DataPath, type Route, refuse } from './broker.js';
-import type { ListenerName, RefusalReason } from './metrics.js';
+import { createByteMetrics, type ListenerName, type RefusalReason } from './metrics.js';
 
-export interface WorkerSettings {
-  index: number;
+/** What every worker starts with. */
+export interface WorkerInit {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
-  logLevel: string;
 }
 
-/** Primary -> worker. */
+/** Primary -> worker (the connection message carries the client socket). */
 export type ToWorker =
   | {
       type: 'connection';
@@ -31,55 +42,71 @@ export type ToWorker =
       listener: ListenerName;
       candidates: { key: string; host: string; port: number }[];
     }
-  | { type: 'closeBackend'; key: string }
-  | { type: 'drain' };
+  | { type: 'closeBackend'; key: string };
 
 /** Worker -> primary. */
 export type FromWorker =
-  | { type: 'ready' }
   | { type: 'brokered'; id: number; key: string }
   | { type: 'refused'; id: number; reason: RefusalReason }
   | { type: 'failed'; id: number; key: string; detail: string }
-  | { type: 'closed'; id: number }
-  | { type: 'bytes'; upstream: number; downstream: number };
+  | { type: 'closed'; id: number };
 
 interface Remote {
   listener: ListenerName;
   route: Route;
-  worker: WorkerProcess;
+  worker: Worker;
+  /** The primary's copy of the client socket, until the worker reports an outcome. */
+  held: Socket | undefined;
   backendKey?: string;
 }
 
-interface WorkerProcess {
-  child: ChildProcess;
-  open: number;
-  bytes: { upstream: number; downstream: number };
-  exited: Promise<void>;
-}
-
-export interface WorkerPoolOptions {
+export interface BrokerWorkersOptions {
   count: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
-  logLevel: string;
+  logLevel: LogLevel;
   log: Logger;
   events: BrokerEvents;
+  readiness: Probe;
+  registry: Registry;
+  /** How long the workers may take to drain before they are killed. */
+  drainTimeoutMs: number;
 }
 
 const workerScript = distPath('ambassadors/mysql-broker/src/worker.js');
+const noBytes = () => ({ upstream: 0, downstream: 0 });
 
-export class WorkerPool implements DataPath {
-  readonly #workers: WorkerProcess[] = [];
+export class BrokerWorkers implements DataPath {
+  readonly #pool: WorkerPool;
   readonly #servers: Server[] = [];
   readonly #open = new Map<number, Remote>();
+  /** Open connections per worker, to choose the least busy. */
+  readonly #load = new Map<Worker, number>();
   #nextId = 1;
   #draining = false;
 
-  constructor(private readonly options: WorkerPoolOptions) {}
+  constructor(private readonly options: BrokerWorkersOptions) {
+    this.#pool = new WorkerPool({
+      script: workerScript,
+      count: options.count,
+      log: options.log,
+      logLevel: options.logLevel,
+      readiness: options.readiness,
+      init: (): WorkerInit => ({
+        connectTimeoutMs: options.connectTimeoutMs,
+        idleTimeoutMs: options.idleTimeoutMs,
+      }),
+      onMessage: (worker, message) => this.#onMessage(worker, message as FromWorker),
+      onGone: (worker) => this.#onGone(worker),
+    });
+  }
 
   async start(): Promise<void> {
-    await Promise.all(Array.from({ length: this.options.count }, (_, index) => this.#fork(index)));
+    await this.#pool.start();
+    await registerWorkerMetrics(this.options.registry, this.#pool, (registry) =>
+      createByteMetrics(registry, noBytes),
+    );
     this.options.log.info({ workers: this.options.count }, 'workers started');
   }
 
@@ -99,20 +126,11 @@ export class WorkerPool implements DataPath {
     return count;
   }
 
-  bytes(): { upstream: number; downstream: number } {
-    let upstream = 0;
-    let downstream = 0;
-    for (const worker of this.#workers) {
-      upstream += worker.bytes.upstream;
-      downstream += worker.bytes.downstream;
-    }
-    return { upstream, downstream };
-  }
-
   closeBackend(key: string): number {
     let count = 0;
     for (const remote of this.#open.values()) if (remote.backendKey === key) count++;
-    this.#broadcast({ type: 'closeBackend', key });
+    const message: ToWorker = { type: 'closeBackend', key };
+    this.#pool.broadcast(message);
     return count;
   }
 
@@ -120,68 +138,7 @@ export class WorkerPool implements DataPath {
   async drain(): Promise<void> {
     this.#draining = true;
     for (const server of this.#servers) server.close();
-    this.#broadcast({ type: 'drain' });
-    await Promise.all(this.#workers.map((worker) => worker.exited));
-  }
-
-  #fork(index: number): Promise<void> {
-    const settings: WorkerSettings = {
-      index,
-      connectTimeoutMs: this.options.connectTimeoutMs,
-      idleTimeoutMs: this.options.idleTimeoutMs,
-      logLevel: this.options.logLevel,
-    };
-    const child = fork(workerScript, [JSON.stringify(settings)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      execArgv: [],
-    });
-    const worker: WorkerProcess = {
-      child,
-      open: 0,
-      bytes: { upstream: 0, downstream: 0 },
-      exited: new Promise((resolve) => child.once('exit', () => resolve())),
-    };
-    this.#workers.push(worker);
-    void worker.exited.then(() => {
-      // Connections of a worker that died are gone: forget them, and say so unless we are draining.
-      for (const [id, remote] of this.#open) if (remote.worker === worker) this.#open.delete(id);
-      if (!this.#draining)
-        this.options.log.error({ worker: index, exitCode: child.exitCode }, 'worker exited');
-    });
-    return new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.on('message', (message: FromWorker) => {
-        if (message.type === 'ready') resolve();
-        else this.#onMessage(worker, message);
-      });
-      void worker.exited.then(() => reject(new Error(`worker ${index} exited during start-up`)));
-    });
-  }
-
-  #onMessage(worker: WorkerProcess, message: FromWorker): void {
-    if (message.type === 'bytes') {
-      worker.bytes = { upstream: message.upstream, downstream: message.downstream };
-      return;
-    }
-    if (message.type === 'ready') return;
-    const remote = this.#open.get(message.id);
-    if (!remote) return;
-    switch (message.type) {
-      case 'brokered':
-        remote.backendKey = message.key;
-        this.options.events.brokered(remote.listener, message.key, message.id);
-        break;
-      case 'refused':
-        this.options.events.refused(message.reason, message.id);
-        break;
-      case 'failed':
-        remote.route.markFailed(message.key, message.detail);
-        break;
-      case 'closed':
-        this.#open.delete(message.id);
-        worker.open--;
-        break;
-    }
+    await this.#pool.close(undefined, this.options.drainTimeoutMs);
   }
 
   #dispatch(client: Socket, listener: ListenerName, route: Route): void {
@@ -189,38 +146,130 @@ export class WorkerPool implements DataPath {
       client.destroy();
       return;
     }
-    const { maxConnections, log } = this.options;
+    const { maxConnections } = this.options;
     if (maxConnections > 0 && this.#open.size >= maxConnections) {
-      this.options.events.refused('max_connections', 0);
-      refuse(client, 'max_connections', `--max-connections ${maxConnections} reached`, log);
+      this.#refuse(client, 'max_connections', `--max-connections ${maxConnections} reached`);
       return;
     }
     const candidates = route.candidates();
     if (candidates.length === 0) {
-      this.options.events.refused('no_backend', 0);
-      refuse(client, 'no_backend', route.describe(), log);
+      this.#refuse(client, 'no_backend', route.describe());
       return;
     }
-    const worker = this.#workers.reduce((least, w) => (w.open < least.open ? w : least));
+    const worker = this.#leastBusy();
+    if (!worker) {
+      this.#refuse(client, 'worker_unavailable', 'no worker process is serving');
+      return;
+    }
+    this.#handOver(client, listener, route, candidates, worker);
+  }
+
+  #handOver(
+    client: Socket,
+    listener: ListenerName,
+    route: Route,
+    candidates: BackendState[],
+    worker: Worker,
+  ): void {
     const id = this.#nextId++;
-    this.#open.set(id, { listener, route, worker });
-    worker.open++;
+    this.#open.set(id, { listener, route, worker, held: client });
+    this.#load.set(worker, (this.#load.get(worker) ?? 0) + 1);
     const message: ToWorker = {
       type: 'connection',
       id,
       listener,
       candidates: candidates.map((b) => ({ key: b.key, host: b.address.host, port: b.address.port })),
     };
-    worker.child.send(message, client, (err) => {
-      if (!err) return;
-      log.warn({ err: err.message }, 'could not hand a connection to a worker');
-      this.#open.delete(id);
-      worker.open--;
-      client.destroy();
+    worker.send(message, client, { keepOpen: true }, (err) => {
+      if (err) this.#answer(id, `could not hand the connection to worker ${worker.id}: ${err.message}`);
     });
   }
 
-  #broadcast(message: ToWorker): void {
-    for (const worker of this.#workers) if (worker.child.connected) worker.child.send(message);
+  #leastBusy(): Worker | undefined {
+    let least: Worker | undefined;
+    let leastLoad = Number.POSITIVE_INFINITY;
+    for (const worker of this.#pool.serving) {
+      const load = this.#load.get(worker) ?? 0;
+      if (load < leastLoad) {
+        least = worker;
+        leastLoad = load;
+      }
+    }
+    return least;
+  }
+
+  #onMessage(worker: Worker, message: FromWorker): void {
+    const remote = this.#open.get(message.id);
+    if (!remote || remote.worker !== worker) return;
+    switch (message.type) {
+      case 'brokered':
+        remote.backendKey = message.key;
+        this.options.events.brokered(remote.listener, message.key, message.id);
+        this.#release(remote);
+        break;
+      case 'refused':
+        // The worker wrote the ERR packet itself.
+        this.options.events.refused(message.reason, message.id);
+        this.#release(remote);
+        break;
+      case 'failed':
+        remote.route.markFailed(message.key, message.detail);
+        break;
+      case 'closed':
+        // Without an outcome (a drain that raced the hand-over, a client that left): nothing reached
+        // the client from the worker, so it gets the ERR packet from here.
+        if (remote.held)
+          this.#answer(message.id, `worker ${worker.id} closed the connection before a backend`);
+        this.#forget(message.id, remote);
+        break;
+    }
+  }
+
+  #onGone(worker: Worker): void {
+    let answered = 0;
+    let lost = 0;
+    for (const [id, remote] of this.#open) {
+      if (remote.worker !== worker) continue;
+      if (remote.held) {
+        this.#answer(id, `worker ${worker.id} exited before the connection reached a backend`);
+        answered++;
+      } else {
+        this.#forget(id, remote);
+        lost++;
+      }
+    }
+    this.#load.delete(worker);
+    if (answered + lost === 0) return;
+    this.options.log.warn(
+      { code: ErrorCode.WORKER, worker: worker.id, sessionsLost: lost, answered },
+      'connections of a worker that exited: its sessions closed with it, clients not yet connected got an ERR packet',
+    );
+  }
+
+  /** The worker has the connection for good: the primary's copy goes (the connection stays). */
+  #release(remote: Remote): void {
+    remote.held?.destroy();
+    remote.held = undefined;
+  }
+
+  /** The worker cannot serve the connection: the client gets its ERR packet from the primary's copy. */
+  #answer(id: number, detail: string): void {
+    const remote = this.#open.get(id);
+    if (!remote?.held) return;
+    const client = remote.held;
+    remote.held = undefined;
+    this.#forget(id, remote);
+    this.#refuse(client, 'worker_unavailable', detail);
+  }
+
+  #forget(id: number, remote: Remote): void {
+    if (!this.#open.delete(id)) return;
+    const load = this.#load.get(remote.worker);
+    if (load !== undefined) this.#load.set(remote.worker, load - 1);
+  }
+
+  #refuse(client: Socket, reason: RefusalReason, detail: string): void {
+    this.options.events.refused(reason, 0);
+    refuse(client, reason, detail, this.options.log);
   }
 }

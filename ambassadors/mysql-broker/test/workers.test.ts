@@ -4,10 +4,10 @@
  * that lets a query finish and leaves no process behind.
  */
 
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { startMariaDb } from '../../../test/support/mariadb.js';
+import { children } from '../../../test/support/proc-fds.js';
 import { alive } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
 import {
@@ -20,18 +20,6 @@ import {
   serverPort,
   startBroker,
 } from './helpers.js';
-
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
 
 t.test('--workers 2: queries, limits, failover and drain across worker processes', async (t) => {
   const [first, second] = await Promise.all([startMariaDb(t), startMariaDb(t)]);

@@ -14,7 +14,6 @@ import { checkOptions, proxyConfig, type TlsProxyOptions } from './config.js';
 import { createDataPlane } from './data-plane.js';
 import { createCertificateMetrics, createDataPlaneMetrics } from './metrics.js';
 import { tlsProxyOptions } from './options.js';
-import { registerWorkerMetrics } from './remote-metrics.js';
 import { loadTlsMaterial, type TlsFiles, type TlsMaterial, TlsMaterialError } from './tls-material.js';
 import { startWorkers } from './workers.js';
 
@@ -70,21 +69,22 @@ export const tlsProxy = defineComponent({
         addresses = await plane.listen();
         serving = plane;
       } else {
-        health.readiness.set('workers', false, `0 of ${options.workers} serving`);
-        const pool = await startWorkers({
+        const workers = await startWorkers({
           count: options.workers,
           config,
           material,
           ticketKeys,
           log,
           logLevel: options.logLevel,
+          readiness: health.readiness,
+          registry: ctx.registry,
           onUpstreamRefused: () => probe.recheck(),
-          onServing: (count) =>
-            health.readiness.set('workers', count > 0, `${count} of ${options.workers} serving`),
         });
-        await registerWorkerMetrics(ctx.registry, pool);
-        addresses = pool.addresses;
-        serving = pool;
+        addresses = workers.addresses;
+        serving = {
+          setMaterial: (next) => workers.setMaterial(next),
+          close: (graceMs) => workers.close(graceMs, options.shutdownTimeout),
+        };
       }
     } catch (err) {
       probe.close();

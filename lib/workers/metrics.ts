@@ -1,32 +1,30 @@
 /**
- * Worker metrics in the primary's /metrics. Each data-plane metric is registered in the primary's
- * registry as a stand-in whose value is collected from every worker at scrape time and summed with
- * prom-client's own cluster aggregation (AggregatorRegistry.aggregate), so the output is one set of
+ * Worker metrics in the primary's /metrics. Each metric the workers define is registered in the
+ * primary's registry as a stand-in whose value is collected from every worker at scrape time and summed
+ * with prom-client's own cluster aggregation (AggregatorRegistry.aggregate), so the output is one set of
  * series, exactly as a single process would show. One scrape asks each worker once, whatever the
  * number of metrics.
  */
 
-import {
-  AggregatorRegistry,
-  type Metric,
-  type MetricObjectWithValues,
-  type MetricValue,
-  Registry,
-  type RegistryContentType,
-} from 'prom-client';
-import { createDataPlaneMetrics } from './metrics.js';
-
-type MetricSnapshot = MetricObjectWithValues<MetricValue<string>>;
+import { AggregatorRegistry, type Metric, Registry, type RegistryContentType } from 'prom-client';
+import type { MetricSnapshot } from './messages.js';
 
 export interface WorkerMetricsSource {
-  /** One array of metrics per worker that answered. */
-  collect(): Promise<MetricSnapshot[][]>;
+  /** One array of metrics per worker (and one for the workers that died). */
+  metrics(): Promise<MetricSnapshot[][]>;
 }
 
-export async function registerWorkerMetrics(registry: Registry, source: WorkerMetricsSource): Promise<void> {
-  // The shape (names, help, types) comes from the same definitions the workers use.
+/**
+ * Registers on `registry` the metrics `define` creates (the same function the workers call on their
+ * own registries: names, help and types come from one place), valued as the sum over `source`.
+ */
+export async function registerWorkerMetrics(
+  registry: Registry,
+  source: WorkerMetricsSource,
+  define: (registry: Registry) => unknown,
+): Promise<void> {
   const template = new Registry();
-  createDataPlaneMetrics(template);
+  define(template);
   const shapes = await template.getMetricsAsJSON();
 
   let inFlight: Promise<Registry<RegistryContentType>> | undefined;
@@ -35,7 +33,7 @@ export async function registerWorkerMetrics(registry: Registry, source: WorkerMe
     const round =
       inFlight ??
       source
-        .collect()
+        .metrics()
         .then((perWorker) => AggregatorRegistry.aggregate(perWorker))
         .finally(() => {
           setImmediate(() => {
