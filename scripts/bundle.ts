@@ -20,14 +20,14 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
+import { components } from '../components.js';
 import { repoRoot } from './repo-root.js';
 
-/** Every script node starts directly: the CLI and the worker scripts components fork. */
-export const bundledEntries = [
+/** Every script node starts directly: the CLI and the worker scripts components declare (components.ts). */
+export const bundledEntries: readonly string[] = [
   'cli.js',
-  'sidecars/tls-proxy/src/worker.js',
-  'ambassadors/mysql-broker/src/worker.js',
-] as const;
+  ...Object.values(components).flatMap((entry) => entry.workerScripts),
+];
 
 /**
  * The example apps whose images run FROM podkit's base (examples/legacy-app/Dockerfile), bundled like

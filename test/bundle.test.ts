@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import t from 'tap';
+import { components } from '../components.js';
 import {
   bundledEntries,
   exampleEntries,
@@ -103,12 +104,22 @@ t.test('every script an image starts is bundled', async (t) => {
 });
 
 t.test('every script a component starts in another process is bundled and found', async (t) => {
-  const started = sources.flatMap(({ text }) =>
-    [...text.matchAll(/\bdistPath\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] as string),
-  );
+  const startedBy = (prefix: string) =>
+    sources
+      .filter(({ path }) => path.startsWith(prefix))
+      .flatMap(({ text }) => [...text.matchAll(/\bdistPath\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] as string));
+  const started = startedBy('');
   t.ok(started.length >= 2, 'the tls-proxy and mysql-broker worker scripts are found');
   for (const script of started)
     t.ok(bundledEntries.includes(script as never), `${script} is in bundledEntries`);
+  // A component's worker scripts are declared in its own entry, which is where the bundle finds them.
+  for (const [name, entry] of Object.entries(components)) {
+    t.same(
+      [...entry.workerScripts].sort(),
+      [...new Set(startedBy(`${entry.dir}/`))].sort(),
+      `${name}: workerScripts in components.ts are the scripts its source starts`,
+    );
+  }
 
   // distPath counts one level up from its own code, which must therefore sit in dist/chunks/.
   const holders = Object.entries(meta.outputs)
