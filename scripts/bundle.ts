@@ -12,8 +12,8 @@
  * Layout: entries keep their paths; code shared between entries or loaded on first use (each
  * component, from `components.ts`) goes to dist/chunks/, one level below dist/ like dist/lib/, which
  * `lib/dist-path.ts` relies on. A package loaded on first use through `createRequire` (yaml, in
- * lib/on-first-use.ts) and those in `loadedOnFirstUse` stay outside and resolve from node_modules:
- * scripts/runtime-tree.ts finds them in the metafile written here and ships only those in the image.
+ * lib/on-first-use.ts) stays outside and resolves from node_modules: scripts/runtime-tree.ts finds it
+ * through the metafile written here and ships only such packages in the image.
  * The example apps an image runs are bundled too, each into one file of its own.
  */
 
@@ -34,13 +34,6 @@ export const bundledEntries: readonly string[] = [
  * podkit's entries, so they need no node_modules beyond what the base ships for podkit.
  */
 export const exampleEntries = ['examples/legacy-app/src/main.js'] as const;
-
-/**
- * Packages a bundled dependency requires only when it needs them, left to node_modules so that their
- * source (which a bundle would carry in every process's heap) is read only if they are used: iconv-lite
- * (mysql2 loads its index at start, its character-set tables only for non-UTF-8 columns).
- */
-export const loadedOnFirstUse = ['iconv-lite'] as const;
 
 /**
  * Modules a bundled package requires when it loads but podkit never calls: each is replaced by a stand-in
@@ -158,7 +151,6 @@ export async function bundle(): Promise<void> {
     banner: {
       js: "import { createRequire as podkitCreateRequire } from 'node:module'; const require = podkitCreateRequire(import.meta.url);",
     },
-    external: [...loadedOnFirstUse],
     plugins: [leaveOutNeverCalled, markSideEffectFree],
     logLevel: 'warning',
     metafile: true,
