@@ -59,7 +59,8 @@ export interface StartupFixtures {
 
 /**
  * For components that mostly wait (on git, files, an API or a probe): V8's optimizing and baseline
- * compilers and a large young generation cost them resident memory and buy nothing a user notices.
+ * compilers and a large young generation cost them resident memory and buy nothing a user notices, and
+ * V8 is told to favour size over speed. What each flag saves: docs/performance.md.
  * (For Node 20, whose only optimizing tier is TurboFan; from Node 22 Maglev needs `--no-maglev` too.)
  */
 export const controlPlaneFlags = [

@@ -3,11 +3,10 @@
  * worker scripts components fork) with esbuild, in place over tsc's output, so tests, benchmarks, the
  * demo and the images all run the bundle under the same paths.
  *
- * Why: a component unbundled loads 320-360 files at start (most of them in node_modules). Resolving
+ * Why: unbundled, a component loads hundreds of files at start (most of them in node_modules). Resolving
  * and lexing them is hot enough that V8's optimizing compiler runs during start-up, and its compile
- * threads keep their malloc arenas and compiler code pages for good: 6-8 MB of idle RSS in the data
- * planes (tls-proxy, mysql-broker), which run with TurboFan (`npm run bench -- startup`, before and
- * after). Bundled, start-up stays in the interpreter and every component is ready sooner.
+ * threads keep their memory for good in the data planes, which run with TurboFan. Bundled, start-up
+ * stays in the interpreter and every component is ready sooner (docs/performance.md).
  *
  * Layout: entries keep their paths; code shared between entries or loaded on first use (each
  * component, from `components.ts`) goes to dist/chunks/, one level below dist/ like dist/lib/, which
@@ -40,8 +39,8 @@ export const exampleEntries = ['examples/legacy-app/src/main.js'] as const;
  * that throws, naming itself, on first use, so their code does not sit in every process's heap (nor in
  * the image). prom-client's Pushgateway (podkit is scraped and never pushes; it brings https, tls and
  * zlib with it) and the OpenTelemetry API, which prom-client reads only for exemplars, and podkit's
- * registries have none (lib/metrics.ts): 0.4 MB of git-pull's idle RSS, 1.3 MB beside a bare admin
- * server. mysql2's AWS RDS CA bundle serves SSL profiles named by a string; db-health passes its CA.
+ * registries have none (lib/metrics.ts). mysql2's AWS RDS CA bundle serves SSL profiles named by a
+ * string; db-health passes its CA. What each saves: docs/performance.md.
  */
 export const neverCalled = [
   { from: 'prom-client', specifier: './lib/pushgateway', what: "prom-client's Pushgateway" },
@@ -89,7 +88,8 @@ export const leaveOutNeverCalled: Plugin = {
 /**
  * Packages whose modules have no side effects at load, though their package.json does not say so: the
  * bundle then keeps only the modules whose exports are used. @kubernetes/client-node's index re-exports
- * its whole generated API (every resource's client and model class); podkit uses KubeConfig and Watch.
+ * its whole generated API (every resource's client and model class); podkit uses KubeConfig and Watch,
+ * so the rest stays out of the bundle and out of every process's heap (docs/performance.md).
  */
 export const sideEffectFree = ['@kubernetes/client-node'] as const;
 
@@ -140,8 +140,8 @@ export async function bundle(): Promise<void> {
     target: 'node20',
     entryNames: '[dir]/[name]',
     sourcemap: 'linked',
-    // Every process keeps the source text of what it loaded in its heap: whitespace and syntax minified,
-    // that is about 40% less (names stay, for stack traces and logs). About 0.4 MB of idle RSS.
+    // Every process keeps the source text of what it loaded in its heap: minified whitespace and syntax
+    // make it smaller (names stay, for stack traces and logs).
     minifyWhitespace: true,
     minifySyntax: true,
     // CommonJS packages inside an ESM bundle: their __filename and __dirname become the chunk's own
