@@ -4,7 +4,7 @@
  * exit code (0 clean, 1 runtime failure, 2 configuration) or throws.
  */
 
-import { components, envNamesOfComponents } from './components.js';
+import { components, envNamesOfComponents, loadComponent } from './components.js';
 import { runComponent } from './lib/lifecycle.js';
 import { podkitVersion } from './lib/version.js';
 
@@ -35,13 +35,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${podkitVersion()}\n`);
     return 0;
   }
-  const entry = components[name];
-  if (!entry) {
+  if (!components[name]) {
     const known = Object.keys(components).sort().join(', ') || 'none in this build';
     process.stderr.write(`podkit: unknown component "${name}" (components: ${known})\n`);
     return 2;
   }
-  return runComponent(await entry.load(), rest, process.env, undefined, {
+  return runComponent(await loadComponent(name), rest, process.env, undefined, {
     knownElsewhere: () => envNamesOfComponents(name),
   });
 }

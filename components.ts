@@ -1,36 +1,67 @@
 /**
- * The components this build of podkit contains. Each entry loads its module only when it is run, so
- * `podkit <component>` starts without importing every other component's dependencies.
+ * The components this build of podkit contains, each declared once: what `podkit --help`, the README's
+ * components table, the bundle's entry points, the images' entrypoints, the demo and the start-up
+ * benchmark know about a component all come from its entry here (or are checked against it by
+ * test/docs.test.ts, test/bundle.test.ts and test/e2e/demo.test.ts). Each entry loads its module only
+ * when it is run, so `podkit <component>` starts without importing every other component's dependencies.
  */
 
-import { type Component, commonOptions } from './lib/component.js';
+import { join } from 'node:path';
+import { type Component, type ComponentDefinition, commonOptions } from './lib/component.js';
 import { knownEnvNames, type Spec } from './lib/options.js';
 
 export interface ComponentEntry {
+  /** One line: `podkit --help`, the component's own `--help` title, and the README's components table. */
   readonly summary: string;
-  /** Where its source and README live, e.g. `sidecars/tls-proxy`. */
+  /** What people use for this today (the README's components table; Markdown). */
+  readonly replaces: string;
+  /** Where its source and README live: `<sidecars|ambassadors|adapters>/<name>`. */
   readonly dir: string;
-  load(): Promise<Component>;
+  /** The default port of its admin server, distinct per component so all fit in one pod. */
+  readonly adminPort: number;
+  /** Node flags its image runs it with (the ENTRYPOINT of its Dockerfile; a test keeps the two equal). */
+  readonly nodeFlags: readonly string[];
+  /**
+   * Scripts it starts in other processes (`distPath(...)` in its source), relative to dist/: each is an
+   * entry point of the bundle (scripts/bundle.ts).
+   */
+  readonly workerScripts: readonly string[];
+  /**
+   * Arguments that let it start and become ready on a development machine, from what `fixtures` makes
+   * (`npm run bench -- startup`, and the test that checks each README's metrics table).
+   */
+  startupArgs(fixtures: StartupFixtures): Promise<string[]>;
+  load(): Promise<ComponentDefinition>;
   /**
    * Its own option spec alone (its `options.ts`, which imports only lib/options): what another
    * component loads to know this one's variables, without loading this one.
    */
   options(): Promise<Spec>;
-  /**
-   * Node flags its image runs it with (the ENTRYPOINT of its Dockerfile; a test keeps the two equal).
-   * Components that spend their lives waiting on git, files, an API or a probe run without V8's
-   * optimizing compiler and with a 1 MB young generation: TurboFan's compiled code and compile memory
-   * are about 17 MB of such a process's idle RSS and buy it nothing a user can notice. Data-plane
-   * components keep TurboFan (optimized code is their throughput) with a larger tier-up budget.
-   */
-  readonly nodeFlags: readonly string[];
+}
+
+/** What a component's start-up arguments may ask for; made by bench/lib/startup-fixtures.ts. */
+export interface StartupFixtures {
+  /** A directory of the component's own, empty at first. */
+  readonly dir: string;
+  /** A new directory under `dir` holding these files (name -> text). */
+  directory(name: string, files: Readonly<Record<string, string>>): Promise<string>;
+  /** PEM files of a self-signed certificate for localhost and 127.0.0.1. */
+  certificate(): Promise<{ cert: string; key: string }>;
+  /** `http://127.0.0.1:<port>` of a server that answers every request with 200. */
+  httpUpstream(): Promise<string>;
+  /** `127.0.0.1:<port>` of a listener that sends a MySQL greeting and closes. */
+  mysqlGreeting(): Promise<string>;
+  /** A private MariaDB: its `mysql://` URL (root, no password in it) and a file holding the password. */
+  mariaDb(): Promise<{ url: string; passwordFile: string }>;
+  /** `file://` URL of a bare repository with one commit on `main`. */
+  gitRepository(): Promise<string>;
 }
 
 /**
- * Flags for a process whose own JavaScript is a small share of its work. For Node 20 (V8 11.3), whose
- * only optimizing tier is TurboFan; from Node 22 Maglev is on by default and needs `--no-maglev` too.
- * Sparkplug, the baseline compiler, is off as well: what it compiles for a sync or a probe round stays
- * resident with the compiler's own pages, about 1.5 MB of git-pull's RSS after a few syncs.
+ * For components that mostly wait (on git, files, an API or a probe): V8's optimizing and baseline
+ * compilers and a large young generation cost them resident memory and buy nothing a user notices, and
+ * V8 is told to favour size over speed. What each flag saves: docs/performance.md.
+ * (For Node 20, whose only optimizing tier is TurboFan; from Node 22 Maglev needs `--no-maglev` too.)
  */
 export const controlPlaneFlags = [
   '--max-semi-space-size=1',
@@ -43,13 +74,111 @@ export const controlPlaneFlags = [
 export const burstyControlPlaneFlags = [...controlPlaneFlags, '--expose-gc'] as const;
 
 /**
- * Flags for the data planes (tls-proxy, mysql-broker): four times V8's interrupt budget (67584 bytes of
- * bytecode run) before a function is considered for TurboFan. With the default, start-up alone (module
- * loading, the certificate watch) makes node's own path functions hot enough to optimize, and the
- * compiler's code pages stay resident from then on: 3-4 MB of an idle process. Under load the hot path
- * crosses the larger budget within milliseconds; CPU per request is unchanged (A/B, tls-proxy l7 and l4).
+ * For the data planes: a larger budget before a function is optimized, so start-up alone does not wake
+ * TurboFan (whose code pages would stay resident), while the hot path under load still gets it at once.
  */
 export const dataPlaneFlags = ['--interrupt-budget=270336'] as const;
+
+export const components: Readonly<Record<string, ComponentEntry>> = {
+  'config-sync': {
+    summary:
+      'ConfigMaps, a directory or a URL into a shared directory: validated, the app told, rolled back when it turns unhealthy',
+    replaces: 'kiwigrid/k8s-sidecar, configmap-reload, Reloader',
+    dir: 'sidecars/config-sync',
+    adminPort: 9402,
+    nodeFlags: controlPlaneFlags,
+    workerScripts: [],
+    startupArgs: async ({ dir, directory }) => [
+      ...['--source', 'dir', '--source-dir', await directory('source', { 'app.conf': 'greeting = hello\n' })],
+      ...['--target-dir', join(dir, 'target')],
+    ],
+    load: async () => (await import('./sidecars/config-sync/src/component.js')).configSync,
+    options: async () => (await import('./sidecars/config-sync/src/options.js')).options,
+  },
+  'db-health': {
+    summary: 'liveness, readiness and startup probes for a database, from real queries',
+    replaces: 'kubelet process/port checks, mysqld_exporter, sql_exporter',
+    dir: 'adapters/db-health',
+    adminPort: 9408,
+    nodeFlags: controlPlaneFlags,
+    workerScripts: [],
+    // Ready means the database answered.
+    startupArgs: async ({ mariaDb }) => {
+      const db = await mariaDb();
+      return ['--mysql-url', db.url, '--mysql-password-file', db.passwordFile];
+    },
+    load: async () => (await import('./adapters/db-health/src/component.js')).dbHealth,
+    options: async () => (await import('./adapters/db-health/src/options.js')).dbHealthOptions,
+  },
+  'git-pull': {
+    summary:
+      'a git repository into a shared volume: a worktree per commit, atomic publish, the app told, POST /sync',
+    replaces: 'kubernetes/git-sync, `git pull; sleep 10`',
+    dir: 'sidecars/git-pull',
+    adminPort: 9403,
+    nodeFlags: burstyControlPlaneFlags,
+    workerScripts: [],
+    // Ready means the repository's first revision is published.
+    startupArgs: async ({ dir, gitRepository }) => [
+      '--repo',
+      await gitRepository(),
+      '--root',
+      join(dir, 'root'),
+    ],
+    load: async () => (await import('./sidecars/git-pull/src/component.js')).gitPull,
+    options: async () => (await import('./sidecars/git-pull/src/options.js')).gitPullOptions,
+  },
+  'mysql-broker': {
+    summary:
+      'the app talks to localhost:3306; the broker finds MySQL (static, DNS, Kubernetes) or creates it, with failover',
+    replaces: 'cloud-sql-proxy, MySQL Router',
+    dir: 'ambassadors/mysql-broker',
+    adminPort: 9404,
+    nodeFlags: dataPlaneFlags,
+    workerScripts: ['ambassadors/mysql-broker/src/worker.js'],
+    // Ready needs a backend that greets.
+    startupArgs: async ({ mysqlGreeting }) => [
+      '--listen',
+      '127.0.0.1:0',
+      '--backends',
+      await mysqlGreeting(),
+    ],
+    load: async () => (await import('./ambassadors/mysql-broker/src/component.js')).mysqlBroker,
+    options: async () => (await import('./ambassadors/mysql-broker/src/options.js')).mysqlBrokerOptions,
+  },
+  'tls-proxy': {
+    summary:
+      'HTTPS and mTLS in front of a localhost-only app: HTTP/1.1 + HTTP/2 or l4, certificate hot reload, rate limits',
+    replaces: 'ghostunnel, nginx/Envoy TLS termination',
+    dir: 'sidecars/tls-proxy',
+    adminPort: 9401,
+    nodeFlags: dataPlaneFlags,
+    workerScripts: ['sidecars/tls-proxy/src/worker.js'],
+    // Ready means the upstream accepts connections.
+    startupArgs: async ({ certificate, httpUpstream }) => {
+      const { cert, key } = await certificate();
+      return [
+        '--listen',
+        '127.0.0.1:0',
+        '--upstream',
+        await httpUpstream(),
+        '--cert-file',
+        cert,
+        '--key-file',
+        key,
+      ];
+    },
+    load: async () => (await import('./sidecars/tls-proxy/src/component.js')).tlsProxy,
+    options: async () => (await import('./sidecars/tls-proxy/src/options.js')).tlsProxyOptions,
+  },
+};
+
+/** The registered component `name`, as the lifecycle runs it: its definition with its entry's identity. */
+export async function loadComponent(name: string): Promise<Component> {
+  const entry = components[name];
+  if (!entry) throw new Error(`no component ${name}`);
+  return { ...(await entry.load()), name, summary: entry.summary, adminPort: entry.adminPort };
+}
 
 /** The node flags for `podkit <argv0> ...`: the component's own, none when argv0 is not a component. */
 export function nodeFlagsFor(argv0: string | undefined): readonly string[] {
@@ -66,46 +195,6 @@ export function componentNodeArgs(name: string, cli: string): string[] {
 export function imageEntrypoint(name: string): string[] {
   return ['tini', '--', 'node', ...componentNodeArgs(name, '/app/dist/cli.js')];
 }
-
-export const components: Readonly<Record<string, ComponentEntry>> = {
-  'config-sync': {
-    summary:
-      'configuration from ConfigMaps, a directory or a URL into a shared directory, then SIGHUP to the app',
-    dir: 'sidecars/config-sync',
-    load: async () => (await import('./sidecars/config-sync/src/component.js')).configSync,
-    options: async () => (await import('./sidecars/config-sync/src/options.js')).options,
-    nodeFlags: controlPlaneFlags,
-  },
-  'db-health': {
-    summary: 'liveness, readiness and startup probes for a database, from real queries',
-    dir: 'adapters/db-health',
-    load: async () => (await import('./adapters/db-health/src/component.js')).dbHealth,
-    options: async () => (await import('./adapters/db-health/src/options.js')).dbHealthOptions,
-    nodeFlags: controlPlaneFlags,
-  },
-  'git-pull': {
-    summary:
-      'keeps a shared volume in sync with a git repository: atomic publish, reload the app, POST /sync',
-    dir: 'sidecars/git-pull',
-    load: async () => (await import('./sidecars/git-pull/src/component.js')).gitPull,
-    options: async () => (await import('./sidecars/git-pull/src/options.js')).gitPullOptions,
-    nodeFlags: burstyControlPlaneFlags,
-  },
-  'mysql-broker': {
-    summary: 'ambassador: the app talks to localhost:3306, the broker finds (or creates) MySQL',
-    dir: 'ambassadors/mysql-broker',
-    load: async () => (await import('./ambassadors/mysql-broker/src/component.js')).mysqlBroker,
-    options: async () => (await import('./ambassadors/mysql-broker/src/options.js')).mysqlBrokerOptions,
-    nodeFlags: dataPlaneFlags,
-  },
-  'tls-proxy': {
-    summary: 'HTTPS/mTLS termination in front of a localhost-only service (l7 HTTP/1.1 + HTTP/2, or l4)',
-    dir: 'sidecars/tls-proxy',
-    load: async () => (await import('./sidecars/tls-proxy/src/component.js')).tlsProxy,
-    options: async () => (await import('./sidecars/tls-proxy/src/options.js')).tlsProxyOptions,
-    nodeFlags: dataPlaneFlags,
-  },
-};
 
 /**
  * Every variable the components of this build other than `except` read, scoped and plain: a pod-wide

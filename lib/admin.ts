@@ -5,8 +5,7 @@
  * port can be exposed without exposing these.
  *
  * A fixed route table on node:http, not fastify: these routes take no parameters or schemas and read no
- * bodies, and fastify's modules cost every container 3-4 MB of idle RSS (4.5 MB in a bare bundled admin
- * server with pino and prom-client: 53.7 MB on fastify, 49.2 MB on node:http), a tenth of a 50 MB budget.
+ * bodies, and fastify's modules would sit in every container's idle memory (docs/performance.md).
  */
 
 import {

@@ -2,17 +2,15 @@
  * Collecting the garbage of bursts of work, for components that work in rare bursts and wait in between
  * (git-pull: a sync runs git a few times, then nothing for --period).
  *
- * Why it is needed: with the 1 MB young generation the control planes run with, the objects a burst
+ * Why it is needed: with the small young generation the control planes run with, the objects a burst
  * has in flight (child processes, their streams, promises) survive two scavenges and move to old space,
  * where they stay after the burst. V8 collects old space when it reaches its allocation limit, several
  * MB above what is live, or when its memory reducer runs, which it reliably does only once, in the
- * first quiet spell after start-up. Measured in git-pull syncing every second with nothing pushed:
- * idle RSS crept from 49.6 to 51.9 MB in two minutes without a single major GC.
+ * first quiet spell after start-up; so RSS creeps up with every burst (docs/performance.md, git-pull).
  *
  * So at the end of each burst this looks at the old generation (every heap space but the young one,
- * which scavenges keep small anyway), and once it has grown by 0.5 MB since the last collection (over
- * one burst or several), runs V8's full GC. In git-pull, syncing every second for two minutes, RSS then
- * stayed at 50.1-50.9 MB; with a 1 MB threshold it was 50.2-51.9 MB.
+ * which scavenges keep small anyway), and once it has grown by the threshold since the last collection
+ * (over one burst or several), runs V8's full GC.
  *
  * The GC is requested through `gc()`, which node exposes only with `--expose-gc` (in the component's
  * node flags, see components.ts); without that flag this does nothing, so the component still works
@@ -21,7 +19,7 @@
 
 import { getHeapSpaceStatistics } from 'node:v8';
 
-/** Old-generation growth that is worth a full GC (5-15 ms for these heaps, on the main thread). */
+/** Old-generation growth that is worth a full GC (which runs on the main thread). */
 const defaultThresholdBytes = 512 * 1024;
 
 export class BurstGarbage {

@@ -70,11 +70,11 @@ export interface ComponentHandle {
   reload?(): Promise<void>;
 }
 
-export interface Component<S extends Spec = Spec> {
-  readonly name: string;
-  /** One line for `podkit --help`. */
-  readonly summary: string;
-  readonly adminPort: number;
+/**
+ * What a component does: its options and how it starts. Its name, summary and admin port are declared
+ * once, in its entry in components.ts, which joins them to this when it loads the component.
+ */
+export interface ComponentDefinition<S extends Spec = Spec> {
   readonly options: S;
   /**
    * Cross-option validation; throw `invalid(...)` from lib/options. `given` holds the options a user
@@ -96,8 +96,16 @@ export interface Component<S extends Spec = Spec> {
   start(options: ComponentOptions<S>, ctx: ComponentContext): Promise<ComponentHandle>;
 }
 
-export function defineComponent<S extends Spec>(component: Component<S>): Component<S> {
-  return component;
+/** A component as the lifecycle runs it (components.ts `loadComponent`, or a test's fixture). */
+export interface Component<S extends Spec = Spec> extends ComponentDefinition<S> {
+  readonly name: string;
+  /** One line for `podkit --help`. */
+  readonly summary: string;
+  readonly adminPort: number;
+}
+
+export function defineComponent<S extends Spec>(definition: ComponentDefinition<S>): ComponentDefinition<S> {
+  return definition;
 }
 
 export function fullSpec<S extends Spec>(component: Component<S>): S & CommonSpec {

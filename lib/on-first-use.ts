@@ -19,8 +19,8 @@ export function requireOnFirstUse<T>(specifier: string, from: string): () => T {
 }
 
 /**
- * A node built-in, loaded by the first call: some cost megabytes of every process that loads them
- * (http2: 0.4 MB of tls-proxy's idle RSS, 1.9 MB beside a bare TLS server) and only some requests need them.
+ * A node built-in, loaded by the first call: some (http2) hold memory in every process that loads them,
+ * and only some requests need them (docs/performance.md).
  */
 export function builtinOnFirstUse<T>(name: `node:${string}`): () => T {
   return requireOnFirstUse<T>(name, import.meta.url);

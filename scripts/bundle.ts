@@ -3,31 +3,30 @@
  * worker scripts components fork) with esbuild, in place over tsc's output, so tests, benchmarks, the
  * demo and the images all run the bundle under the same paths.
  *
- * Why: a component unbundled loads 320-360 files at start (most of them in node_modules). Resolving
+ * Why: unbundled, a component loads hundreds of files at start (most of them in node_modules). Resolving
  * and lexing them is hot enough that V8's optimizing compiler runs during start-up, and its compile
- * threads keep their malloc arenas and compiler code pages for good: 6-8 MB of idle RSS in the data
- * planes (tls-proxy, mysql-broker), which run with TurboFan (`npm run bench -- startup`, before and
- * after). Bundled, start-up stays in the interpreter and every component is ready sooner.
+ * threads keep their memory for good in the data planes, which run with TurboFan. Bundled, start-up
+ * stays in the interpreter and every component is ready sooner (docs/performance.md).
  *
  * Layout: entries keep their paths; code shared between entries or loaded on first use (each
  * component, from `components.ts`) goes to dist/chunks/, one level below dist/ like dist/lib/, which
  * `lib/dist-path.ts` relies on. A package loaded on first use through `createRequire` (yaml, in
- * lib/on-first-use.ts) and those in `loadedOnFirstUse` stay outside and resolve from node_modules:
- * scripts/runtime-tree.ts finds them in the metafile written here and ships only those in the image.
+ * lib/on-first-use.ts) stays outside and resolves from node_modules: scripts/runtime-tree.ts finds it
+ * through the metafile written here and ships only such packages in the image.
  * The example apps an image runs are bundled too, each into one file of its own.
  */
 
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
+import { components } from '../components.js';
 import { repoRoot } from './repo-root.js';
 
-/** Every script node starts directly: the CLI and the worker scripts components fork. */
-export const bundledEntries = [
+/** Every script node starts directly: the CLI and the worker scripts components declare (components.ts). */
+export const bundledEntries: readonly string[] = [
   'cli.js',
-  'sidecars/tls-proxy/src/worker.js',
-  'ambassadors/mysql-broker/src/worker.js',
-] as const;
+  ...Object.values(components).flatMap((entry) => entry.workerScripts),
+];
 
 /**
  * The example apps whose images run FROM podkit's base (examples/legacy-app/Dockerfile), bundled like
@@ -36,19 +35,12 @@ export const bundledEntries = [
 export const exampleEntries = ['examples/legacy-app/src/main.js'] as const;
 
 /**
- * Packages a bundled dependency requires only when it needs them, left to node_modules so that their
- * source (which a bundle would carry in every process's heap) is read only if they are used: iconv-lite
- * (mysql2 loads its index at start, its character-set tables only for non-UTF-8 columns).
- */
-export const loadedOnFirstUse = ['iconv-lite'] as const;
-
-/**
  * Modules a bundled package requires when it loads but podkit never calls: each is replaced by a stand-in
  * that throws, naming itself, on first use, so their code does not sit in every process's heap (nor in
  * the image). prom-client's Pushgateway (podkit is scraped and never pushes; it brings https, tls and
  * zlib with it) and the OpenTelemetry API, which prom-client reads only for exemplars, and podkit's
- * registries have none (lib/metrics.ts): 0.4 MB of git-pull's idle RSS, 1.3 MB beside a bare admin
- * server. mysql2's AWS RDS CA bundle serves SSL profiles named by a string; db-health passes its CA.
+ * registries have none (lib/metrics.ts). mysql2's AWS RDS CA bundle serves SSL profiles named by a
+ * string; db-health passes its CA. What each saves: docs/performance.md.
  */
 export const neverCalled = [
   { from: 'prom-client', specifier: './lib/pushgateway', what: "prom-client's Pushgateway" },
@@ -96,7 +88,8 @@ export const leaveOutNeverCalled: Plugin = {
 /**
  * Packages whose modules have no side effects at load, though their package.json does not say so: the
  * bundle then keeps only the modules whose exports are used. @kubernetes/client-node's index re-exports
- * its whole generated API (every resource's client and model class); podkit uses KubeConfig and Watch.
+ * its whole generated API (every resource's client and model class); podkit uses KubeConfig and Watch,
+ * so the rest stays out of the bundle and out of every process's heap (docs/performance.md).
  */
 export const sideEffectFree = ['@kubernetes/client-node'] as const;
 
@@ -147,8 +140,8 @@ export async function bundle(): Promise<void> {
     target: 'node20',
     entryNames: '[dir]/[name]',
     sourcemap: 'linked',
-    // Every process keeps the source text of what it loaded in its heap: whitespace and syntax minified,
-    // that is about 40% less (names stay, for stack traces and logs). About 0.4 MB of idle RSS.
+    // Every process keeps the source text of what it loaded in its heap: minified whitespace and syntax
+    // make it smaller (names stay, for stack traces and logs).
     minifyWhitespace: true,
     minifySyntax: true,
     // CommonJS packages inside an ESM bundle: their __filename and __dirname become the chunk's own
@@ -158,7 +151,6 @@ export async function bundle(): Promise<void> {
     banner: {
       js: "import { createRequire as podkitCreateRequire } from 'node:module'; const require = podkitCreateRequire(import.meta.url);",
     },
-    external: [...loadedOnFirstUse],
     plugins: [leaveOutNeverCalled, markSideEffectFree],
     logLevel: 'warning',
     metafile: true,

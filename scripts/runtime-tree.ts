@@ -54,8 +54,7 @@ function findPackage(name: string, fromDir: string, root: string): string | unde
 
 /**
  * The packages the bundle loads from node_modules at run time, each with what loads it: the external
- * imports esbuild left in the outputs (loadedOnFirstUse in scripts/bundle.ts), and the first-use
- * requires in podkit's own bundled modules. An external that is not installed is an optional add-on its
+ * imports esbuild left in the outputs, and the first-use requires in podkit's own bundled modules. An external that is not installed is an optional add-on its
  * caller tries and does without (mysql2's cardinal, node-fetch's encoding): it has nothing to ship.
  */
 export function packagesLoadedAtRunTime(meta: Metafile, root = repoRoot): Map<string, string[]> {

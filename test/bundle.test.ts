@@ -14,13 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import t from 'tap';
-import {
-  bundledEntries,
-  exampleEntries,
-  leaveOutNeverCalled,
-  loadedOnFirstUse,
-  neverCalled,
-} from '../scripts/bundle.js';
+import { components } from '../components.js';
+import { bundledEntries, exampleEntries, leaveOutNeverCalled, neverCalled } from '../scripts/bundle.js';
 import { imageSpecs } from '../scripts/images.js';
 import { repoRoot } from '../scripts/repo-root.js';
 import {
@@ -71,18 +66,11 @@ t.test('no output of the bundle loads a package at start', async (t) => {
     const outside = output.imports
       .filter((imported) => imported.external)
       .filter(({ path: specifier }) => !specifier.startsWith('node:') && !builtins.has(specifier))
-      // Left out on purpose (a require() where the package needs it), or left by esbuild for the runtime
-      // because it is not installed: optional add-ons (ws's bufferutil, node-fetch's encoding).
-      .filter(
-        (imported) =>
-          imported.kind !== 'require-call' ||
-          (resolvesFrom(repoRoot, imported.path) && !loadedOnFirstUse.includes(imported.path as never)),
-      )
+      // Left by esbuild for the runtime because it is not installed: optional add-ons a package tries
+      // and does without (ws's bufferutil, node-fetch's encoding).
+      .filter((imported) => imported.kind !== 'require-call' || resolvesFrom(repoRoot, imported.path))
       .map((imported) => imported.path);
     t.same(outside, [], `${path} imports only node's built-ins from outside the bundle`);
-  }
-  for (const name of loadedOnFirstUse) {
-    t.ok(resolvesFrom(join(dist, 'chunks'), name), `${name}, left out, resolves from dist/chunks`);
   }
 });
 
@@ -103,12 +91,22 @@ t.test('every script an image starts is bundled', async (t) => {
 });
 
 t.test('every script a component starts in another process is bundled and found', async (t) => {
-  const started = sources.flatMap(({ text }) =>
-    [...text.matchAll(/\bdistPath\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] as string),
-  );
+  const startedBy = (prefix: string) =>
+    sources
+      .filter(({ path }) => path.startsWith(prefix))
+      .flatMap(({ text }) => [...text.matchAll(/\bdistPath\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] as string));
+  const started = startedBy('');
   t.ok(started.length >= 2, 'the tls-proxy and mysql-broker worker scripts are found');
   for (const script of started)
     t.ok(bundledEntries.includes(script as never), `${script} is in bundledEntries`);
+  // A component's worker scripts are declared in its own entry, which is where the bundle finds them.
+  for (const [name, entry] of Object.entries(components)) {
+    t.same(
+      [...entry.workerScripts].sort(),
+      [...new Set(startedBy(`${entry.dir}/`))].sort(),
+      `${name}: workerScripts in components.ts are the scripts its source starts`,
+    );
+  }
 
   // distPath counts one level up from its own code, which must therefore sit in dist/chunks/.
   const holders = Object.entries(meta.outputs)
@@ -228,14 +226,9 @@ t.test('what the bundle loads from node_modules at run time is found in the buil
   for (const specifier of specifiers.filter((s) => !s.startsWith('node:'))) {
     t.ok(loaded.has(specifier), `${specifier}, required on first use, is found in the bundled modules`);
   }
-  for (const name of loadedOnFirstUse) t.ok(loaded.has(name), `${name}, left external, is found`);
   // Each of these needs a path in test/e2e/images.test.ts that loads it inside a real image.
-  t.same([...loaded.keys()], ['iconv-lite', 'yaml'], 'the packages the runtime image ships for the bundle');
-  t.same(
-    dependencyClosure(loaded.keys()),
-    ['node_modules/iconv-lite', 'node_modules/safer-buffer', 'node_modules/yaml'],
-    'with their own dependencies',
-  );
+  t.same([...loaded.keys()], ['yaml'], 'the packages the runtime image ships for the bundle');
+  t.same(dependencyClosure(loaded.keys()), ['node_modules/yaml'], 'with their own dependencies');
 });
 
 t.test('the runtime tree holds the bundle and those packages, and runs on its own', async (t) => {
@@ -250,7 +243,7 @@ t.test('the runtime tree holds the bundle and those packages, and runs on its ow
     [],
     'no source maps',
   );
-  t.same(readdirSync(join(app, 'node_modules')).sort(), ['iconv-lite', 'safer-buffer', 'yaml']);
+  t.same(readdirSync(join(app, 'node_modules')).sort(), ['yaml']);
   for (const name of packagesLoadedAtRunTime(meta).keys()) {
     t.ok(resolvesFrom(join(app, 'dist', 'chunks'), name), `${name} resolves from the staged chunks`);
   }

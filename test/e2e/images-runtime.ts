@@ -2,8 +2,8 @@
  * The images test's checks of the runtime tree (scripts/runtime-tree.ts), run inside the built images:
  * the base holds the bundle and the packages it loads from node_modules, and nothing else; and the paths
  * that load those packages work there: config-sync validating YAML (yaml), db-health checking a MariaDB
- * with checks from a YAML file (yaml; iconv-lite, with which mysql2 decodes the server's greeting on
- * every connection), and mysql-broker's forked workers carrying a query to the same server.
+ * with checks from a YAML file (yaml; mysql2, bundled, decoding the server's answers), and
+ * mysql-broker's forked workers carrying a query to the same server.
  */
 
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';

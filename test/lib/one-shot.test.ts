@@ -13,10 +13,7 @@ import { waitFor } from '../support/wait.js';
 
 function fixture() {
   const calls = { started: 0 };
-  const component = defineComponent({
-    name: 'one-shot-fixture',
-    summary: 'test fixture',
-    adminPort: 9498,
+  const definition = defineComponent({
     options: {
       once: opt.string({ description: 'Exit at once with this output, or "bad" for a config error.' }),
     },
@@ -32,6 +29,7 @@ function fixture() {
       return { close: async () => {} };
     },
   });
+  const component = { name: 'one-shot-fixture', summary: 'test fixture', adminPort: 9498, ...definition };
   return { component, calls };
 }
 

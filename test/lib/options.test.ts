@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import t from 'tap';
-import { components, envNamesOfComponents } from '../../components.js';
+import { envNamesOfComponents, loadComponent } from '../../components.js';
 import { commonOptions, fullSpec } from '../../lib/component.js';
 import { ConfigError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
@@ -45,7 +45,7 @@ const spec = {
 };
 
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseOptions(spec, argv, env);
-const loadTlsProxy = () => (components['tls-proxy'] as (typeof components)[string]).load();
+const loadTlsProxy = () => loadComponent('tls-proxy');
 
 function configError(fn: () => unknown): ConfigError {
   try {

@@ -11,9 +11,6 @@ import { execProbe } from './exec-probe.js';
 import { dbHealthOptions } from './options.js';
 
 export const dbHealth = defineComponent({
-  name: 'db-health',
-  summary: 'liveness, readiness and startup probes for a database, from real queries',
-  adminPort: 9408,
   options: dbHealthOptions,
 
   check(options) {

@@ -26,9 +26,6 @@ function rotating(pool: () => BackendState[], fallback: () => BackendState[]): (
 }
 
 export const mysqlBroker = defineComponent({
-  name: 'mysql-broker',
-  summary: 'ambassador: the app talks to localhost:3306, the broker finds (or creates) MySQL',
-  adminPort: 9404,
   options: mysqlBrokerOptions,
   check(o) {
     if (o.discovery === 'static' && o.backends.length === 0)

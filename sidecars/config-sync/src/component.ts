@@ -35,10 +35,6 @@ async function prepareTarget(dir: string): Promise<void> {
 }
 
 export const configSync = defineComponent({
-  name: 'config-sync',
-  summary:
-    'configuration from ConfigMaps, a directory or a URL into a shared directory, then SIGHUP to the app',
-  adminPort: 9402,
   options,
   check: checkOptions,
   async start(o, ctx) {

@@ -26,9 +26,6 @@ import { Syncer } from './syncer.js';
 const reservedNames = new Set(['.git', '.worktrees', '.', '..']);
 
 export const gitPull = defineComponent({
-  name: 'git-pull',
-  summary: 'keeps a shared volume in sync with a git repository: atomic publish, reload the app, POST /sync',
-  adminPort: 9403,
   options: gitPullOptions,
 
   check(o, given) {

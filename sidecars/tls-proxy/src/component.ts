@@ -18,9 +18,6 @@ import { loadTlsMaterial, type TlsFiles, type TlsMaterial, TlsMaterialError } fr
 import { startWorkers } from './workers.js';
 
 export const tlsProxy = defineComponent({
-  name: 'tls-proxy',
-  summary: 'HTTPS/mTLS termination in front of a localhost-only service (l7 HTTP/1.1 + HTTP/2, or l4)',
-  adminPort: 9401,
   options: tlsProxyOptions,
   check: checkOptions,
   async start(options, ctx) {

@@ -27,7 +27,7 @@ import type { DataPlaneMetrics } from './metrics.js';
 import { type Decision, RateLimiter } from './rate-limit.js';
 import { type ConnectionState, kConnection, type StatefulSocket } from './tls-server.js';
 
-/** Loaded with the first HTTP/2 connection: an idle proxy, or one whose clients speak HTTP/1.1, saves 0.4 MB. */
+/** Loaded with the first HTTP/2 connection: an idle proxy, or one whose clients speak HTTP/1.1, never holds it. */
 const http2 = builtinOnFirstUse<typeof Http2>('node:http2');
 
 export interface L7Options {

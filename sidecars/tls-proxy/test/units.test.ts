@@ -4,12 +4,12 @@
  */
 
 import t from 'tap';
+import { loadComponent } from '../../../components.js';
 import { fullSpec } from '../../../lib/component.js';
 import { ConfigError } from '../../../lib/errors.js';
 import { parseOptions } from '../../../lib/options.js';
 import { CertificateAuthority } from '../../../test/support/certs.js';
 import { clientIdentity, isAllowed, parseSubjectAltName } from '../src/client-identity.js';
-import { tlsProxy } from '../src/component.js';
 import { checkOptions, isLoopback, proxyConfig, type TlsProxyOptions } from '../src/config.js';
 import { proxyV2Header } from '../src/proxy-protocol.js';
 import { RateLimiter } from '../src/rate-limit.js';
@@ -122,7 +122,7 @@ t.test('client identity: CN and SANs, allow-list, XFCC value', async (t) => {
 });
 
 t.test('options: cross-checks refuse contradictions before anything listens', async (t) => {
-  const spec = fullSpec(tlsProxy);
+  const spec = fullSpec(await loadComponent('tls-proxy'));
   const parse = (argv: string[]) =>
     parseOptions(spec, ['--cert-file', '/etc/hostname', '--key-file', '/etc/hostname', ...argv], {})
       .values as TlsProxyOptions;

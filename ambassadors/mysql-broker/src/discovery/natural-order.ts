@@ -1,7 +1,7 @@
 /**
  * Orders names as `Intl.Collator('en', { numeric: true })` does for the ASCII names discovery meets
- * (pod names, DNS names, IPv4 and IPv6 addresses), without ICU: its collation data is about 2 MB of
- * every broker's RSS once touched (idle RSS with Kubernetes discovery: 56.2 -> 53.7 MB, README).
+ * (pod names, DNS names, IPv4 and IPv6 addresses), without ICU, whose collation data would stay in every
+ * broker's memory once touched (docs/performance.md, mysql-broker).
  *
  * As ICU does: runs of digits compare by value (`db-2` before `db-10`, `10.0.0.9` before `10.0.0.10`);
  * other characters by the Unicode collation order, in which spaces and punctuation come before digits
