@@ -91,6 +91,13 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
     options: async () => (await import('./sidecars/git-pull/src/options.js')).gitPullOptions,
     nodeFlags: burstyControlPlaneFlags,
   },
+  'metrics-exporter': {
+    summary: "the app's own stats (JSON, StatsD, Redis, MySQL) as Prometheus metrics",
+    dir: 'adapters/metrics-exporter',
+    load: async () => (await import('./adapters/metrics-exporter/src/component.js')).metricsExporter,
+    options: async () => (await import('./adapters/metrics-exporter/src/options.js')).metricsExporterOptions,
+    nodeFlags: dataPlaneFlags,
+  },
   'mysql-broker': {
     summary: 'ambassador: the app talks to localhost:3306, the broker finds (or creates) MySQL',
     dir: 'ambassadors/mysql-broker',

@@ -46,6 +46,8 @@ export interface Sample {
   /** Already written and escaped: `{a="1",b="x"}`, or empty. */
   readonly labels: string;
   readonly value: number;
+  /** When the value was observed, if the source says so (milliseconds since the epoch). */
+  readonly timestampMs?: number;
 }
 
 /**
@@ -96,7 +98,9 @@ export function renderFamilies(families: readonly Family[], format: ExpositionFo
     const type = openMetrics && family.type === 'untyped' ? 'unknown' : family.type;
     parts.push(`# HELP ${name} ${escapeHelp(family.help, format)}\n# TYPE ${name} ${type}\n`);
     for (const sample of family.samples) {
-      parts.push(`${sample.name}${sample.labels} ${formatValue(sample.value)}\n`);
+      const at = sample.timestampMs;
+      const stamp = at === undefined ? '' : ` ${openMetrics ? at / 1000 : Math.trunc(at)}`;
+      parts.push(`${sample.name}${sample.labels} ${formatValue(sample.value)}${stamp}\n`);
     }
   }
   return parts.join('');
