@@ -86,9 +86,9 @@ const metricKeys = [
 export function parseJsonMapping(text: string, moduleName: string | undefined): JsonMapping {
   const lines = new (yaml().LineCounter)();
   const doc = yaml().parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  const lineOf = (path: ReadonlyArray<string | number>): number => {
+  const lineOf = (path: ReadonlyArray<string | number>, fallback = 1): number => {
     const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
-    return node?.range ? lines.linePos(node.range[0]).line : 1;
+    return node?.range ? lines.linePos(node.range[0]).line : fallback;
   };
   const yamlError = doc.errors[0];
   if (yamlError)
@@ -144,7 +144,9 @@ export function parseJsonMapping(text: string, moduleName: string | undefined): 
   const families = new Map<string, number>();
   const metrics = module.metrics.map((entry: unknown, index: number) => {
     const at = [...base, 'metrics', index];
-    const metric = parseMetric(entry, (key) => lineOf(key === undefined ? at : [...at, key]));
+    const metric = parseMetric(entry, (key) =>
+      key === undefined ? lineOf(at) : lineOf([...at, key], lineOf(at)),
+    );
     for (const value of metric.values) {
       const earlier = families.get(value.family);
       if (earlier !== undefined)

@@ -102,9 +102,9 @@ const metricTypes: Record<string, StatsdType> = {
 export function parseStatsdMapping(text: string): StatsdMapping {
   const lines = new (yaml().LineCounter)();
   const doc = yaml().parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  const lineOf = (path: ReadonlyArray<string | number>): number => {
+  const lineOf = (path: ReadonlyArray<string | number>, fallback = 1): number => {
     const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
-    return node?.range ? lines.linePos(node.range[0]).line : 1;
+    return node?.range ? lines.linePos(node.range[0]).line : fallback;
   };
   const yamlError = doc.errors[0];
   if (yamlError)
