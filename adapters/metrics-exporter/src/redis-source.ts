@@ -12,6 +12,19 @@ import type { FamilyBuilder } from './families.js';
 import { writeRedisInfo } from './redis-info.js';
 import type { Source } from './source.js';
 
+type RedisClass = typeof import('ioredis').Redis;
+
+/** ioredis is CommonJS: its class is `Redis` under node's loader and `default.Redis` in the bundle. */
+async function loadRedis(): Promise<RedisClass> {
+  const loaded = (await import('ioredis')) as unknown as {
+    Redis?: RedisClass;
+    default?: { Redis?: RedisClass };
+  };
+  const Redis = loaded.Redis ?? loaded.default?.Redis;
+  if (!Redis) throw new Error('ioredis did not load its Redis class');
+  return Redis;
+}
+
 export interface RedisTarget {
   url: URL;
   password: Secret;
@@ -25,7 +38,7 @@ export class RedisSource implements Source {
   private constructor(private readonly client: RedisClient) {}
 
   static async create({ url, password, caFile, log }: RedisTarget): Promise<RedisSource> {
-    const { Redis } = await import('ioredis');
+    const Redis = await loadRedis();
     const tls = url.protocol === 'rediss:';
     const ca = tls && caFile ? await (await import('node:fs/promises')).readFile(caFile) : undefined;
     const db = Number(url.pathname.replace(/^\//, '') || 0);
