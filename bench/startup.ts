@@ -64,6 +64,8 @@ const startupArgs: Record<string, (dir: string) => Promise<string[]>> = {
     '--backends',
     `127.0.0.1:${await fakeGreetingServer()}`,
   ],
+  // Ready once the admin server listens: a StatsD listener waits for packets, nothing else to wait for.
+  'metrics-exporter': async () => ['--statsd-listen', '127.0.0.1:0'],
   'config-sync': async (dir) => {
     const source = join(dir, 'config-sync-source');
     mkdirSync(source, { recursive: true });

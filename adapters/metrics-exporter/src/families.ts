@@ -12,6 +12,7 @@ import type { SkipReason, Skips } from './skips.js';
 export type Labels = ReadonlyArray<readonly [string, string]>;
 
 /** Half of a UTF-16 pair alone: text that has no UTF-8 form. */
+const anySurrogate = /[\uD800-\uDFFF]/;
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The longest label value written; longer ones are a bug or an attack on the scraper's memory. */
@@ -119,7 +120,7 @@ export class FamilyBuilder {
         );
         return undefined;
       }
-      if (loneSurrogate.test(value)) {
+      if (anySurrogate.test(value) && loneSurrogate.test(value)) {
         this.skip('label_value', `${family.name}: the value of label ${name} is not well-formed Unicode`);
         return undefined;
       }

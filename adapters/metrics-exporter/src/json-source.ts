@@ -5,7 +5,7 @@
  */
 
 import type { HttpClient } from '../../../lib/http-client.js';
-import type { FamilyBuilder, Labels } from './families.js';
+import type { BuiltFamily, FamilyBuilder, Labels } from './families.js';
 import type { JsonMapping, JsonMetric, JsonValue } from './json-mapping.js';
 import { evaluate, type Node, nodeText, renderTemplate, type Template } from './jsonpath.js';
 import { type Source, SourceDown } from './source.js';
@@ -55,30 +55,36 @@ export class JsonSource implements Source {
 export function writeMapping(data: unknown, mapping: JsonMapping, out: FamilyBuilder): void {
   const root: Node = { value: data, key: undefined };
   for (const metric of mapping.metrics) {
+    // Each value's family once per metric, not once per element.
+    const labelNames = metric.labels.map(([name]) => name);
+    const families = metric.values.map((value) =>
+      out.family(value.family, metric.type, metric.help, labelNames),
+    );
     if (metric.elements === undefined) {
-      writeValues(metric, root, out);
+      writeValues(metric, families, root, out);
       continue;
     }
     const elements = evaluate(metric.elements, root);
     if (elements.length === 0 && !metric.allowMissing)
       out.skip('missing', `line ${metric.line}: the path of ${metric.values[0]?.family} found nothing`);
-    for (const element of elements) writeValues(metric, element, out);
+    for (const element of elements) writeValues(metric, families, element, out);
   }
 }
 
-function writeValues(metric: JsonMetric, node: Node, out: FamilyBuilder): void {
+function writeValues(
+  metric: JsonMetric,
+  families: ReadonlyArray<BuiltFamily | undefined>,
+  node: Node,
+  out: FamilyBuilder,
+): void {
   const labels: Labels = metric.labels.map(([name, template]) => [name, renderTemplate(template, node).text]);
   const timestampMs = metric.timestamp === undefined ? undefined : readTimestamp(metric.timestamp, node);
-  for (const value of metric.values) {
-    const family = out.family(value.family, metric.type, metric.help, labelNames(metric));
-    if (!family) continue;
+  metric.values.forEach((value, i) => {
+    const family = families[i];
+    if (!family) return;
     const number = readValue(value, node, metric, out);
     if (number !== undefined) out.add(family, labels, number, timestampMs);
-  }
-}
-
-function labelNames(metric: JsonMetric): string[] {
-  return metric.labels.map(([name]) => name);
+  });
 }
 
 function readValue(value: JsonValue, node: Node, metric: JsonMetric, out: FamilyBuilder): number | undefined {

@@ -329,6 +329,11 @@ function order<T extends number | string>(a: T, b: T, op: string): boolean {
 // --- evaluation ----------------------------------------------------------------------------------
 
 export function evaluate(path: Path, start: Node, root: Node = start): Node[] {
+  const direct = fieldsOnly(path);
+  if (direct) {
+    const found = walkFields(direct, start.value);
+    return found === absent ? [] : [{ value: found, key: direct[direct.length - 1] ?? start.key }];
+  }
   let nodes: Node[] = [start];
   for (const step of path.steps) {
     const next: Node[] = [];
@@ -341,6 +346,31 @@ export function evaluate(path: Path, start: Node, root: Node = start): Node[] {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const absent = Symbol('absent');
+const plainFields = new WeakMap<Path, readonly string[] | null>();
+
+/** The names of a path made only of `.name` steps (most paths are), for a walk without node lists. */
+function fieldsOnly(path: Path): readonly string[] | null {
+  let names = plainFields.get(path);
+  if (names === undefined) {
+    const simple = path.steps.every((step) => step.kind === 'field' && step.names.length === 1);
+    names = simple
+      ? path.steps.map((step) => (step as { names: readonly string[] }).names[0] as string)
+      : null;
+    plainFields.set(path, names);
+  }
+  return names;
+}
+
+function walkFields(names: readonly string[], start: unknown): unknown {
+  let value = start;
+  for (const name of names) {
+    if (!isRecord(value) || !Object.hasOwn(value, name)) return absent;
+    value = value[name];
+  }
+  return value;
 }
 
 function children(value: unknown, out: Node[]): void {
@@ -412,6 +442,14 @@ export function nodeText(value: unknown): string {
  * `missing` is set when a path found nothing.
  */
 export function renderTemplate(template: Template, node: Node): { text: string; missing: boolean } {
+  const [only] = template;
+  if (template.length === 1 && typeof only === 'object') {
+    const direct = fieldsOnly(only);
+    if (direct) {
+      const found = walkFields(direct, node.value);
+      return found === absent ? { text: '', missing: true } : { text: nodeText(found), missing: false };
+    }
+  }
   let text = '';
   let missing = false;
   for (const part of template) {
