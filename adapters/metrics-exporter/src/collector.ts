@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import { describeError } from '../../../lib/errors.js';
 import type { Family, Sample } from '../../../lib/exposition.js';
 import type { Logger } from '../../../lib/log.js';
-import { FamilyBuilder } from './families.js';
+import { type BuiltFamily, FamilyBuilder } from './families.js';
 import type { ExporterMetrics } from './metrics.js';
 import type { Skips } from './skips.js';
 import type { Source } from './source.js';
@@ -88,22 +88,16 @@ export class Collector {
       let written = 0;
       let dropped = 0;
       for (const family of builder.families.values()) {
-        if (family.series.length === 0) continue;
+        if (family.samples.length === 0) continue;
         const names = sampleNames(family.name, family.type);
         const taken = names.find((n) => claimed.has(n));
         if (taken) {
           skips.skip(source.name, 'conflict', `${family.name}: the name ${taken} is already exposed`);
           continue;
         }
-        const samples: Sample[] = [];
-        for (const series of family.series) {
-          if (series.length > budget) {
-            dropped += series.length;
-            continue;
-          }
-          budget -= series.length;
-          for (const sample of series) samples.push(sample);
-        }
+        const { samples, over } = withinBudget(family, budget);
+        budget -= samples.length;
+        dropped += over;
         if (samples.length === 0) continue;
         for (const n of names) claimed.add(n);
         written += samples.length;
@@ -149,6 +143,19 @@ export class Collector {
     if (!this.#down.delete(source)) return;
     this.options.log.info({ source }, 'source up again');
   }
+}
+
+/** The family's series that fit in `budget` lines (a histogram's series whole or not at all). */
+function withinBudget(family: BuiltFamily, budget: number): { samples: Sample[]; over: number } {
+  const all = family.samples;
+  if (all.length <= budget) return { samples: all, over: 0 };
+  if (!family.groups) return { samples: all.slice(0, budget), over: all.length - budget };
+  let end = 0;
+  for (const groupEnd of family.groups) {
+    if (groupEnd > budget) break;
+    end = groupEnd;
+  }
+  return { samples: all.slice(0, end), over: all.length - end };
 }
 
 /** The names a family's lines and headers use in either format (a counter's with and without _total). */

@@ -13,9 +13,7 @@ import { Collector } from './collector.js';
 import { type JsonMapping, MappingError, parseJsonMapping } from './json-mapping.js';
 import { JsonSource } from './json-source.js';
 import { createMetrics } from './metrics.js';
-import { MysqlSource } from './mysql-source.js';
 import type { metricsExporterOptions } from './options.js';
-import { RedisSource } from './redis-source.js';
 import { Skips } from './skips.js';
 import type { Source } from './source.js';
 import {
@@ -64,7 +62,9 @@ export async function startExporter(options: Options, ctx: ComponentContext): Pr
       sources.push(source);
       log.info({ listener: 'statsd', address, protocol: 'udp' }, 'listening');
     }
-    if (options.redisUrl !== undefined)
+    // ioredis and mysql2 are loaded only by the pods that read Redis or MySQL.
+    if (options.redisUrl !== undefined) {
+      const { RedisSource } = await import('./redis-source.js');
       sources.push(
         await RedisSource.create({
           url: options.redisUrl,
@@ -73,8 +73,11 @@ export async function startExporter(options: Options, ctx: ComponentContext): Pr
           log,
         }),
       );
-    if (options.mysqlUrl !== undefined)
+    }
+    if (options.mysqlUrl !== undefined) {
+      const { MysqlSource } = await import('./mysql-source.js');
       sources.push(new MysqlSource(options.mysqlUrl, options.mysqlPassword, options.scrapeTimeout));
+    }
   } catch (err) {
     await Promise.all(sources.map((source) => source.close().catch(() => {})));
     throw err;

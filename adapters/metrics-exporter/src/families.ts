@@ -18,12 +18,16 @@ const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
 /** The longest label value written; longer ones are a bug or an attack on the scraper's memory. */
 export const maxLabelValueLength = 2048;
 
-/** A family of one scrape; `series` holds the lines of each series together (a histogram's are many). */
+/**
+ * A family of one scrape. Each sample is a series of its own, except in a histogram, whose series are
+ * several lines: `groups` holds where each of its series ends in `samples`.
+ */
 export interface BuiltFamily {
   readonly name: string;
   readonly help: string;
   readonly type: FamilyType;
-  readonly series: Sample[][];
+  readonly samples: Sample[];
+  readonly groups: number[] | undefined;
   readonly seen: Set<string>;
 }
 
@@ -72,7 +76,14 @@ export class FamilyBuilder {
       this.skip('name', `${name || rawName}: ${problem}`);
       return undefined;
     }
-    const family: BuiltFamily = { name, help: help || name, type, series: [], seen: new Set() };
+    const family: BuiltFamily = {
+      name,
+      help: help || name,
+      type,
+      samples: [],
+      groups: type === 'histogram' ? [] : undefined,
+      seen: new Set(),
+    };
     this.families.set(name, family);
     return family;
   }
@@ -81,11 +92,11 @@ export class FamilyBuilder {
   add(family: BuiltFamily, labels: Labels, value: number, timestampMs?: number): boolean {
     const text = this.#labels(family, labels);
     if (text === undefined) return false;
-    family.series.push([
+    family.samples.push(
       timestampMs === undefined
         ? { name: family.name, labels: text, value }
         : { name: family.name, labels: text, value, timestampMs },
-    ]);
+    );
     return true;
   }
 
@@ -93,7 +104,7 @@ export class FamilyBuilder {
   addHistogram(family: BuiltFamily, labels: Labels, histogram: HistogramValue): boolean {
     const text = this.#labels(family, labels);
     if (text === undefined) return false;
-    const lines: Sample[] = [];
+    const lines = family.samples;
     const prefix = text ? `${text.slice(0, -1)},` : '{';
     histogram.bounds.forEach((bound, i) => {
       lines.push({
@@ -106,13 +117,14 @@ export class FamilyBuilder {
     lines.push({ name: `${family.name}_bucket`, labels: `${prefix}le="+Inf"}`, value: total });
     lines.push({ name: `${family.name}_sum`, labels: text, value: histogram.sum });
     lines.push({ name: `${family.name}_count`, labels: text, value: total });
-    family.series.push(lines);
+    family.groups?.push(lines.length);
     return true;
   }
 
   /** The written label set, or undefined when a value is unusable or the series was already written. */
   #labels(family: BuiltFamily, labels: Labels): string | undefined {
-    for (const [name, value] of labels) {
+    for (let i = 0; i < labels.length; i++) {
+      const [name, value] = labels[i] as readonly [string, string];
       if (value.length > maxLabelValueLength) {
         this.skip(
           'label_value',

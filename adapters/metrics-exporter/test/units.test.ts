@@ -218,7 +218,7 @@ t.test("json_exporter's example configuration, and podkit's additions, over a do
   const out = new FamilyBuilder('json', skips);
   writeMapping(doc, mapping, out);
   const text = renderFamilies(
-    [...out.families.values()].map((f) => ({ ...f, samples: f.series.flat() })),
+    [...out.families.values()].map((f) => ({ ...f, samples: f.samples })),
     'prometheus',
   );
   t.match(text, /^example_global_value\{environment="beta",location="planet-mars"\} 1234$/m);
@@ -403,7 +403,7 @@ t.test('the StatsD store: aggregation, a series limit, and the ttl on a fake clo
   const out = new FamilyBuilder('statsd', skips);
   store.write(out);
   const text = renderFamilies(
-    [...out.families.values()].map((f) => ({ ...f, samples: f.series.flat() })),
+    [...out.families.values()].map((f) => ({ ...f, samples: f.samples })),
     'prometheus',
   );
   t.match(text, /^hits_total 3$/m);
