@@ -5,9 +5,18 @@
  */
 
 import type { HttpClient } from '../../../lib/http-client.js';
-import type { BuiltFamily, FamilyBuilder, Labels } from './families.js';
+import type { BuiltFamily, FamilyBuilder } from './families.js';
 import type { JsonMapping, JsonMetric, JsonValue } from './json-mapping.js';
-import { evaluate, type Node, nodeText, renderTemplate, type Template } from './jsonpath.js';
+import {
+  absentValue,
+  evaluate,
+  type Node,
+  nodeText,
+  notPlain,
+  plainValue,
+  renderTemplate,
+  type Template,
+} from './jsonpath.js';
 import { type Source, SourceDown } from './source.js';
 
 /** A stats document larger than this is refused (a source gone wrong, not stats). */
@@ -77,14 +86,22 @@ function writeValues(
   node: Node,
   out: FamilyBuilder,
 ): void {
-  const labels: Labels = metric.labels.map(([name, template]) => [name, renderTemplate(template, node).text]);
+  const labels: Array<readonly [string, string]> = [];
+  for (const [name, template] of metric.labels) labels.push([name, labelText(template, node)]);
   const timestampMs = metric.timestamp === undefined ? undefined : readTimestamp(metric.timestamp, node);
-  metric.values.forEach((value, i) => {
+  for (let i = 0; i < metric.values.length; i++) {
     const family = families[i];
-    if (!family) return;
-    const number = readValue(value, node, metric, out);
+    if (!family) continue;
+    const number = readValue(metric.values[i] as JsonValue, node, metric, out);
     if (number !== undefined) out.add(family, labels, number, timestampMs);
-  });
+  }
+}
+
+/** A label's text: what its paths found (nothing found is an empty value, as in json_exporter). */
+function labelText(template: Template, node: Node): string {
+  const found = plainValue(template, node.value);
+  if (found === notPlain) return renderTemplate(template, node).text;
+  return found === absentValue ? '' : nodeText(found);
 }
 
 function readValue(value: JsonValue, node: Node, metric: JsonMetric, out: FamilyBuilder): number | undefined {
@@ -105,6 +122,8 @@ function readValue(value: JsonValue, node: Node, metric: JsonMetric, out: Family
 
 /** A template that is one path gives that path's value as it is; others give their text. */
 function templateValue(template: Template, node: Node): unknown {
+  const plain = plainValue(template, node.value);
+  if (plain !== notPlain) return plain === absentValue ? undefined : plain;
   const [only] = template;
   if (template.length === 1 && typeof only !== 'string' && only !== undefined) {
     const found = evaluate(only, node);

@@ -438,6 +438,20 @@ export function nodeText(value: unknown): string {
 }
 
 /**
+ * The value a template that is one plain field path (`{.a.b}`) finds, `absentValue` when it finds
+ * nothing, or `notPlain` for any other template: the common case without node lists.
+ */
+export const absentValue: unique symbol = absent as never;
+export const notPlain = Symbol('not a plain path');
+
+export function plainValue(template: Template, value: unknown): unknown {
+  const [only] = template;
+  if (template.length !== 1 || typeof only !== 'object') return notPlain;
+  const direct = fieldsOnly(only);
+  return direct ? walkFields(direct, value) : notPlain;
+}
+
+/**
  * The template's text for `node`: literal parts as written, each path's results joined by spaces.
  * `missing` is set when a path found nothing.
  */
