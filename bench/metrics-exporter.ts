@@ -123,8 +123,12 @@ async function scrapeLatency(dir: string, flags: readonly string[]): Promise<str
       .filter((line) => line.startsWith('bench_item_value_current{')).length;
     const scrapes: number[] = [];
     const floor: number[] = [];
+    const pid = exporter.child.pid as number;
+    let cpu = 0;
     for (let i = 0; i < measuredScrapes; i++) {
+      const cpuBefore = treeCpuSeconds(pid);
       scrapes.push((await time(admin)).ms);
+      cpu += treeCpuSeconds(pid) - cpuBefore;
       floor.push((await time(url)).ms);
     }
     scrapes.sort((a, b) => a - b);
@@ -138,6 +142,8 @@ async function scrapeLatency(dir: string, flags: readonly string[]): Promise<str
       '| --- | ---: | ---: |',
       row('GET /metrics (fetch JSON, map, render)', scrapes),
       row('GET of the JSON alone (the floor)', floor),
+      '',
+      `The exporter used ${((cpu / measuredScrapes) * 1000).toFixed(1)} ms of CPU per scrape on average (/proc, its whole process).`,
     ].join('\n');
   } finally {
     exporter.child.kill('SIGKILL');
