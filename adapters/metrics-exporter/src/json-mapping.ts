@@ -18,13 +18,10 @@
  * start (exit 2) and on SIGHUP (the running mapping stays).
  */
 
-import type * as Yaml from 'yaml';
 import type { FamilyType } from '../../../lib/exposition.js';
-import { requireOnFirstUse } from '../../../lib/on-first-use.js';
 import { type Path, PathError, parseTemplate, singlePath, type Template } from './jsonpath.js';
 import { counterName, lintProblem, sanitizeLabelName, sanitizeName } from './names.js';
-
-const yaml = requireOnFirstUse<typeof Yaml>('yaml', import.meta.url);
+import { yaml } from './yaml.js';
 
 export interface JsonValue {
   /** The family's name, as written (a counter's with `_total`). */

@@ -18,13 +18,10 @@
  * or regex group matched. Mistakes are reported with their line (exit 2 at start, refused on SIGHUP).
  */
 
-import type * as Yaml from 'yaml';
-import { requireOnFirstUse } from '../../../lib/on-first-use.js';
 import { parseDuration } from '../../../lib/option-types.js';
 import { lintProblem, sanitizeLabelName, sanitizeName } from './names.js';
 import type { StatsdType } from './statsd-line.js';
-
-const yaml = requireOnFirstUse<typeof Yaml>('yaml', import.meta.url);
+import { yaml } from './yaml.js';
 
 export interface Resolved {
   readonly name: string;
