@@ -6,7 +6,7 @@
  */
 
 import type { Registry } from 'prom-client';
-import { describeError } from '../../../lib/errors.js';
+import { describeError, ErrorCode } from '../../../lib/errors.js';
 import type { Family, Sample } from '../../../lib/exposition.js';
 import type { Logger } from '../../../lib/log.js';
 import { type BuiltFamily, FamilyBuilder } from './families.js';
@@ -136,7 +136,10 @@ export class Collector {
   #failed(source: string, reason: string): void {
     if (this.#down.get(source) === reason) return;
     this.#down.set(source, reason);
-    this.options.log.warn({ source, reason }, 'source down: reported as podkit_metrics_exporter_up 0');
+    this.options.log.warn(
+      { code: ErrorCode.METRICS_SOURCE, source, reason },
+      'source down: reported as podkit_metrics_exporter_up 0',
+    );
   }
 
   #up(source: string): void {

@@ -5,6 +5,7 @@
  */
 
 import type { Counter } from 'prom-client';
+import { ErrorCode } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 
 export const skipReasons = [
@@ -39,7 +40,7 @@ export class Skips {
     if (this.#logged.has(kind)) return;
     this.#logged.add(kind);
     this.log.warn(
-      { source, reason, example: detail },
+      { code: ErrorCode.METRIC_SKIPPED, source, reason, example: detail },
       'skipped what cannot be written as a valid metric; counted in podkit_metrics_exporter_skipped_total, logged once per source and reason',
     );
   }

@@ -9,7 +9,7 @@ import t from 'tap';
 import { startMariaDb } from '../../../test/support/mariadb.js';
 import { startRedis } from '../../../test/support/redis.js';
 import { waitFor } from '../../../test/support/wait.js';
-import { metricValue, scrape, startExporter, tempDir, writeFile } from './helpers.js';
+import { checkedMetrics, metricValue, scrape, startExporter, tempDir, writeFile } from './helpers.js';
 
 t.test('Redis INFO and MariaDB global status in one scrape; Redis down is up 0, then back', async (t) => {
   const [redis, db] = await Promise.all([startRedis(t), startMariaDb(t)]);
@@ -28,7 +28,7 @@ t.test('Redis INFO and MariaDB global status in one scrape; Redis down is up 0, 
   await waitFor(
     async () =>
       metricValue(
-        await (await fetch(`${exporter.adminUrl}/metrics`)).text(),
+        (await checkedMetrics(exporter.adminUrl)) ?? '',
         'podkit_metrics_exporter_up{source="redis"}',
       ) === 1,
     { what: 'the redis source up' },
@@ -66,7 +66,7 @@ t.test('Redis INFO and MariaDB global status in one scrape; Redis down is up 0, 
   await waitFor(
     async () =>
       metricValue(
-        await (await fetch(`${exporter.adminUrl}/metrics`)).text(),
+        (await checkedMetrics(exporter.adminUrl)) ?? '',
         'podkit_metrics_exporter_up{source="redis"}',
       ) === 1,
     { timeoutMs: 15_000, what: 'the redis source up again' },

@@ -44,6 +44,18 @@ export async function scrape(
   return response.body;
 }
 
+/**
+ * GET /metrics for a poll (waitFor): the body, or undefined when it is not 200 or fails promtool, so a
+ * poll never reads an invalid body as an answer.
+ */
+export async function checkedMetrics(adminUrl: string): Promise<string | undefined> {
+  const response = await httpRequest(`${adminUrl}/metrics`);
+  if (response.status !== 200) return undefined;
+  const verdict = await promtoolCheck(response.body);
+  if (!verdict.ok || verdict.output !== '') throw new Error(`promtool check metrics: ${verdict.output}`);
+  return response.body;
+}
+
 /** The value of the one line `name{labels}` (labels written as in the exposition), or undefined. */
 export function metricValue(text: string, series: string): number | undefined {
   for (const line of text.split('\n')) {

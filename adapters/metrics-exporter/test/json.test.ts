@@ -75,6 +75,7 @@ t.test("the legacy app's /stats, mapped end to end; the app gone is up 0 and sti
   t.match(down, /^podkit_metrics_exporter_scrape_duration_seconds\{source="json"\} /m);
   const logged = await exporter.waitForLog('source down: reported as podkit_metrics_exporter_up 0');
   t.match(logged.reason, /ECONNREFUSED/);
+  t.equal(logged.code, 'PODKIT_ERR_METRICS_SOURCE');
 });
 
 /** An app whose /stats answers whatever the test sets, after an optional delay. */
@@ -154,6 +155,7 @@ t.test(
     );
     await scrape(t, exporter.adminUrl, 'openmetrics');
     const nonNumeric = await exporter.waitForLog((line) => line.reason === 'non_numeric');
+    t.equal(nonNumeric.code, 'PODKIT_ERR_METRIC_SKIPPED');
     t.match(nonNumeric.example, /which is not a number \(a valueconverter maps texts to numbers\)/);
 
     await scrape(t, exporter.adminUrl);

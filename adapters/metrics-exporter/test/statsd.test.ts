@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import t from 'tap';
 import type { Started } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
-import { metricValue, scrape, startExporter, tempDir, writeFile } from './helpers.js';
+import { checkedMetrics, metricValue, scrape, startExporter, tempDir, writeFile } from './helpers.js';
 
 async function statsdAddress(exporter: Started): Promise<{ host: string; port: number }> {
   const line = await exporter.waitForLog((l) => l.msg === 'listening' && l.listener === 'statsd');
@@ -33,8 +33,8 @@ async function send(exporter: Started, datagrams: string[]): Promise<void> {
 }
 
 async function packets(exporter: Started): Promise<number> {
-  const text = await (await fetch(`${exporter.adminUrl}/metrics`)).text();
-  return metricValue(text, 'podkit_metrics_exporter_statsd_packets_total') ?? 0;
+  const text = await checkedMetrics(exporter.adminUrl);
+  return metricValue(text ?? '', 'podkit_metrics_exporter_statsd_packets_total') ?? 0;
 }
 
 const mapping = `defaults:
@@ -119,7 +119,7 @@ t.test('a series not updated for --statsd-ttl disappears; one that is updated st
   await waitFor(
     async () => {
       await send(exporter, ['kept.alive:2|g']);
-      last = await (await fetch(`${exporter.adminUrl}/metrics`)).text();
+      last = (await checkedMetrics(exporter.adminUrl)) ?? '';
       return metricValue(last, 'short_lived_total') === undefined;
     },
     { timeoutMs: 15_000, intervalMs: 200, what: 'short_lived_total to expire' },
