@@ -128,6 +128,18 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
     load: async () => (await import('./sidecars/git-pull/src/component.js')).gitPull,
     options: async () => (await import('./sidecars/git-pull/src/options.js')).gitPullOptions,
   },
+  'metrics-exporter': {
+    summary: "the app's own stats (JSON, StatsD, Redis, MySQL) as Prometheus metrics",
+    replaces: 'json_exporter, statsd_exporter, redis_exporter, mysqld_exporter',
+    dir: 'adapters/metrics-exporter',
+    adminPort: 9407,
+    nodeFlags: dataPlaneFlags,
+    workerScripts: [],
+    // Ready once the admin server listens: a StatsD listener waits for packets, nothing else to wait for.
+    startupArgs: async () => ['--statsd-listen', '127.0.0.1:0'],
+    load: async () => (await import('./adapters/metrics-exporter/src/component.js')).metricsExporter,
+    options: async () => (await import('./adapters/metrics-exporter/src/options.js')).metricsExporterOptions,
+  },
   'mysql-broker': {
     summary:
       'the app talks to localhost:3306; the broker finds MySQL (static, DNS, Kubernetes) or creates it, with failover',

@@ -1,6 +1,6 @@
 /**
  * The admin server every component runs on its own port: /healthz (alive), /readyz (ready for its job)
- * and /metrics, plus the few routes a component adds (POST /sync, /startupz, POST /quitquitquit). It is
+ * and /metrics (Prometheus text or OpenMetrics, as the scraper's Accept header asks), plus the few routes a component adds (POST /sync, /startupz, POST /quitquitquit). It is
  * kept apart from the data path so probes and scrapes never queue behind user traffic, and so the data
  * port can be exposed without exposing these.
  *
@@ -17,6 +17,7 @@ import {
 } from 'node:http';
 import type { Registry } from 'prom-client';
 import { describeError } from './errors.js';
+import { contentTypes, negotiateFormat, renderRegistry } from './exposition.js';
 import type { Health } from './health.js';
 import { listen } from './http-server.js';
 import type { Logger } from './log.js';
@@ -165,10 +166,14 @@ export function createAdminServer({ log, registry, health }: AdminOptions): Admi
     const status = health.phase === 'running' ? (report.ok ? 'ready' : 'not ready') : health.phase;
     return { status: health.ready ? 200 : 503, body: { status, checks: report.checks } };
   });
-  admin.get('/metrics', async () => ({
-    status: 200,
-    body: await registry.metrics(),
-    contentType: registry.contentType,
-  }));
+  admin.get('/metrics', async (request) => {
+    const format = negotiateFormat(request.headers.accept);
+    return {
+      status: 200,
+      body: await renderRegistry(registry, format),
+      contentType: contentTypes[format],
+      headers: { vary: 'Accept' },
+    };
+  });
   return admin;
 }

@@ -63,6 +63,10 @@ export const ErrorCode = {
   UNSAFE_KEY: 'PODKIT_ERR_UNSAFE_KEY',
   /** The app was unhealthy after a reload: the previous configuration was put back. */
   ROLLBACK: 'PODKIT_ERR_ROLLBACK',
+  /** A metrics source (the app's JSON, Redis, MySQL) could not be read at a scrape: reported as up 0. */
+  METRICS_SOURCE: 'PODKIT_ERR_METRICS_SOURCE',
+  /** A value, name or series could not be written as a valid metric: skipped and counted. */
+  METRIC_SKIPPED: 'PODKIT_ERR_METRIC_SKIPPED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

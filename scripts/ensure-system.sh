@@ -13,12 +13,13 @@ declare -A provider=(
   [tini-static]=tini [busybox]=busybox-static [openssl]=openssl [git]=git [curl]=curl
   [wrk]=wrk [nginx]=nginx [haproxy]=haproxy [sshd]=openssh-server [ssh-keygen]=openssh-client [pgrep]=procps
   [unshare]=util-linux [catatonit]=catatonit
+  [redis-server]=redis-server
 )
 # catatonit: with no registry to pull a pause image from, `podman pod create` builds one from it.
 case "$profile" in
-  test)  needed=(mariadbd mariadb-install-db mariadb promtool podman runc tini-static busybox openssl git curl sshd ssh-keygen pgrep unshare catatonit) ;;
+  test)  needed=(mariadbd mariadb-install-db mariadb promtool podman runc tini-static busybox openssl git curl sshd ssh-keygen pgrep unshare catatonit redis-server) ;;
   demo)  needed=(openssl git curl) ;;
-  bench) needed=(wrk nginx haproxy mariadbd mariadb-install-db mariadb mariadb-slap openssl git curl) ;;
+  bench) needed=(wrk nginx haproxy mariadbd mariadb-install-db mariadb mariadb-slap openssl git curl redis-server) ;;
   *) echo "ensure-system: unknown profile '$profile' (expected test, demo or bench)" >&2; exit 2 ;;
 esac
 
@@ -28,6 +29,10 @@ missing=()
 for cmd in "${needed[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${provider[$cmd]}")
 done
+# promtool checks only the Prometheus text format: tests read OpenMetrics with the Python client's parser.
+if [[ $profile == test ]] && ! /usr/bin/python3 -c 'import prometheus_client.openmetrics.parser' >/dev/null 2>&1; then
+  missing+=(python3-prometheus-client)
+fi
 mapfile -t packages < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 
 if ((${#packages[@]})); then

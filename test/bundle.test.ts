@@ -124,6 +124,7 @@ t.test('every script a component starts in another process is bundled and found'
     usesImportMetaUrl,
     [
       'adapters/db-health/src/checks-file.ts',
+      'adapters/metrics-exporter/src/yaml.ts',
       'lib/dist-path.ts',
       'lib/on-first-use.ts',
       'lib/version.ts',

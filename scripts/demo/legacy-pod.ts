@@ -1,10 +1,12 @@
 /**
  * The legacy app's pod: config-sync publishes its config and SIGHUPs it, mysql-broker gives it MySQL on
- * loopback, tls-proxy serves it over https, and db-health watches the database it uses.
+ * loopback, tls-proxy serves it over https, db-health watches the database it uses, and metrics-exporter
+ * turns its JSON stats (and StatsD, and the database's status) into Prometheus metrics.
  */
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { repoRoot } from '../repo-root.js';
 import { selfSignedCertificate } from './certificate.js';
 import type { DemoContainer, DemoContext } from './context.js';
 
@@ -71,7 +73,39 @@ export async function legacyPod(ctx: DemoContext): Promise<DemoContainer[]> {
     },
     await tlsProxy(ctx, appPort),
     ...(await dbHealth(ctx)),
+    await metricsExporter(ctx, appPort),
   ];
+}
+
+/** metrics-exporter: the app's /stats through its json_exporter mapping, StatsD, the database's status. */
+async function metricsExporter(ctx: DemoContext, appPort: number): Promise<DemoContainer> {
+  const admin = `127.0.0.1:${await ctx.port(9407)}`;
+  const statsd = await ctx.port(9125);
+  const db = await ctx.database();
+  const password = join(ctx.dir, 'metrics-exporter-mysql-password');
+  if (db) writeFileSync(password, db.password, { mode: 0o600 });
+  return {
+    name: 'metrics-exporter',
+    script: 'cli.js',
+    args: [
+      'metrics-exporter',
+      ...['--json-url', `http://127.0.0.1:${appPort}/stats`],
+      ...['--json-mapping-file', join(repoRoot, 'examples', 'legacy-app', 'stats-mapping.yml')],
+      ...['--statsd-listen', `127.0.0.1:${statsd}`, '--statsd-ttl', '1m'],
+      ...(db ? ['--mysql-url', db.url, '--mysql-password-file', password] : []),
+      ...['--admin-address', admin],
+    ],
+    readyUrl: `http://${admin}/readyz`,
+    tryLines: [
+      `curl -s http://${admin}/metrics | grep ^legacy_   the app's /stats as metrics (examples/legacy-app/stats-mapping.yml)`,
+      `curl -s -H 'Accept: application/openmetrics-text' http://${admin}/metrics | tail -3   the same as OpenMetrics`,
+      `echo 'shop.orders:1|c|#region:eu' | nc -u -w1 127.0.0.1 ${statsd}   StatsD: shop_orders_total{region="eu"}, gone after 1m unseen`,
+      `stop the legacy app: podkit_metrics_exporter_up{source="json"} 0, and /metrics still answers 200`,
+      ...(db
+        ? [`curl -s http://${admin}/metrics | grep ^mysql_global_status_threads   the database's status`]
+        : []),
+    ],
+  };
 }
 
 /**

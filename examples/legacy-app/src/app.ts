@@ -109,7 +109,7 @@ export class LegacyApp {
       status = 503;
     }
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    this.stats.record(url.pathname, status, ms);
+    this.stats.record(url.pathname, status, ms, thread);
     this.logs.info(thread, `${req.method} ${url.pathname} ${status} ${ms.toFixed(1)}ms`);
   }
 
@@ -188,6 +188,9 @@ export class LegacyApp {
         last_reload: this.#lastReload?.toISOString() ?? null,
       },
       storage: { kind: this.#storage.kind, notes, healthy },
+      threads: [...s.byThread]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, requests]) => ({ name, requests })),
     };
   }
 }

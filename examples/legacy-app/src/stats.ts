@@ -1,6 +1,6 @@
 /**
  * The app's own statistics, in its own JSON shape (not Prometheus): what the metrics-exporter adapter
- * converts. Nested objects, string values and per-path maps are deliberate.
+ * converts. Nested objects, string values, per-path maps and the array of worker threads are deliberate.
  */
 
 export interface StatsSnapshot {
@@ -19,6 +19,7 @@ export interface StatsSnapshot {
   connections: { open: number; total: number };
   config: { generation: number; reloads: number; failed_reloads: number; last_reload: string | null };
   storage: { kind: string; notes: number; healthy: boolean };
+  threads: Array<{ name: string; requests: number }>;
 }
 
 export class Stats {
@@ -31,8 +32,9 @@ export class Stats {
   totalConnections = 0;
   readonly byStatus = new Map<string, number>();
   readonly byPath = new Map<string, number>();
+  readonly byThread = new Map<string, number>();
 
-  record(path: string, status: number, ms: number): void {
+  record(path: string, status: number, ms: number, thread: string): void {
     this.total++;
     if (status >= 500) this.errors++;
     this.latencySum += ms;
@@ -40,5 +42,6 @@ export class Stats {
     const statusKey = String(status);
     this.byStatus.set(statusKey, (this.byStatus.get(statusKey) ?? 0) + 1);
     this.byPath.set(path, (this.byPath.get(path) ?? 0) + 1);
+    this.byThread.set(thread, (this.byThread.get(thread) ?? 0) + 1);
   }
 }
