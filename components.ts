@@ -105,6 +105,14 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
     options: async () => (await import('./sidecars/tls-proxy/src/options.js')).tlsProxyOptions,
     nodeFlags: dataPlaneFlags,
   },
+  'traffic-split': {
+    summary:
+      'ambassador: canary splits (sticky) and shadow traffic to a mirror, answers compared, an experiment page',
+    dir: 'ambassadors/traffic-split',
+    load: async () => (await import('./ambassadors/traffic-split/src/component.js')).trafficSplit,
+    options: async () => (await import('./ambassadors/traffic-split/src/options.js')).trafficSplitOptions,
+    nodeFlags: dataPlaneFlags,
+  },
 };
 
 /**
