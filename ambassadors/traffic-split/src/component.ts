@@ -28,6 +28,10 @@ export const trafficSplit = defineComponent({
     'ambassador: canary splits (sticky) and shadow traffic to a mirror, answers compared, an experiment page',
   adminPort: 9405,
   options: trafficSplitOptions,
+  check(options) {
+    // With a config file, its fields are read and checked in start(), still before anything listens.
+    if (options.configFile === undefined) experimentSettings(flagValues(options));
+  },
   async start(options, ctx) {
     const { log } = ctx;
     // Everything is checked before anything listens: a bad split exits 2.
@@ -85,9 +89,13 @@ export const trafficSplit = defineComponent({
   },
 });
 
+function flagValues(options: TrafficSplitOptions): ExperimentValues {
+  return Object.fromEntries(experimentKeys.map((key) => [key, options[key]])) as ExperimentValues;
+}
+
 /** The flags' experiment, with the config file's fields over them. */
 async function experimentValues(options: TrafficSplitOptions): Promise<ExperimentValues> {
-  const values = Object.fromEntries(experimentKeys.map((key) => [key, options[key]])) as ExperimentValues;
+  const values = flagValues(options);
   if (options.configFile === undefined) return values;
   return { ...values, ...(await readConfigFile(options.configFile)) };
 }
