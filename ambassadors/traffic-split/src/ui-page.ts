@@ -10,6 +10,7 @@ export const pageHtml = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>traffic-split experiment</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/ui/uplot.css">
 <style>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 16px 24px; color: #1d2430; background: #fafbfc; }
@@ -47,6 +48,7 @@ export const pageHtml = `<!doctype html>
 export const pageScript = `'use strict';
 (() => {
   const palette = ['#1f6feb', '#d9480f', '#2f9e44', '#9c36b5', '#e8590c', '#0b7285', '#c2255c', '#5c940d'];
+  const shownMismatches = 12;
   const state = { charts: {}, names: '', data: undefined, errors: [] };
   window.podkitUi = state;
   const el = (tag, attrs, ...children) => {
@@ -56,7 +58,7 @@ export const pageScript = `'use strict';
     return node;
   };
   const colour = (data, name) => palette[data.versions.findIndex((v) => v.name === name) % palette.length];
-  const width = () => Math.max(320, Math.min(560, (document.body.clientWidth - 80) / 2));
+  const width = () => Math.max(320, Math.min(560, (document.body.clientWidth - 110) / 3));
 
   function makeChart(id, title, unit, series) {
     const target = document.getElementById(id);
@@ -108,9 +110,10 @@ export const pageScript = `'use strict';
 
     const c = data.compare;
     document.getElementById('compare-summary').textContent = c
-      ? c.matches + ' matched, ' + c.mismatches + ' differed (status ' + c.byKind.status + ', header ' + c.byKind.header + ', body ' + c.byKind.body + ')'
+      ? c.matches + ' matched, ' + c.mismatches + ' differed (status ' + c.byKind.status + ', header ' + c.byKind.header + ', body ' + c.byKind.body + ')' +
+        (c.recent.length > shownMismatches ? ' · the latest ' + shownMismatches + ' shown' : '')
       : 'compare is off (--compare)';
-    const diffRows = (c ? c.recent : []).map((d) => {
+    const diffRows = (c ? c.recent.slice(0, shownMismatches) : []).map((d) => {
       const lines = [];
       if (d.status) lines.push(['status', String(d.status.primary), String(d.status.mirror)]);
       for (const h of d.headers) lines.push(['header ' + h.name, h.primary ?? '(none)', h.mirror ?? '(none)']);
