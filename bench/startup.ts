@@ -57,6 +57,14 @@ const startupArgs: Record<string, (dir: string) => Promise<string[]>> = {
       key,
     ];
   },
+  // Ready means the primary accepts connections: a bare listener in this process stands in for it.
+  'traffic-split': async () => {
+    const primary = createServer((socket) => socket.destroy()).listen(0, '127.0.0.1');
+    primary.unref();
+    await new Promise((resolve) => primary.once('listening', resolve));
+    const { port } = primary.address() as { port: number };
+    return ['--listen', '127.0.0.1:0', '--primary', `http://127.0.0.1:${port}`];
+  },
   // Ready needs a healthy backend: a listener that sends a MySQL greeting stands in for the server.
   'mysql-broker': async () => [
     '--listen',
