@@ -70,7 +70,7 @@ export function createMetrics(registry: Registry) {
   });
   const mirrorDropped = new Counter({
     name: name('mirror_dropped_total'),
-    help: 'Requests not copied to the mirror: body over --mirror-max-body, --mirror-max-inflight reached, or the client’s body cut short.',
+    help: 'Requests not copied to the mirror: body over --mirror-max-body, --mirror-max-inflight reached, or a body not read to its end (the client left, or the primary failed first).',
     labelNames: ['reason'],
     registers,
   });

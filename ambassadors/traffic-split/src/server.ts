@@ -72,6 +72,17 @@ export function createSplitServer({ split, log, preserveHost }: ServerOptions): 
         keepBodyBytes: settings?.maxBodyBytes ?? 0,
         ...(pair ? { settled: (result) => pair.mirrorSettled(result) } : {}),
       });
+      // A body the primary never read to its end (it failed first, the client left) is no copy: the
+      // exchange is over, so the tee is dropped (the copy counted as aborted) and the rest of the body
+      // read and discarded, as node does for a body nobody reads, so the connection can go on.
+      const teed = body;
+      if (teed !== null && teed !== req) {
+        nodeResponse.once('close', () => {
+          // Once closed, the tee no longer pipes from the request (pipe's own listener ran first).
+          if (!req.complete) teed.once('close', () => req.resume());
+          teed.destroy();
+        });
+      }
     }
     new ProxyExchange(
       context,

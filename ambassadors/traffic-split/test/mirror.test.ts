@@ -279,6 +279,35 @@ t.test('compare: a changed field is found, ignored fields and headers are not', 
   );
 });
 
+t.test(
+  'a body the primary never read (it is down) is not copied, and does not hold up a drain',
+  async (t) => {
+    const mirror = await startVersion(t, 'mirror', { logRequests: true });
+    const split = await startSplit(
+      t,
+      ['--primary', `http://127.0.0.1:${await freePort()}`, '--mirror', mirror.url],
+      {
+        ready: false,
+      },
+    );
+    const answer = await send(`${split.url}/orders`, { method: 'POST', body: Buffer.alloc(256 * 1024, 'b') });
+    t.equal(answer.status, 502, 'the client gets the 502');
+    await waitFor(
+      async () =>
+        (await metric(split.adminUrl, 'podkit_traffic_split_mirror_dropped_total', { reason: 'aborted' })) ===
+        1,
+      {
+        what: 'the copy dropped as aborted',
+      },
+    );
+    t.equal(mirror.received().length, 0, 'no partial copy reached the mirror');
+    const signalledAt = Date.now();
+    split.signal('SIGTERM');
+    t.equal((await split.exited).code, 0, 'exit 0');
+    t.ok(Date.now() - signalledAt < 5000, 'well within the 10 s shutdown timeout');
+  },
+);
+
 t.test('SIGTERM: requests in flight and their mirror copies finish, then exit 0', async (t) => {
   const mirror = await startVersion(t, 'mirror', { logRequests: true });
   const split = await startSplit(t, [
