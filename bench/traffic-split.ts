@@ -122,6 +122,15 @@ export async function run(): Promise<string> {
         durationSeconds,
         keepAlive: true,
       });
+    // Each once before measuring: a mirror's pool opens its connections (a copy holds one for 500 ms)
+    // and the code warms up, which a cold first round would count against the mirror.
+    for (const port of [splitProxy.port, withSlow.port, withDown.port])
+      await pacedLoad({
+        url: `http://127.0.0.1:${port}/`,
+        ratePerSecond: pacedRate,
+        durationSeconds: 2,
+        keepAlive: true,
+      });
     const latency = await compare(
       `the primary's latency with a mirror (${pacedRate} req/s, kept-alive, ${durationSeconds} s x 3; anchor: no mirror)`,
       { name: 'podkit traffic-split, no mirror', load: paced(splitProxy.port), pid: splitProxy.pid },

@@ -11,7 +11,7 @@ import { metricName } from '../../../lib/metrics.js';
 const component = 'traffic-split';
 const durationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-export const dropReasons = ['too_large', 'overload', 'aborted'] as const;
+export const dropReasons = ['too_large', 'overload', 'aborted', 'mirror_down'] as const;
 export type DropReason = (typeof dropReasons)[number];
 export const mismatchKinds = ['status', 'header', 'body'] as const;
 
@@ -70,7 +70,7 @@ export function createMetrics(registry: Registry) {
   });
   const mirrorDropped = new Counter({
     name: name('mirror_dropped_total'),
-    help: 'Requests not copied to the mirror: body over --mirror-max-body, --mirror-max-inflight reached, or a body not read to its end (the client left, or the primary failed first).',
+    help: 'Requests not copied to the mirror: body over --mirror-max-body, --mirror-max-inflight reached, a body not read to its end (the client left, or the primary failed first), or the mirror refusing connections (it is tried again after a backoff).',
     labelNames: ['reason'],
     registers,
   });

@@ -3,11 +3,14 @@
  * The primary reads the client's body as it arrives while a copy is kept up to --mirror-max-body; the
  * copy leaves once the body is complete, on the mirror's own pool with its own deadline. Nothing the
  * mirror does reaches the client: a body over the limit, --mirror-max-inflight copies in flight, or a
- * mirror that is slow or down only costs the copy, and each is counted.
+ * mirror that is slow or down only costs the copy, and each is counted. A mirror that refuses
+ * connections is left alone for a while (backing off up to 5 s), so a down mirror does not cost a
+ * connection attempt per request.
  */
 
 import type { Readable } from 'node:stream';
 import type { Counter, Gauge } from 'prom-client';
+import { Backoff } from '../../../lib/backoff.js';
 import { teeBody } from '../../../lib/http-proxy/body-tee.js';
 import { type DetachedResult, sendDetached } from '../../../lib/http-proxy/detached-request.js';
 import type { Upstream } from '../../../lib/http-proxy/upstreams.js';
@@ -43,6 +46,9 @@ export class Mirror {
   /** Copies waiting for their request body. */
   #waiting = 0;
   #onIdle: (() => void) | undefined;
+  /** While the mirror refuses connections: no copy is sent before this time. */
+  #downUntil = 0;
+  readonly #down = new Backoff({ initialMs: 250, maxMs: 5000 });
 
   constructor(
     readonly upstream: Upstream,
@@ -95,6 +101,10 @@ export class Mirror {
       this.#drop('overload', request);
       return;
     }
+    if (this.#downUntil > 0 && performance.now() < this.#downUntil) {
+      this.#drop('mirror_down', request);
+      return;
+    }
     this.#inflight++;
     this.metrics.mirrorInflight.set(this.#inflight);
     this.metrics.mirrorSent.inc();
@@ -105,6 +115,11 @@ export class Mirror {
     ).then((result) => {
       this.#inflight--;
       this.metrics.mirrorInflight.set(this.#inflight);
+      if (!result.ok && result.reason === 'connect') this.#downUntil = performance.now() + this.#down.next();
+      else if (result.ok) {
+        this.#downUntil = 0;
+        this.#down.reset();
+      }
       request.settled?.(result);
       this.#checkIdle();
     });

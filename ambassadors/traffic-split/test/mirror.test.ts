@@ -98,11 +98,12 @@ t.test(
       `slowest primary answer per round: ${slowest.map((ms) => ms.toFixed(0)).join(', ')} ms (mirror: 500 ms)`,
     );
 
+    const mirrorPort = await freePort();
     const down = await startSplit(t, [
       '--primary',
       primary.url,
       '--mirror',
-      `http://127.0.0.1:${await freePort()}`,
+      `http://127.0.0.1:${mirrorPort}`,
     ]);
     const withDown = await sendMany(down.url, 40, () => ({}), 4);
     t.same(
@@ -110,13 +111,29 @@ t.test(
       new Array(40).fill(200),
       'all 40 answered by the primary',
     );
+    const counted = async () => ({
+      refused: await metric(down.adminUrl, 'podkit_traffic_split_mirror_failed_total', { reason: 'connect' }),
+      skipped: await metric(down.adminUrl, 'podkit_traffic_split_mirror_dropped_total', {
+        reason: 'mirror_down',
+      }),
+    });
+    await waitFor(async () => Object.values(await counted()).reduce((a, b) => a + b) === 40, {
+      what: 'every copy refused or skipped',
+    });
+    const { refused, skipped } = await counted();
+    t.ok(
+      refused >= 1 && skipped >= 1,
+      `a refused mirror is left alone for a while: ${refused} refused, ${skipped} skipped`,
+    );
+
+    // Once it listens, copies reach it again (after the backoff, at most 5 s).
+    const back = await startVersion(t, 'mirror-back', { port: mirrorPort, logRequests: true });
     await waitFor(
-      async () =>
-        (await metric(down.adminUrl, 'podkit_traffic_split_mirror_failed_total', { reason: 'connect' })) ===
-        40,
-      {
-        what: '40 copies failed to connect',
+      async () => {
+        await send(`${down.url}/again`);
+        return back.received().length > 0;
       },
+      { timeoutMs: 15_000, what: 'copies at the mirror again' },
     );
   },
 );
