@@ -183,6 +183,19 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
     load: async () => (await import('./sidecars/tls-proxy/src/component.js')).tlsProxy,
     options: async () => (await import('./sidecars/tls-proxy/src/options.js')).tlsProxyOptions,
   },
+  'traffic-split': {
+    summary:
+      'canary splits sticky per user, shadow traffic to a mirror, answers compared, an experiment page at `/ui`',
+    replaces: 'nginx `split_clients` + `mirror`, Envoy weighted clusters + request mirroring, Flagger',
+    dir: 'ambassadors/traffic-split',
+    adminPort: 9405,
+    nodeFlags: dataPlaneFlags,
+    workerScripts: [],
+    // Ready means the primary accepts connections.
+    startupArgs: async ({ httpUpstream }) => ['--listen', '127.0.0.1:0', '--primary', await httpUpstream()],
+    load: async () => (await import('./ambassadors/traffic-split/src/component.js')).trafficSplit,
+    options: async () => (await import('./ambassadors/traffic-split/src/options.js')).trafficSplitOptions,
+  },
 };
 
 /** The registered component `name`, as the lifecycle runs it: its definition with its entry's identity. */

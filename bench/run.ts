@@ -14,6 +14,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<string> }>> = {
   'git-pull': () => import('./git-pull.js'),
   'tls-proxy': () => import('./tls-proxy.js'),
   'metrics-exporter': () => import('./metrics-exporter.js'),
+  'traffic-split': () => import('./traffic-split.js'),
 };
 
 async function main(): Promise<number> {

@@ -10,12 +10,11 @@
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../scripts/repo-root.js';
+import { freePort, nginxConfig, stop, waitUntilServing } from './lib/children.js';
 import { podkitArgs } from './lib/podkit-command.js';
 import { compare, formatComparison } from './lib/side-by-side.js';
 import { wrk } from './lib/wrk.js';
@@ -48,59 +47,6 @@ const references: Record<'l7' | 'l4', Reference[]> = {
   ],
   l4: [{ script: 'node-tls-pipe.js', what: 'bare Node TLS pipe', lacks: 'no timeouts, drain or metrics' }],
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function nginxConfig(dir: string, name: string, workers: number, body: string): string {
-  const path = join(dir, `${name}.conf`);
-  const temp = join(dir, `${name}-tmp`);
-  writeFileSync(
-    path,
-    `worker_processes ${workers};
-daemon off;
-pid ${join(dir, `${name}.pid`)};
-error_log ${join(dir, `${name}-error.log`)} warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${temp}-body; proxy_temp_path ${temp}-proxy; fastcgi_temp_path ${temp}-fcgi;
-  uwsgi_temp_path ${temp}-uwsgi; scgi_temp_path ${temp}-scgi;
-  keepalive_requests 1000000;
-  keepalive_timeout 300s;
-${body}
-}
-`,
-  );
-  return path;
-}
-
-async function waitUntilServing(url: string, child: ChildProcess, name: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
-    try {
-      execFileSync('curl', ['-sk', '-o', '/dev/null', '--fail', '--max-time', '1', url], { stdio: 'ignore' });
-      return;
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`${name} did not serve ${url}`);
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(5000)]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
 
 export async function run(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'podkit-bench-tls-proxy-'));

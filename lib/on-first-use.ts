@@ -4,6 +4,7 @@
  * for days beside the app it serves.
  */
 
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /**
@@ -24,4 +25,18 @@ export function requireOnFirstUse<T>(specifier: string, from: string): () => T {
  */
 export function builtinOnFirstUse<T>(name: `node:${string}`): () => T {
   return requireOnFirstUse<T>(name, import.meta.url);
+}
+
+/**
+ * A file a package ships for browsers (a chart library's script, its stylesheet), read by the first
+ * call and kept: `packageFileOnFirstUse('uplot/dist/uPlot.iife.min.js', import.meta.url)`. Written
+ * literally, so scripts/runtime-tree.ts finds it and ships that file (and no more of the package) in the
+ * image.
+ */
+export function packageFileOnFirstUse(specifier: string, from: string): () => Buffer {
+  let content: Buffer | undefined;
+  return () => {
+    content ??= readFileSync(createRequire(from).resolve(specifier));
+    return content;
+  };
 }

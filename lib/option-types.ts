@@ -127,6 +127,35 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+const sizeUnits: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1000,
+  kb: 1000,
+  ki: 1024,
+  kib: 1024,
+  m: 1000 ** 2,
+  mb: 1000 ** 2,
+  mi: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1000 ** 3,
+  gb: 1000 ** 3,
+  gi: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** A size in bytes: `1048576`, `512KiB`, `1MiB`, `64Ki`, `10MB` (Kubernetes' and IEC's units). */
+export function parseByteSize(raw: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
+  const unit = sizeUnits[match?.[2]?.toLowerCase() ?? 'x'];
+  const value = match && unit !== undefined ? Math.round(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new Expected(
+      `a size in bytes like 1048576, 512KiB or 1MiB${min > 0 ? `, at least ${min}` : ''}${max < Number.MAX_SAFE_INTEGER ? `, at most ${max}` : ''}`,
+    );
+  return value;
+}
+
 const truthy = new Set(['true', '1', 'yes', 'on']);
 const falsy = new Set(['false', '0', 'no', 'off']);
 

@@ -21,6 +21,7 @@ import {
   type HostPort,
   type Parser,
   parseBool,
+  parseByteSize,
   parseDuration,
   parseEnum,
   parseFilePath,
@@ -161,6 +162,12 @@ export const opt = {
       `<${o.itemName ?? 'value'},...>`,
       parseList(item),
     );
+  },
+  /** A size in bytes, written `1048576`, `512KiB` or `1MiB`; the value is in bytes. */
+  bytes<O extends WithDefault<string> & { min?: number; max?: number }>(o: O): Option<Out<number, O>> {
+    return make('custom', { ...o, typeName: 'size' }, '<size>', (raw) =>
+      parseByteSize(raw, o.min, o.max),
+    ) as Option<Out<number, O>>;
   },
   hostPort<O extends WithDefault<string>>(o: O): Option<Out<HostPort, O>> {
     return make('host:port', o, '<host:port>', parseHostPort) as Option<Out<HostPort, O>>;

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { nodeFlagsFor } from '../components.js';
 import { type MariaDb, mariaDbAvailable, startMariaDb } from '../test/support/mariadb.js';
+import { canaryPod } from './demo/canary-pod.js';
 import type { DemoContainer, DemoContext } from './demo/context.js';
 import { legacyPod } from './demo/legacy-pod.js';
 import { paasPod } from './demo/paas-pod.js';
@@ -105,7 +106,7 @@ async function main(): Promise<number> {
 
   let containers: DemoContainer[] = [];
   try {
-    containers = [...(await legacyPod(ctx)), ...(await paasPod(ctx))];
+    containers = [...(await legacyPod(ctx)), ...(await paasPod(ctx)), ...(await canaryPod(ctx))];
     for (const container of containers) {
       // detached: each in its own process group, so a terminal's Ctrl-C reaches only the demo, which then
       // stops them one by one (a group-wide SIGINT would race the orderly stop).

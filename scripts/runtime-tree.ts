@@ -1,13 +1,14 @@
 /**
  * What a container needs at run time, derived from the build: the bundle's outputs (scripts/bundle.ts),
  * package.json (podkit's version) and the packages the bundle still loads from node_modules, with their
- * own dependencies. Dockerfile.base copies this tree into the runtime image instead of every production
+ * own dependencies, and the single files of packages it reads (a browser script an admin page serves).
+ * Dockerfile.base copies this tree into the runtime image instead of every production
  * dependency, which the bundle has inlined.
  *
  *   node dist/scripts/runtime-tree.js <dir>      (after `npm run build`; the image's build stage runs it)
  */
 
-import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import type { Metafile } from 'esbuild';
@@ -36,6 +37,16 @@ function isBuiltin(specifier: string): boolean {
  */
 export function firstUseSpecifiers(text: string): string[] {
   return [...text.matchAll(/\brequireOnFirstUse\s*(?:<[^()]*?>)?\s*\(\s*(['"])([^'"]+)\1/g)].map(
+    (match) => match[2] as string,
+  );
+}
+
+/**
+ * The specifiers of `packageFileOnFirstUse('pkg/path/file', ...)` calls (lib/on-first-use.ts): files a
+ * component reads from a package at run time (a browser script it serves) without loading the package.
+ */
+export function packageFileSpecifiers(text: string): string[] {
+  return [...text.matchAll(/\bpackageFileOnFirstUse\s*\(\s*(['"])([^'"]+)\1/g)].map(
     (match) => match[2] as string,
   );
 }
@@ -77,6 +88,29 @@ export function packagesLoadedAtRunTime(meta: Metafile, root = repoRoot): Map<st
 }
 
 /**
+ * The files, relative to `root`, that the bundled modules read from packages at run time: each one
+ * named, with its package's package.json (how node resolves the path) and its licence files (the
+ * notice the licence asks to travel with a copy), and nothing else of the package.
+ */
+export function packageFilesReadAtRunTime(meta: Metafile, root = repoRoot): string[] {
+  const files = new Set<string>();
+  for (const input of Object.keys(meta.inputs)) {
+    if (input.includes('node_modules/') || input.includes(':')) continue;
+    for (const specifier of packageFileSpecifiers(readFileSync(join(root, input), 'utf8'))) {
+      const name = packageName(specifier);
+      const dir = findPackage(name, join(root, 'dist'), root);
+      if (!dir) throw new Error(`${specifier} (read by ${input}) is not installed`);
+      const file = join(dir, specifier.slice(name.length + 1));
+      if (!existsSync(file)) throw new Error(`${specifier} (read by ${input}) does not exist`);
+      const licences = readdirSync(dir).filter((entry) => /^(licen[cs]e|copying|notice)/i.test(entry));
+      for (const path of [file, join(dir, 'package.json'), ...licences.map((entry) => join(dir, entry))])
+        files.add(relative(root, path));
+    }
+  }
+  return [...files].sort();
+}
+
+/**
  * The directories, relative to `root`, of the packages `names` and of everything they depend on
  * (dependencies, and the optional and peer ones that are installed), found as node finds them.
  */
@@ -113,6 +147,8 @@ export function bundleOutputs(meta: Metafile): string[] {
 export interface RuntimeTree {
   files: string[];
   packages: string[];
+  /** Single files of packages that are read, not loaded (packageFilesReadAtRunTime). */
+  packageFiles: string[];
 }
 
 /** Copies the runtime tree into `to`: package.json, the bundle's outputs, the packages they load. */
@@ -132,7 +168,12 @@ export function stageRuntimeTree(to: string, root = repoRoot): RuntimeTree {
       filter: (path) => path !== nested,
     });
   }
-  return { files, packages };
+  const packageFiles = packageFilesReadAtRunTime(meta, root);
+  for (const file of packageFiles) {
+    mkdirSync(dirname(join(to, file)), { recursive: true });
+    cpSync(join(root, file), join(to, file));
+  }
+  return { files, packages, packageFiles };
 }
 
 if (process.argv[1] === import.meta.filename) {
@@ -141,7 +182,9 @@ if (process.argv[1] === import.meta.filename) {
     console.error(`usage: node ${basename(process.argv[1])} <dir>`);
     process.exit(2);
   }
-  const { files, packages } = stageRuntimeTree(to);
+  const { files, packages, packageFiles } = stageRuntimeTree(to);
   const names = packages.map((dir) => dir.split(`node_modules${sep}`).at(-1));
-  console.log(`runtime tree in ${to}: ${files.length} files, packages: ${names.join(', ') || 'none'}`);
+  console.log(
+    `runtime tree in ${to}: ${files.length} files, packages: ${names.join(', ') || 'none'}, files of packages: ${packageFiles.join(', ') || 'none'}`,
+  );
 }

@@ -22,6 +22,8 @@ import {
   bundleOutputs,
   dependencyClosure,
   firstUseSpecifiers,
+  packageFileSpecifiers,
+  packageFilesReadAtRunTime,
   packagesLoadedAtRunTime,
   readBundleMeta,
   stageRuntimeTree,
@@ -125,12 +127,14 @@ t.test('every script a component starts in another process is bundled and found'
     [
       'adapters/db-health/src/checks-file.ts',
       'adapters/metrics-exporter/src/yaml.ts',
+      'ambassadors/traffic-split/src/config-file.ts',
+      'ambassadors/traffic-split/src/ui.ts',
       'lib/dist-path.ts',
       'lib/on-first-use.ts',
       'lib/version.ts',
       'sidecars/config-sync/src/validate.ts',
     ],
-    'import.meta.url only in distPath, the version lookup and first-use requires (use distPath for scripts)',
+    'import.meta.url only in distPath, the version lookup and first-use requires and reads (use distPath for scripts)',
   );
 });
 
@@ -230,6 +234,21 @@ t.test('what the bundle loads from node_modules at run time is found in the buil
   // Each of these needs a path in test/e2e/images.test.ts that loads it inside a real image.
   t.same([...loaded.keys()], ['yaml'], 'the packages the runtime image ships for the bundle');
   t.same(dependencyClosure(loaded.keys()), ['node_modules/yaml'], 'with their own dependencies');
+
+  // Files read from packages (a browser script an admin page serves): each named literally, and found.
+  const reads = callers.flatMap(({ text }) => [...text.matchAll(/\bpackageFileOnFirstUse\s*\(/g)]);
+  const named = callers.flatMap(({ text }) => packageFileSpecifiers(text));
+  t.equal(named.length, reads.length, 'every packageFileOnFirstUse call names its file literally');
+  t.same(
+    packageFilesReadAtRunTime(meta),
+    [
+      'node_modules/uplot/LICENSE',
+      'node_modules/uplot/dist/uPlot.iife.min.js',
+      'node_modules/uplot/dist/uPlot.min.css',
+      'node_modules/uplot/package.json',
+    ],
+    "the files the runtime image ships for them: uPlot's script and stylesheet, with its package.json and licence",
+  );
 });
 
 t.test('the runtime tree holds the bundle and those packages, and runs on its own', async (t) => {
@@ -244,7 +263,12 @@ t.test('the runtime tree holds the bundle and those packages, and runs on its ow
     [],
     'no source maps',
   );
-  t.same(readdirSync(join(app, 'node_modules')).sort(), ['yaml']);
+  t.same(readdirSync(join(app, 'node_modules')).sort(), ['uplot', 'yaml']);
+  t.same(
+    readdirSync(join(app, 'node_modules', 'uplot'), { recursive: true, encoding: 'utf8' }).sort(),
+    ['LICENSE', 'dist', 'dist/uPlot.iife.min.js', 'dist/uPlot.min.css', 'package.json'],
+    'of uplot, only the files read at run time',
+  );
   for (const name of packagesLoadedAtRunTime(meta).keys()) {
     t.ok(resolvesFrom(join(app, 'dist', 'chunks'), name), `${name} resolves from the staged chunks`);
   }
@@ -271,4 +295,32 @@ t.test('the runtime tree holds the bundle and those packages, and runs on its ow
   const exit = await sync.exited;
   t.same(exit, { code: 0, signal: null }, 'config-sync --one-time exits 0', { log: sync.transcript() });
   t.equal(readFileSync(join(target, 'app.yaml'), 'utf8'), 'features: [beta]\n', 'the YAML file is published');
+
+  // traffic-split's experiment page serves uPlot from the staged files alone.
+  const split = spawnNode(t, join(app, 'dist', 'cli.js'), [
+    'traffic-split',
+    '--listen',
+    '127.0.0.1:0',
+    '--primary',
+    'http://127.0.0.1:9',
+    '--admin-address',
+    '127.0.0.1:0',
+    '--termination-log',
+    join(dir, 'termination-log'),
+  ]);
+  const admin = await split.address('admin');
+  for (const [path, file] of [
+    ['/ui/uplot.js', 'dist/uPlot.iife.min.js'],
+    ['/ui/uplot.css', 'dist/uPlot.min.css'],
+  ] as const) {
+    const served = await fetch(`http://${admin}${path}`);
+    t.equal(served.status, 200, `${path} is served`);
+    t.equal(
+      await served.text(),
+      readFileSync(join(app, 'node_modules', 'uplot', file), 'utf8'),
+      `${path} is ${file}`,
+    );
+  }
+  split.signal('SIGTERM');
+  t.equal((await split.exited).code, 0);
 });

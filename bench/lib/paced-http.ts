@@ -6,7 +6,7 @@
  * side-by-side comparisons take either.
  */
 
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoadResult } from './wrk.js';
 
@@ -18,6 +18,8 @@ export interface PacedOptions {
   timeoutMs?: number;
   /** Statuses that are answers, not errors (a probe's 503 is an answer). Default: 200. */
   okStatuses?: number[];
+  /** Send over kept-alive connections (as an app calling a service does) instead of a new one each time. */
+  keepAlive?: boolean;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -25,10 +27,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
-function once(url: string, timeoutMs: number): Promise<{ status: number; ms: number }> {
+function once(url: string, timeoutMs: number, agent: Agent | false): Promise<{ status: number; ms: number }> {
   const sent = performance.now();
   return new Promise((resolve) => {
-    const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const req = request(url, { agent, timeout: timeoutMs }, (res) => {
       res.resume();
       res.once('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - sent }));
       res.once('error', () => resolve({ status: 0, ms: performance.now() - sent }));
@@ -46,13 +48,15 @@ export async function pacedLoad(options: PacedOptions): Promise<LoadResult> {
   const gapMs = 1000 / options.ratePerSecond;
   const started = performance.now();
   const answers: Promise<{ status: number; ms: number }>[] = [];
+  const agent = options.keepAlive ? new Agent({ keepAlive: true }) : false;
   for (let i = 0; i < count; i++) {
     const due = started + i * gapMs;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    answers.push(once(options.url, timeoutMs));
+    answers.push(once(options.url, timeoutMs, agent));
   }
   const results = await Promise.all(answers);
+  if (agent) agent.destroy();
   const elapsedSeconds = (performance.now() - started) / 1000;
   const latencies = results.map((r) => r.ms).sort((a, b) => a - b);
   return {

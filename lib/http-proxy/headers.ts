@@ -32,6 +32,11 @@ export interface ForwardInfo {
   proto: 'http' | 'https';
   /** X-Forwarded-Client-Cert value from a verified client certificate (mTLS), if any. */
   clientCert: string | undefined;
+  /**
+   * Leave the client's Host out, so the upstream gets its own (undici writes the pool origin's): for a
+   * proxy to other services, which route by name. The client's is still in X-Forwarded-Host.
+   */
+  hostFromOrigin?: boolean;
 }
 
 export interface UpstreamRequestHead {
@@ -90,7 +95,7 @@ export function upstreamRequestHead(raw: readonly string[], info: ForwardInfo): 
   if (connectionTokens) removeNamed(out, connectionTokens);
 
   const client = info.clientAddress;
-  if (host !== undefined) out.push('host', host);
+  if (host !== undefined && info.hostFromOrigin !== true) out.push('host', host);
   out.push('x-forwarded-for', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
   out.push('x-forwarded-proto', info.proto);
   if (host !== undefined) out.push('x-forwarded-host', host);

@@ -40,6 +40,7 @@ export interface UpstreamsEvents {
 
 export class Upstreams {
   readonly #byName = new Map<string, Upstream & { pool: UpstreamPool }>();
+  readonly #closing = new Set<UpstreamPool>();
 
   constructor(readonly events: UpstreamsEvents) {}
 
@@ -75,8 +76,22 @@ export class Upstreams {
     return this.#byName.get(name);
   }
 
-  /** Closes every pool once the requests it has finish. */
+  /**
+   * Forgets an upstream (a variant removed by a reload) and closes its pool once the requests it has
+   * finish; exchanges that hold it still complete. The name can be added again at once.
+   */
+  delete(name: string): Promise<void> {
+    const upstream = this.#byName.get(name);
+    if (!upstream) return Promise.resolve();
+    this.#byName.delete(name);
+    this.#closing.add(upstream.pool);
+    return upstream.pool.close().finally(() => this.#closing.delete(upstream.pool));
+  }
+
+  /** Closes every pool once the requests it has finish, those of deleted upstreams still closing too. */
   async close(): Promise<void> {
-    await Promise.all([...this.#byName.values()].map(({ pool }) => pool.close()));
+    await Promise.all(
+      [...[...this.#byName.values()].map(({ pool }) => pool), ...this.#closing].map((pool) => pool.close()),
+    );
   }
 }

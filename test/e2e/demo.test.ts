@@ -103,10 +103,34 @@ t.test('npm run demo: every component comes up, does its job, and stops cleanly 
     t.match(banner, `\n[${name}]\n`, `${name} is in the demo's banner`);
   }
 
+  await t.test(
+    'traffic-split: the beta takes its share, the override header picks it, the page shows it',
+    async (t) => {
+      const split = find(
+        banner,
+        /curl -i (http:\/\/127\.0\.0\.1:\d+)\/ {2,}X-Podkit-Variant says/,
+        'traffic-split',
+      );
+      const ui = find(
+        banner,
+        /open (http:\/\/127\.0\.0\.1:\d+\/ui) {2,}the experiment page/,
+        'the experiment page',
+      );
+      const beta = await httpRequest(`${split}/`, { headers: { 'X-Podkit-Variant': 'beta' } });
+      t.equal(beta.body, 'Hello from the beta\n');
+      const seen = new Set<string>();
+      for (let i = 0; i < 60; i++) seen.add((await httpRequest(`${split}/`)).body);
+      t.same([...seen].sort(), ['Hello from production\n', 'Hello from the beta\n'], 'both versions answer');
+      t.match((await httpRequest(ui)).body, /traffic-split experiment/);
+      const data = JSON.parse((await httpRequest(`${ui}/data`)).body);
+      t.ok(data.compare.mismatches > 0, 'the next version differs and compare says so');
+    },
+  );
+
   demo.signal('SIGINT');
   const exit = await demo.exited;
   t.equal(exit.code, 0, 'every process stopped with exit 0');
-  for (const name of ['legacy-app', 'paas-app', ...Object.keys(components)]) {
+  for (const name of ['legacy-app', 'paas-app', 'orders-production', ...Object.keys(components)]) {
     t.match(
       demo.text.join('\n'),
       new RegExp(`demo: ${name} stopped \\(exit 0\\)`),

@@ -2,18 +2,23 @@
  * The images test's checks of the runtime tree (scripts/runtime-tree.ts), run inside the built images:
  * the base holds the bundle and the packages it loads from node_modules, and nothing else; and the paths
  * that load those packages work there: config-sync validating YAML (yaml), db-health checking a MariaDB
- * with checks from a YAML file (yaml; mysql2, bundled, decoding the server's answers), and
- * mysql-broker's forked workers carrying a query to the same server.
+ * with checks from a YAML file (yaml; mysql2, bundled, decoding the server's answers),
+ * mysql-broker's forked workers carrying a query to the same server, and traffic-split serving its
+ * experiment page's chart library (uplot's files, read from node_modules).
  */
 
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import t from 'tap';
 import { imageReference, imageSize } from '../../scripts/images.js';
+import { repoRoot } from '../../scripts/repo-root.js';
 import {
   bundleOutputs,
   dependencyClosure,
+  packageFilesReadAtRunTime,
   packagesLoadedAtRunTime,
   readBundleMeta,
 } from '../../scripts/runtime-tree.js';
@@ -66,12 +71,18 @@ export function runtimeTreeTests({ id, tag, nodeImage, tempDir, containers }: Bu
       bundleOutputs(meta).map(withoutHash).sort(),
       "/app/dist is the bundle's outputs: no source maps, no unbundled tsc output",
     );
+    const readFrom = packageFilesReadAtRunTime(meta).map((file) => file.split('/')[1] as string);
     t.same(
       inside.modules.sort(),
-      dependencyClosure(packagesLoadedAtRunTime(meta).keys()).map((dir) =>
-        dir.replace(/^node_modules\//, ''),
-      ),
-      '/app/node_modules holds what the bundle loads from it, with their dependencies, and nothing else',
+      [
+        ...new Set([
+          ...dependencyClosure(packagesLoadedAtRunTime(meta).keys()).map((dir) =>
+            dir.replace(/^node_modules\//, ''),
+          ),
+          ...readFrom,
+        ]),
+      ].sort(),
+      '/app/node_modules holds what the bundle loads or reads from it, with their dependencies, and nothing else',
     );
     t.same(inside.npm, [], 'npm and npx are removed');
 
@@ -229,5 +240,44 @@ export function runtimeTreeTests({ id, tag, nodeImage, tempDir, containers }: Bu
       const state = JSON.parse(await podman(['inspect', name]))[0].State;
       t.equal(state.ExitCode, 0, `${name} exits 0 on SIGTERM`);
     }
+  });
+
+  t.test('traffic-split image: requests reach the primary, the experiment page serves uPlot', async (t) => {
+    const upstream = createServer((_req, res) => res.end('from the primary'));
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
+    const upstreamPort = (upstream.address() as AddressInfo).port;
+    const [port, admin] = [await freePort(), await freePort()];
+    const name = `podkit-traffic-split-${id}`;
+    containers.push(name);
+    await podman([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'host',
+      '--read-only',
+      imageReference('traffic-split', tag),
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--primary',
+      `http://127.0.0.1:${upstreamPort}`,
+      '--admin-address',
+      `127.0.0.1:${admin}`,
+    ]);
+    await waitFor(
+      async () =>
+        (await httpRequest(`http://127.0.0.1:${admin}/readyz`).catch(() => undefined))?.status === 200,
+      { timeoutMs: 30_000, what: 'traffic-split /readyz 200' },
+    );
+    const answer = await httpRequest(`http://127.0.0.1:${port}/`);
+    t.equal(answer.body, 'from the primary');
+    t.equal(answer.headers['x-podkit-variant'], 'primary');
+    const script = await httpRequest(`http://127.0.0.1:${admin}/ui/uplot.js`);
+    t.equal(script.status, 200, '/ui/uplot.js is served from the image');
+    t.equal(script.body, readFileSync(join(repoRoot, 'node_modules/uplot/dist/uPlot.iife.min.js'), 'utf8'));
+    await podman(['stop', '--time', '15', name]);
+    t.equal(JSON.parse(await podman(['inspect', name]))[0].State.ExitCode, 0, 'exits 0 on SIGTERM');
   });
 }

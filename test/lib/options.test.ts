@@ -7,7 +7,7 @@ import { envNamesOfComponents, loadComponent } from '../../components.js';
 import { commonOptions, fullSpec } from '../../lib/component.js';
 import { ConfigError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
-import { Expected, parseDuration, parseHostPort, Rejected } from '../../lib/option-types.js';
+import { Expected, parseByteSize, parseDuration, parseHostPort, Rejected } from '../../lib/option-types.js';
 import {
   envName,
   flagName,
@@ -146,6 +146,29 @@ t.test('durations', async (t) => {
   ];
   for (const [text, ms] of table) t.equal(parseDuration(text), ms, text);
   for (const bad of ['10', 's', '1x', '-1s', '1 s', '']) t.throws(() => parseDuration(bad), bad);
+});
+
+t.test('sizes in bytes', async (t) => {
+  const table: [string, number][] = [
+    ['0', 0],
+    ['1048576', 1_048_576],
+    ['512KiB', 524_288],
+    ['1MiB', 1_048_576],
+    ['64Ki', 65_536],
+    ['10MB', 10_000_000],
+    ['1.5k', 1500],
+    ['2 GiB', 2 * 1024 ** 3],
+  ];
+  for (const [text, bytes] of table) t.equal(parseByteSize(text), bytes, text);
+  for (const bad of ['', 'MiB', '-1', '1XB', '1 MiB extra']) t.throws(() => parseByteSize(bad), bad);
+  t.throws(() => parseByteSize('2MiB', 0, 1024 ** 2), /at most 1048576/);
+  const sized = { size: opt.bytes({ default: '1MiB', max: 1024 ** 3, description: 'x' }) };
+  t.equal(parseOptions(sized, ['--size', '256KiB'], {}).values.size, 262_144);
+  t.equal(parseOptions(sized, [], {}).values.size, 1_048_576, 'the default goes through the same parser');
+  t.match(
+    configError(() => parseOptions(sized, ['--size', '2GiB'], {})).message,
+    /--size "2GiB".*at most 1073741824/,
+  );
 });
 
 t.test('bad values: exit-2 errors that name the option, the value and the expectation', async (t) => {

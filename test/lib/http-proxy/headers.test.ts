@@ -147,6 +147,26 @@ t.test('a plain listener says http; client addresses as X-Forwarded-For writes t
   t.equal(clientAddressOf(undefined), 'unknown');
 });
 
+t.test(
+  'hostFromOrigin: the client’s Host is left out for the pool to write its own, kept as X-Forwarded-Host',
+  async (t) => {
+    const head = upstreamRequestHead(['Host', 'localhost:8000', 'Accept', '*/*'], {
+      clientAddress: '127.0.0.1',
+      proto: 'http',
+      clientCert: undefined,
+      hostFromOrigin: true,
+    });
+    t.same(toPairs(head.headers), [
+      ['Accept', '*/*'],
+      ['x-forwarded-for', '127.0.0.1'],
+      ['x-forwarded-proto', 'http'],
+      ['x-forwarded-host', 'localhost:8000'],
+      ['forwarded', 'for=127.0.0.1;proto=http;host="localhost:8000"'],
+    ]);
+    t.equal(head.host, 'localhost:8000', 'the client’s Host is still reported to the caller');
+  },
+);
+
 function toPairs(flat: readonly string[]): [string, string][] {
   const pairs: [string, string][] = [];
   for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i] as string, flat[i + 1] as string]);

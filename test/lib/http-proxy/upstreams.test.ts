@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import t from 'tap';
 import { Upstreams } from '../../../lib/http-proxy/upstreams.js';
 import { httpRequest } from '../../support/http.js';
+import { waitFor } from '../../support/wait.js';
 import { startProxy, startUpstream } from './proxy-fixture.js';
 
 /** An upstream that says who it is and remembers the client ports it was reached from. */
@@ -78,4 +79,33 @@ t.test('a name is defined once', async (t) => {
   t.equal(upstreams.get('primary')?.name, 'primary');
   t.equal(upstreams.get('beta'), undefined);
   await upstreams.close();
+});
+
+t.test('delete: requests in flight finish on the old pool, the name is free again at once', async (t) => {
+  let release: (() => void) | undefined;
+  const old = await startUpstream(t, (_req, res) => {
+    release = () => res.end('old');
+  });
+  const next = await startUpstream(t, (_req, res) => res.end('new'));
+  const proxy = await startProxy(t, {
+    upstreams: [{ name: 'beta', origin: old.origin, connections: 2, timeoutMs: 5000 }],
+  });
+  const inFlight = httpRequest(`${proxy.url}/`);
+  await waitFor(() => release !== undefined, { what: 'the request at the old upstream' });
+  const deleted = proxy.upstreams.delete('beta');
+  t.equal(proxy.upstreams.get('beta'), undefined, 'gone from the set');
+  proxy.upstreams.add({
+    name: 'beta',
+    origin: next.origin,
+    connections: 2,
+    timeoutMs: 5000,
+    metrics: proxy.metrics.bind('beta'),
+    onRefused() {},
+  });
+  t.equal((await httpRequest(`${proxy.url}/`)).body, 'new', 'the name now reaches the new upstream');
+  release?.();
+  t.equal((await inFlight).body, 'old', 'the request in flight got its answer from the old upstream');
+  await deleted;
+  await proxy.upstreams.delete('beta');
+  await proxy.upstreams.delete('never-defined');
 });
