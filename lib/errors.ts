@@ -63,6 +63,10 @@ export const ErrorCode = {
   UNSAFE_KEY: 'PODKIT_ERR_UNSAFE_KEY',
   /** The app was unhealthy after a reload: the previous configuration was put back. */
   ROLLBACK: 'PODKIT_ERR_ROLLBACK',
+  /** An input (a log file, stdin, saved read positions) could not be read. */
+  INPUT: 'PODKIT_ERR_INPUT',
+  /** The output (stdout) could not be written: closed, or a write failed. */
+  OUTPUT: 'PODKIT_ERR_OUTPUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -127,6 +127,37 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+const byteUnits: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1000,
+  kb: 1000,
+  m: 1000 ** 2,
+  mb: 1000 ** 2,
+  g: 1000 ** 3,
+  gb: 1000 ** 3,
+  ki: 1024,
+  kib: 1024,
+  mi: 1024 ** 2,
+  mib: 1024 ** 2,
+  gi: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/**
+ * A size in bytes as users write it: `65536`, `64KiB`, `1MiB`, `1.5MB`, `512k` (SI and binary units,
+ * Kubernetes' `Ki`/`Mi` spellings too, any case). Returned as a whole number of bytes.
+ */
+export function parseByteSize(raw: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const expectation = `a size like 65536, 64KiB or 1MiB${min > 0 ? `, at least ${min} bytes` : ''}`;
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
+  const unit = byteUnits[(match?.[2] ?? '').toLowerCase()];
+  if (!match || unit === undefined) throw new Expected(expectation);
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (bytes < min || bytes > max) throw new Expected(expectation);
+  return bytes;
+}
+
 const truthy = new Set(['true', '1', 'yes', 'on']);
 const falsy = new Set(['false', '0', 'no', 'off']);
 

@@ -7,7 +7,7 @@ import { components, envNamesOfComponents } from '../../components.js';
 import { commonOptions, fullSpec } from '../../lib/component.js';
 import { ConfigError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
-import { Expected, parseDuration, parseHostPort, Rejected } from '../../lib/option-types.js';
+import { Expected, parseByteSize, parseDuration, parseHostPort, Rejected } from '../../lib/option-types.js';
 import {
   envName,
   flagName,
@@ -146,6 +146,23 @@ t.test('durations', async (t) => {
   ];
   for (const [text, ms] of table) t.equal(parseDuration(text), ms, text);
   for (const bad of ['10', 's', '1x', '-1s', '1 s', '']) t.throws(() => parseDuration(bad), bad);
+});
+
+t.test('byte sizes: plain bytes, SI and binary units', async (t) => {
+  for (const [raw, bytes] of [
+    ['65536', 65536],
+    ['64KiB', 65536],
+    ['64Ki', 65536],
+    ['1MiB', 1048576],
+    ['1mib', 1048576],
+    ['1.5MB', 1_500_000],
+    ['512k', 512_000],
+    ['2 GiB', 2 * 1024 ** 3],
+  ] as const)
+    t.equal(parseByteSize(raw), bytes, raw);
+  for (const raw of ['', 'lots', '1XB', '-1', '1e6'])
+    t.throws(() => parseByteSize(raw), /^a size like 65536, 64KiB or 1MiB$/, `"${raw}" is refused`);
+  t.throws(() => parseByteSize('10', 1024), /at least 1024 bytes/);
 });
 
 t.test('bad values: exit-2 errors that name the option, the value and the expectation', async (t) => {
