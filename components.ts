@@ -91,6 +91,14 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
     options: async () => (await import('./sidecars/git-pull/src/options.js')).gitPullOptions,
     nodeFlags: burstyControlPlaneFlags,
   },
+  'log-normalizer': {
+    summary:
+      "any app's logs (files, globs, stdin; JSON, syslog, glog, log4j, access logs...) as one JSON stream on stdout",
+    dir: 'adapters/log-normalizer',
+    load: async () => (await import('./adapters/log-normalizer/src/component.js')).logNormalizer,
+    options: async () => (await import('./adapters/log-normalizer/src/options.js')).logNormalizerOptions,
+    nodeFlags: dataPlaneFlags,
+  },
   'mysql-broker': {
     summary: 'ambassador: the app talks to localhost:3306, the broker finds (or creates) MySQL',
     dir: 'ambassadors/mysql-broker',
