@@ -72,6 +72,8 @@ const readChunkBytes = 1024 * 1024;
 
 export class Tailer {
   readonly #files = new Map<string, Followed>();
+  /** Where the followed files are, as last seen. */
+  #paths = new Set<string>();
   #orphans: Orphan[] = [];
   #saved: SavedPosition[] | undefined;
   #hadState = false;
@@ -157,7 +159,8 @@ export class Tailer {
   }
 
   #watch(): void {
-    for (const glob of this.#globs) this.#wake.watchDirectory(glob.base, glob.deep);
+    for (const glob of this.#globs)
+      this.#wake.watchDirectory(glob.base, glob.deep, (path) => this.#paths.has(path));
   }
 
   async #run(): Promise<void> {
@@ -323,6 +326,7 @@ export class Tailer {
     const savedKeys = new Set(this.#saved?.map((entry) => entry.key));
     const fresh = [...found].sort(([a], [b]) => Number(savedKeys.has(b)) - Number(savedKeys.has(a)));
     for (const [key, seen] of fresh) await this.#adopt(key, seen.path);
+    this.#paths = new Set([...this.#files.values()].map((file) => file.path));
     if (this.#saved) this.#saved = undefined;
     this.#firstScan = false;
     const orphanLimit = Math.max(this.options.rotateWaitMs, 10 * this.options.pollIntervalMs, 30_000);
@@ -344,7 +348,8 @@ export class Tailer {
         return;
       }
       const prefix = await readPrefix(handle);
-      if (await this.#copyOfFollowed(handle, prefix, id.size)) {
+      // An empty file is looked at again once it has content: it may be a copy just begun.
+      if (prefix.length === 0 || (await this.#copyOfFollowed(handle, prefix, id.size))) {
         await handle.close();
         return;
       }
@@ -370,12 +375,31 @@ export class Tailer {
     }
   }
 
-  /** A copy of a file followed now (copytruncate's copy, before the truncation): not read twice. */
+  /**
+   * Whether a new file is a copy of a file followed now (copytruncate's copy, made before the
+   * truncation, or being made): then it is not read, or every line would be twice. A followed file with
+   * the same first bytes that has been truncated meanwhile is handled as such first, so that its copy
+   * takes its position.
+   */
   async #copyOfFollowed(handle: FileHandle, prefix: Buffer, size: number): Promise<boolean> {
-    for (const file of this.#files.values()) {
+    // Shorter than a followed (or orphaned) content's fingerprint and the same so far: maybe a copy
+    // still being written. Looked at again when it changes; a new file soon differs.
+    const cursors = [
+      ...[...this.#files.values()].map((file) => file.cursor),
+      ...this.#orphans.map((o) => o.cursor),
+    ];
+    if (
+      cursors.some(({ fingerprint }) => prefix.length < fingerprint.length && startsWith(fingerprint, prefix))
+    )
+      return true;
+    for (const file of [...this.#files.values()]) {
       if (!startsWith(prefix, file.cursor.fingerprint)) continue;
-      const { size: originalSize } = await file.handle.stat();
-      if (size <= originalSize && (await samePrefix(handle, file.handle, size))) return true;
+      if (size <= (await file.handle.stat()).size && (await samePrefix(handle, file.handle, size)))
+        return true;
+      // Not the same content (any more): the followed file may have been truncated during the comparison,
+      // which is looked at after it, so that the copy is not taken for a new file.
+      const { size: now } = await file.handle.stat();
+      if (now < file.cursor.pipeline.position || !(await this.#sameContent(file, now))) this.#truncated(file);
     }
     return false;
   }

@@ -5,6 +5,7 @@
  */
 
 import { type FSWatcher, watch } from 'node:fs';
+import { join } from 'node:path';
 
 export class Wake {
   #pending = false;
@@ -46,12 +47,14 @@ export class Wake {
   /**
    * Watches a directory (and its subdirectories with `deep`) if it exists and is not watched yet.
    * A directory that cannot be watched (missing, out of inotify watches) is left to the polling.
+   * `isFollowed` tells the paths whose changes need no new look at the directory.
    */
-  watchDirectory(dir: string, deep: boolean): void {
+  watchDirectory(dir: string, deep: boolean, isFollowed: (path: string) => boolean): void {
     if (this.#watchers.has(dir)) return;
     try {
-      const watcher = watch(dir, { recursive: deep, persistent: false }, (event) =>
-        this.notify(event === 'rename'),
+      // A change to a file not followed yet (one found empty, a copy being written) is looked at too.
+      const watcher = watch(dir, { recursive: deep, persistent: false }, (event, name) =>
+        this.notify(event === 'rename' || name === null || !isFollowed(join(dir, name))),
       );
       watcher.on('error', () => {
         watcher.close();
