@@ -90,7 +90,7 @@ export function registerMetrics(
     registers,
     collect() {
       this.reset();
-      this.inc(output.blockedMs / 1000);
+      this.inc(output.blockedSeconds());
     },
   });
   new Gauge({

@@ -34,8 +34,8 @@ export class Output {
   readonly #idleWaiters: (() => void)[] = [];
   /** Bytes handed to the stream so far. */
   bytesWritten = 0;
-  /** Milliseconds spent congested, for the metric. */
-  blockedMs = 0;
+  /** Milliseconds spent congested before the current congestion, for the metric. */
+  #blockedMs = 0;
   #blockedSince = 0;
 
   constructor(
@@ -156,8 +156,13 @@ export class Output {
     for (const { cursor, offset } of marks) if (offset > cursor.committed) cursor.committed = offset;
   }
 
+  /** Seconds spent congested so far, the current congestion included. */
+  blockedSeconds(): number {
+    return (this.#blockedMs + (this.#congested ? performance.now() - this.#blockedSince : 0)) / 1000;
+  }
+
   #drained(): void {
-    if (this.#congested) this.blockedMs += performance.now() - this.#blockedSince;
+    if (this.#congested) this.#blockedMs += performance.now() - this.#blockedSince;
     this.#congested = false;
     for (const resolve of this.#waiters.splice(0)) resolve();
   }
