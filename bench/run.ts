@@ -13,6 +13,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<string> }>> = {
   startup: () => import('./startup.js'),
   'git-pull': () => import('./git-pull.js'),
   'tls-proxy': () => import('./tls-proxy.js'),
+  'log-normalizer': () => import('./log-normalizer.js'),
 };
 
 async function main(): Promise<number> {

@@ -64,6 +64,13 @@ const startupArgs: Record<string, (dir: string) => Promise<string[]>> = {
     '--backends',
     `127.0.0.1:${await fakeGreetingServer()}`,
   ],
+  // Ready once its glob has been looked at; one file to follow, as in a pod.
+  'log-normalizer': async (dir) => {
+    const logs = join(dir, 'log-normalizer-logs');
+    mkdirSync(logs, { recursive: true });
+    writeFileSync(join(logs, 'info.log'), '2024-05-01 10:00:00,000 INFO  [main] started\n');
+    return ['--input', join(logs, '*.log')];
+  },
   'config-sync': async (dir) => {
     const source = join(dir, 'config-sync-source');
     mkdirSync(source, { recursive: true });
