@@ -85,16 +85,6 @@ export class Pipeline {
     return this.#position;
   }
 
-  /** Whether bytes of an unfinished line are held. */
-  get hasPartialLine(): boolean {
-    return !this.#partial.empty;
-  }
-
-  /** Input offset where the held unfinished line starts. */
-  get partialStart(): number {
-    return this.#position - this.#partial.length - this.#partial.dropped;
-  }
-
   /** Takes bytes [start, end) of `chunk`, which continue the input at `position`. */
   push(chunk: Buffer, start: number, end: number): void {
     const view = chunk.subarray(start, end);
@@ -148,11 +138,6 @@ export class Pipeline {
   end(partialLine: boolean): void {
     if (partialLine && !this.#partial.empty) this.#heldLine(this.#position);
     this.#emitOpen();
-  }
-
-  /** Forgets an unfinished line (its input was truncated under it). */
-  dropPartialLine(): void {
-    this.#partial.clear();
   }
 
   /** The held line is complete: it ends at input offset `endOffset`. */

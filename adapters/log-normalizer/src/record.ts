@@ -46,6 +46,8 @@ export interface RecordShape {
   readonly endBytes: Buffer;
   /** Names the adapter writes itself (time, level, msg, source and the static fields). */
   readonly reserved: ReadonlySet<string>;
+  /** `,"name":` as bytes for field names seen, renamed when reserved: names repeat line after line. */
+  readonly keys: Map<string, Buffer>;
 }
 
 export const adapterKeys = ['time', 'level', 'msg', 'source'] as const;
@@ -59,7 +61,20 @@ export function recordShape(source: string, extras: readonly (readonly [string, 
     sourceBytes: Buffer.from(sourceJson),
     endBytes: Buffer.from(`${extrasJson}}\n`),
     reserved: new Set([...adapterKeys, ...extras.map(([key]) => key)]),
+    keys: new Map(),
   };
+}
+
+const keyCacheLimit = 1024;
+
+function keyBytes(shape: RecordShape, key: string): Buffer {
+  let bytes = shape.keys.get(key);
+  if (bytes === undefined) {
+    bytes = Buffer.from(`,${jsonString(shape.reserved.has(key) ? `${key}_original` : key)}:`);
+    if (shape.keys.size >= keyCacheLimit) shape.keys.clear();
+    shape.keys.set(key, bytes);
+  }
+  return bytes;
 }
 
 const ascii = (text: string) => Buffer.from(text, 'latin1');
@@ -89,11 +104,7 @@ export function writeRecord(
     for (const key in fields) {
       const value = fields[key];
       if (value === undefined) continue;
-      out.reserve(1);
-      out.buf[out.pos++] = 44;
-      string(out, shape.reserved.has(key) ? `${key}_original` : key);
-      out.reserve(1);
-      out.buf[out.pos++] = 58;
+      bytes(out, keyBytes(shape, key));
       if (typeof value === 'string') string(out, value);
       else if (typeof value === 'number') {
         if (Number.isFinite(value)) text(out, String(value));
@@ -107,6 +118,10 @@ export function writeRecord(
 
 function bytes(out: Output, from: Buffer): void {
   out.reserve(from.length);
+  if (from.length > 64) {
+    out.pos += from.copy(out.buf, out.pos);
+    return;
+  }
   const o = out.buf;
   let p = out.pos;
   for (let i = 0; i < from.length; i++) o[p++] = from[i] as number;
@@ -122,8 +137,23 @@ function text(out: Output, value: string): void {
   out.pos = p;
 }
 
+/** Printable ASCII other than `"` and `\`: text that is its own JSON string content. */
+const notPlain = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+
 /** A JSON string literal. */
 function string(out: Output, value: string): void {
+  if (value.length >= 24) {
+    // One scan in the regular expression engine and one copy beat a loop for longer text.
+    if (notPlain.test(value)) {
+      out.writeString(JSON.stringify(value));
+      return;
+    }
+    out.reserve(value.length + 2);
+    out.buf[out.pos++] = 34;
+    out.pos += out.buf.write(value, out.pos, 'latin1');
+    out.buf[out.pos++] = 34;
+    return;
+  }
   out.reserve(value.length + 2);
   const o = out.buf;
   let p = out.pos;

@@ -75,6 +75,35 @@ export function isoFromMs(ms: number, extra = ''): string | undefined {
   return `${dayText}${pad2[Math.floor(seconds / 3600)]}:${pad2[Math.floor(seconds / 60) % 60]}:${pad2[seconds % 60]}.${pad3[inDay % 1000]}${extra}Z`;
 }
 
+/**
+ * Writes the ISO text of an instant in milliseconds (0 up to the year 9999) as 24 bytes at `at`; answers
+ * the index after. The same text as isoFromMs without making a string: JSON lines with epoch times.
+ */
+export function writeIsoMs(buf: Uint8Array, at: number, ms: number): number {
+  let inDay = ms - dayStart;
+  if (!(inDay >= 0 && inDay < day)) {
+    dayStart = ms - (ms % day);
+    dayText = new Date(dayStart).toISOString().slice(0, 11);
+    inDay = ms - dayStart;
+  }
+  for (let k = 0; k < 11; k++) buf[at++] = dayText.charCodeAt(k);
+  const seconds = Math.floor(inDay / 1000);
+  const two = (n: number, after: number) => {
+    buf[at++] = 48 + Math.floor(n / 10);
+    buf[at++] = 48 + (n % 10);
+    buf[at++] = after;
+  };
+  two(Math.floor(seconds / 3600), 58);
+  two(Math.floor(seconds / 60) % 60, 58);
+  two(seconds % 60, 46);
+  const millis = inDay % 1000;
+  buf[at++] = 48 + Math.floor(millis / 100);
+  buf[at++] = 48 + (Math.floor(millis / 10) % 10);
+  buf[at++] = 48 + (millis % 10);
+  buf[at++] = 90;
+  return at;
+}
+
 /** Seconds, milliseconds, microseconds or nanoseconds since the epoch, told apart by magnitude. */
 export function isoFromEpoch(value: number): string | undefined {
   if (!Number.isFinite(value) || value < 0) return undefined;

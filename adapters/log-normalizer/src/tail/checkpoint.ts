@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDir, writeFileAtomic } from '../../../../lib/atomic-fs.js';
+import type { Followed, Orphan } from './followed.js';
 
 export interface SavedPosition {
   /** The record's `source`: the path the file was first read under. */
@@ -68,4 +69,38 @@ export class Checkpoints {
     this.#last = text;
     return true;
   }
+}
+
+/**
+ * What to save: the written position of each followed file and of each orphan (truncated content whose
+ * copy may turn up after a restart), and the positions not yet matched to a file. A position at 0 needs
+ * no saving: an unknown file is read from its start anyway.
+ */
+export function positionsToSave(
+  files: Iterable<Followed>,
+  orphans: readonly Orphan[],
+  unmatched: readonly SavedPosition[],
+): SavedPosition[] {
+  const entries: SavedPosition[] = [];
+  for (const file of files) {
+    const { cursor } = file;
+    if (cursor.committed === 0 || cursor.fingerprint.length === 0) continue;
+    entries.push({
+      source: cursor.source,
+      path: file.path,
+      key: file.key,
+      ...(file.birth ? { birth: file.birth } : {}),
+      fingerprint: cursor.fingerprint.toString('base64'),
+      offset: cursor.committed,
+    });
+  }
+  for (const { cursor } of orphans) {
+    if (cursor.committed === 0 || cursor.fingerprint.length === 0) continue;
+    entries.push({
+      source: cursor.source,
+      fingerprint: cursor.fingerprint.toString('base64'),
+      offset: cursor.committed,
+    });
+  }
+  return [...entries, ...unmatched];
 }

@@ -21,12 +21,14 @@ import { describeError, ErrorCode } from '../../../../lib/errors.js';
 import type { Logger } from '../../../../lib/log.js';
 import { levelOfFile } from '../level-files.js';
 import type { LevelRule } from '../option-values.js';
-import type { Committable, Output } from '../output.js';
+import type { Output } from '../output.js';
 import { Pipeline, type PipelineSettings } from '../pipeline.js';
 import type { Stats } from '../stats.js';
-import type { Checkpoints, SavedPosition } from './checkpoint.js';
+import { type Checkpoints, positionsToSave, type SavedPosition } from './checkpoint.js';
+import { type Cursor, type Followed, type Orphan, sameContent } from './followed.js';
 import { compileGlob, expandGlob, type Glob } from './glob.js';
-import { endOfLastLine, fingerprintBytes, identify, readPrefix, samePrefix, startsWith } from './identity.js';
+import { identify, readPrefix } from './identity.js';
+import { copyOfFollowed, type Placement, startFor } from './placement.js';
 import { Wake } from './wake.js';
 
 export interface TailerOptions {
@@ -41,31 +43,6 @@ export interface TailerOptions {
   readonly readFrom: 'beginning' | 'end';
   readonly rotateWaitMs: number;
   readonly pollIntervalMs: number;
-}
-
-/** One content's read position: moves to the copy when its file is truncated under it. */
-interface Cursor extends Committable {
-  readonly source: string;
-  fingerprint: Buffer;
-  readonly pipeline: Pipeline;
-}
-
-interface Followed {
-  readonly handle: FileHandle;
-  readonly key: string;
-  readonly birth: string;
-  path: string;
-  cursor: Cursor;
-  size: number;
-  /** When it was first missing from every glob (renamed away or deleted). */
-  goneSince: number | undefined;
-  lastGrowth: number;
-  atEnd: boolean;
-}
-
-interface Orphan {
-  readonly cursor: Cursor;
-  readonly since: number;
 }
 
 const readChunkBytes = 1024 * 1024;
@@ -87,6 +64,14 @@ export class Tailer {
   #saving: Promise<void> = Promise.resolve();
   /** Renames and truncations seen, for the metrics. */
   readonly rotations = { rename: 0, truncate: 0 };
+  readonly #placement: Placement = {
+    followed: () => [...this.#files.values()],
+    orphans: () => this.#orphans,
+    saved: () => this.#saved,
+    fromEnd: () => this.#firstScan && !this.#hadState && this.options.readFrom === 'end',
+    truncated: (file) => this.#truncated(file),
+    cursor: (source, position, fingerprint) => this.#cursor(source, position, fingerprint),
+  };
 
   constructor(readonly options: TailerOptions) {
     this.#globs = options.globs.map(compileGlob);
@@ -216,7 +201,7 @@ export class Tailer {
   async #readChunk(file: Followed): Promise<boolean> {
     const { size } = await file.handle.stat();
     const position = file.cursor.pipeline.position;
-    if (size < position || !(await this.#sameContent(file, size))) {
+    if (size < position || !(await sameContent(file, size))) {
       this.#truncated(file);
       return true;
     }
@@ -232,28 +217,13 @@ export class Tailer {
     }
     // A truncation and new writes between the check above and the read would make these bytes the new
     // content's: checked again before they are used.
-    if (!(await this.#sameContent(file, size))) {
+    if (!(await sameContent(file, size))) {
       this.#truncated(file);
       return true;
     }
     file.cursor.pipeline.push(this.#buffer, 0, bytesRead);
     file.lastGrowth = Date.now();
     file.atEnd = position + bytesRead >= size;
-    return true;
-  }
-
-  /** Whether the file still starts with its fingerprint; extends the fingerprint as the file grows. */
-  async #sameContent(file: Followed, size: number): Promise<boolean> {
-    const cursor = file.cursor;
-    const want = Math.min(fingerprintBytes, size);
-    if (cursor.fingerprint.length >= want) {
-      if (cursor.fingerprint.length === 0) return true;
-      const prefix = await readPrefix(file.handle, cursor.fingerprint.length);
-      return prefix.equals(cursor.fingerprint);
-    }
-    const prefix = await readPrefix(file.handle, want);
-    if (cursor.fingerprint.length > 0 && !startsWith(prefix, cursor.fingerprint)) return false;
-    cursor.fingerprint = prefix;
     return true;
   }
 
@@ -349,11 +319,11 @@ export class Tailer {
       }
       const prefix = await readPrefix(handle);
       // An empty file is looked at again once it has content: it may be a copy just begun.
-      if (prefix.length === 0 || (await this.#copyOfFollowed(handle, prefix, id.size))) {
+      if (prefix.length === 0 || (await copyOfFollowed(this.#placement, handle, prefix, id.size))) {
         await handle.close();
         return;
       }
-      const start = await this.#startFor(path, handle, id, prefix);
+      const start = await startFor(this.#placement, path, handle, id, prefix);
       this.#files.set(key, {
         handle,
         key,
@@ -373,71 +343,6 @@ export class Tailer {
       await handle.close().catch(() => {});
       this.options.log.warn({ code: ErrorCode.INPUT, path, err: describeError(err) }, 'cannot follow file');
     }
-  }
-
-  /**
-   * Whether a new file is a copy of a file followed now (copytruncate's copy, made before the
-   * truncation, or being made): then it is not read, or every line would be twice. A followed file with
-   * the same first bytes that has been truncated meanwhile is handled as such first, so that its copy
-   * takes its position.
-   */
-  async #copyOfFollowed(handle: FileHandle, prefix: Buffer, size: number): Promise<boolean> {
-    // Shorter than a followed (or orphaned) content's fingerprint and the same so far: maybe a copy
-    // still being written. Looked at again when it changes; a new file soon differs.
-    const cursors = [
-      ...[...this.#files.values()].map((file) => file.cursor),
-      ...this.#orphans.map((o) => o.cursor),
-    ];
-    if (
-      cursors.some(({ fingerprint }) => prefix.length < fingerprint.length && startsWith(fingerprint, prefix))
-    )
-      return true;
-    for (const file of [...this.#files.values()]) {
-      if (!startsWith(prefix, file.cursor.fingerprint)) continue;
-      if (size <= (await file.handle.stat()).size && (await samePrefix(handle, file.handle, size)))
-        return true;
-      // Not the same content (any more): the followed file may have been truncated during the comparison,
-      // which is looked at after it, so that the copy is not taken for a new file.
-      const { size: now } = await file.handle.stat();
-      if (now < file.cursor.pipeline.position || !(await this.#sameContent(file, now))) this.#truncated(file);
-    }
-    return false;
-  }
-
-  async #startFor(
-    path: string,
-    handle: FileHandle,
-    id: { key: string; birth: string; size: number },
-    prefix: Buffer,
-  ): Promise<{ cursor: Cursor; from: string }> {
-    const orphanAt = this.#orphans.findIndex((orphan) => startsWith(prefix, orphan.cursor.fingerprint));
-    if (orphanAt >= 0) {
-      const [orphan] = this.#orphans.splice(orphanAt, 1) as [Orphan];
-      if (orphan.cursor.pipeline.position <= id.size)
-        return { cursor: orphan.cursor, from: 'copy of a truncated file' };
-      return {
-        cursor: this.#cursor(orphan.cursor.source, id.size, prefix),
-        from: 'copy of a truncated file',
-      };
-    }
-    const saved = this.#saved;
-    if (saved) {
-      const matches = saved.filter(
-        (entry) =>
-          startsWith(prefix, Buffer.from(entry.fingerprint, 'base64')) &&
-          !(entry.key === id.key && entry.birth && id.birth && entry.birth !== id.birth),
-      );
-      const entry = matches.find((candidate) => candidate.key === id.key) ?? matches[0];
-      if (entry) {
-        saved.splice(saved.indexOf(entry), 1);
-        const offset = entry.offset <= id.size ? entry.offset : 0;
-        return { cursor: this.#cursor(entry.source, offset, prefix), from: 'saved position' };
-      }
-    }
-    if (this.#firstScan && !this.#hadState && this.options.readFrom === 'end') {
-      return { cursor: this.#cursor(path, await endOfLastLine(handle, id.size), prefix), from: 'end' };
-    }
-    return { cursor: this.#cursor(path, 0, prefix), from: 'beginning' };
   }
 
   /** Multi-line records due, files gone long enough to release; answers the next deadline. */
@@ -468,28 +373,7 @@ export class Tailer {
   #save(): Promise<void> {
     const checkpoints = this.options.checkpoints;
     if (!checkpoints) return Promise.resolve();
-    const entries: SavedPosition[] = [];
-    for (const file of this.#files.values()) {
-      const { cursor } = file;
-      if (cursor.committed === 0 || cursor.fingerprint.length === 0) continue;
-      entries.push({
-        source: cursor.source,
-        path: file.path,
-        key: file.key,
-        ...(file.birth ? { birth: file.birth } : {}),
-        fingerprint: cursor.fingerprint.toString('base64'),
-        offset: cursor.committed,
-      });
-    }
-    for (const { cursor } of this.#orphans) {
-      if (cursor.committed === 0 || cursor.fingerprint.length === 0) continue;
-      entries.push({
-        source: cursor.source,
-        fingerprint: cursor.fingerprint.toString('base64'),
-        offset: cursor.committed,
-      });
-    }
-    if (this.#saved) entries.push(...this.#saved);
+    const entries = positionsToSave(this.#files.values(), this.#orphans, this.#saved ?? []);
     this.#saving = this.#saving.then(() =>
       checkpoints.save(entries).then(
         () => {},

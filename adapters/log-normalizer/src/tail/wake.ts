@@ -50,7 +50,8 @@ export class Wake {
    * `isFollowed` tells the paths whose changes need no new look at the directory.
    */
   watchDirectory(dir: string, deep: boolean, isFollowed: (path: string) => boolean): void {
-    if (this.#watchers.has(dir)) return;
+    const id = `${deep ? 'deep' : 'flat'}:${dir}`;
+    if (this.#watchers.has(id)) return;
     try {
       // A change to a file not followed yet (one found empty, a copy being written) is looked at too.
       const watcher = watch(dir, { recursive: deep, persistent: false }, (event, name) =>
@@ -58,10 +59,10 @@ export class Wake {
       );
       watcher.on('error', () => {
         watcher.close();
-        this.#watchers.delete(dir);
+        this.#watchers.delete(id);
         this.notify(true);
       });
-      this.#watchers.set(dir, watcher);
+      this.#watchers.set(id, watcher);
     } catch {
       // Polling finds what this would have reported.
     }
