@@ -230,6 +230,8 @@ async function memory(dir: string): Promise<string> {
       await sleep(50);
     }
     const pid = child.pid as number;
+    await sleep(idleSettleMs);
+    const idleBefore = rssMb(pid);
     const seconds = 20;
     const tickMs = 50;
     const bytesPerTick = (10 * 1024 * 1024 * tickMs) / 1000 / files.length;
@@ -264,6 +266,7 @@ async function memory(dir: string): Promise<string> {
       '',
       '| state | RSS MB |',
       '| --- | ---: |',
+      `| idle ${idleSettleMs / 1000} s after start, 20 empty files followed | ${idleBefore.toFixed(1)} |`,
       `| writing, median of ${busy.length} samples after the first quarter | ${median(busy).toFixed(1)} |`,
       `| writing, peak | ${Math.max(...samples).toFixed(1)} |`,
       `| idle ${idleSettleMs / 1000} s after the writing stopped | ${idle.toFixed(1)} (private ${idleAnon.toFixed(1)}) |`,

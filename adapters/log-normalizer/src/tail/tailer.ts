@@ -134,8 +134,8 @@ export class Tailer {
     while (await this.#readPass(sizes)) {
       // Until each file is read up to its size at close.
     }
-    const keepPartial = this.options.checkpoints === undefined;
-    for (const file of this.#files.values()) file.cursor.pipeline.end(keepPartial);
+    const writeUnfinished = this.options.checkpoints === undefined;
+    for (const file of this.#files.values()) file.cursor.pipeline.end(writeUnfinished);
     await this.options.output.settled();
     await this.#saving;
     await this.#save();
@@ -265,7 +265,7 @@ export class Tailer {
   /** Lists what the globs match now: picks up new files, follows renames, notices files gone. */
   async #scan(): Promise<void> {
     const now = Date.now();
-    const found = new Map<string, { path: string; birth: string }>();
+    const found = new Map<string, string>();
     const exclude = this.options.checkpoints?.path;
     for (const glob of this.#globs) {
       for (const path of await expandGlob(glob)) {
@@ -273,17 +273,16 @@ export class Tailer {
         const info = await stat(path, { bigint: true }).catch(() => undefined);
         if (!info?.isFile()) continue;
         const key = `${info.dev}:${info.ino}`;
-        if (!found.has(key))
-          found.set(key, { path, birth: info.birthtimeNs > 0n ? String(info.birthtimeNs) : '' });
+        if (!found.has(key)) found.set(key, path);
       }
     }
     for (const file of this.#files.values()) {
       const seen = found.get(file.key);
       if (seen) {
-        if (seen.path !== file.path) {
+        if (seen !== file.path) {
           this.rotations.rename++;
-          this.options.log.info({ path: seen.path, from: file.path }, 'file renamed');
-          file.path = seen.path;
+          this.options.log.info({ path: seen, from: file.path }, 'file renamed');
+          file.path = seen;
         }
         file.goneSince = undefined;
         found.delete(file.key);
@@ -295,7 +294,7 @@ export class Tailer {
     // Files whose inode a saved position names go first, so that a copy does not take their position.
     const savedKeys = new Set(this.#saved?.map((entry) => entry.key));
     const fresh = [...found].sort(([a], [b]) => Number(savedKeys.has(b)) - Number(savedKeys.has(a)));
-    for (const [key, seen] of fresh) await this.#adopt(key, seen.path);
+    for (const [key, path] of fresh) await this.#adopt(key, path);
     this.#paths = new Set([...this.#files.values()].map((file) => file.path));
     if (this.#saved) this.#saved = undefined;
     this.#firstScan = false;
