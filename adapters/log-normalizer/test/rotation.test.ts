@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { httpRequest } from '../../../test/support/http.js';
 import type { Teardown } from '../../../test/support/process.js';
+import { waitFor } from '../../../test/support/wait.js';
 import { type LogRecord, metric, type Normalizer, startNormalizer, tempDir } from './helpers.js';
 
 const rotations = 100;
@@ -19,12 +20,13 @@ const linesPerFile = 30;
 /**
  * Appends `seq=<n>` lines to app.log, one write each, rotating every `linesPerFile` lines: even
  * rotations rename app.log to app.log.<r> (the next write makes a new app.log), odd ones copy it there
- * and truncate it. `during(r)` runs after rotation r; the writer goes on unless it answers a promise.
- * Answers the last seq.
+ * and truncate it. `before(r, seq)` runs before rotation r (seq: the last line written) and `during(r)`
+ * after it; the writer goes on unless one answers a promise. Answers the last seq.
  */
 async function writeThroughRotations(
   dir: string,
   during: (rotation: number) => Promise<unknown> | undefined,
+  before: (rotation: number, seq: number) => Promise<unknown> | undefined = () => undefined,
 ): Promise<number> {
   const path = join(dir, 'app.log');
   let seq = 0;
@@ -36,6 +38,7 @@ async function writeThroughRotations(
       if (seq % 3 === 0) await sleep(2);
     }
     if (file === rotations) break;
+    await before(file + 1, seq);
     const rotated = join(dir, `app.log.${file + 1}`);
     if (file % 2 === 0) renameSync(path, rotated);
     else {
@@ -65,26 +68,71 @@ async function start(t: Teardown, dir: string): Promise<Normalizer & { adminUrl:
   ]);
 }
 
+type RotationKind = 'rename' | 'truncate';
+type Watched = { adapter: Normalizer & { adminUrl: string }; counted: Record<RotationKind, number> };
+
+async function rotationsCounted(adapter: { adminUrl: string }): Promise<Record<RotationKind, number>> {
+  const text = (await httpRequest(`${adapter.adminUrl}/metrics`)).body;
+  const count = (kind: RotationKind) => metric(text, `podkit_log_normalizer_rotations_total{kind="${kind}"}`);
+  return { rename: count('rename'), truncate: count('truncate') };
+}
+
+/**
+ * Waits until the running adapter has counted one more rotation of `kind`. With `caughtUp` before each
+ * rotation, this makes "it saw every rotation as it happened" hold however busy the machine: a file
+ * it never followed (made and truncated between two of its looks) has no truncation to see.
+ */
+async function noticed(watched: Watched, kind: RotationKind): Promise<void> {
+  await waitFor(
+    async () => {
+      const counted = await rotationsCounted(watched.adapter);
+      if (counted[kind] <= watched.counted[kind]) return false;
+      watched.counted = counted;
+      return true;
+    },
+    { timeoutMs: 30_000, what: `the adapter to count a ${kind} rotation` },
+  );
+}
+
 t.test(
   '100 rotations, rename and copytruncate, a restart in the middle: every line exactly once',
   async (t) => {
     const dir = tempDir(t);
     const first = await start(t, dir);
+    let watched: Watched | undefined = { adapter: first, counted: await rotationsCounted(first) };
     let second: Promise<Normalizer & { adminUrl: string }> | undefined;
     let firstMetrics = '';
-    const last = await writeThroughRotations(dir, (rotation) => {
-      if (rotation === rotations / 2) {
-        // Rotations go on while the adapter restarts.
-        second = (async () => {
-          firstMetrics = (await httpRequest(`${first.adminUrl}/metrics`)).body;
-          first.process.signal('SIGTERM');
-          t.equal((await first.process.exited).code, 0, 'the first adapter stopped cleanly');
-          return start(t, dir);
-        })();
-      }
-      // However slow the restart, the last quarter of the rotations happens while the new one runs.
-      return rotation === (rotations * 3) / 4 ? second : undefined;
-    });
+    const last = await writeThroughRotations(
+      dir,
+      (rotation) => {
+        if (rotation === rotations / 2) {
+          // Rotations go on while the adapter restarts, unwatched.
+          watched = undefined;
+          second = (async () => {
+            firstMetrics = (await httpRequest(`${first.adminUrl}/metrics`)).body;
+            first.process.signal('SIGTERM');
+            t.equal((await first.process.exited).code, 0, 'the first adapter stopped cleanly');
+            const adapter = await start(t, dir);
+            watched = { adapter, counted: await rotationsCounted(adapter) };
+            return adapter;
+          })();
+          return undefined;
+        }
+        // However slow the restart, the last quarter of the rotations happens while the new one runs.
+        if (rotation === (rotations * 3) / 4) return second;
+        // Odd rotations rename, even ones copy and truncate (writeThroughRotations).
+        return watched && noticed(watched, rotation % 2 === 1 ? 'rename' : 'truncate');
+      },
+      (_rotation, seq) => {
+        // The running adapter follows app.log to its last line before it is rotated.
+        const adapter = watched?.adapter;
+        if (!adapter) return undefined;
+        return waitFor(() => sequenceNumbers([...first.records, ...adapter.records]).includes(seq), {
+          timeoutMs: 30_000,
+          what: `line ${seq} written before the rotation`,
+        });
+      },
+    );
     const restarted = await (second as Promise<Normalizer & { adminUrl: string }>);
     const all = () => [...first.records, ...restarted.records];
     await restarted.waitForRecords(
