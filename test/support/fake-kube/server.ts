@@ -5,8 +5,10 @@
 
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { applyPatch } from './patch.js';
+import { type Authorizer, nameFromFieldSelector } from './rbac.js';
 import { apiVersionOf, discoveryDocument, type ResourceType, resourceByPath } from './resources.js';
 import { objectMatcher } from './selectors.js';
 import {
@@ -29,12 +31,18 @@ export interface RequestRecord {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** The HTTP code answered, once the answer is complete (a watch: when it ends). */
+  code?: number;
 }
 
 export interface ServerOptions extends WatchSettings {
+  /** The one bearer token accepted; undefined: any request. Changed by rotateToken. */
   token?: string;
   /** The user named in Forbidden messages. */
   user: string;
+  authorizer: Authorizer;
+  /** Serve HTTPS with this certificate chain and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 interface Fault {
@@ -164,7 +172,6 @@ export class ApiServer {
   readonly requests: RequestRecord[] = [];
   readonly watches = new Set<WatchStream>();
   readonly #faults: Fault[] = [];
-  readonly #denied = new Set<string>();
   #server: Server | undefined;
 
   constructor(
@@ -174,11 +181,15 @@ export class ApiServer {
 
   /** Listens on 127.0.0.1; port 0 picks a free one. Returns the bound port. */
   async listen(port: number): Promise<number> {
-    const server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.#handle(req, res).catch((err: unknown) => {
         sendError(res, err instanceof StatusError ? err : internalError(String(err)));
       });
-    });
+    };
+    const { tls } = this.options;
+    const server: Server = tls
+      ? createTlsServer({ cert: tls.cert, key: tls.key }, handler)
+      : createServer(handler);
     server.listen(port, '127.0.0.1');
     await once(server, 'listening');
     this.#server = server;
@@ -204,12 +215,9 @@ export class ApiServer {
     this.#faults.push({ remaining: count, status, method: match.method?.toUpperCase(), path: match.path });
   }
 
-  deny(verb: string, resource: string, namespace?: string): void {
-    this.#denied.add(`${verb} ${resource} ${namespace ?? '*'}`);
-  }
-
-  allow(verb: string, resource: string, namespace?: string): void {
-    this.#denied.delete(`${verb} ${resource} ${namespace ?? '*'}`);
+  /** From now on only `token` is accepted; watches already open stay open, as on the real server. */
+  rotateToken(token: string): void {
+    this.options.token = token;
   }
 
   #takeFault(method: string, path: string): Fault | undefined {
@@ -220,11 +228,12 @@ export class ApiServer {
     return fault;
   }
 
-  #checkAccess(verb: string, route: Route): void {
+  /** `name`: the object asked for, when the route has none (a list or watch pinned by field selector). */
+  #checkAccess(verb: string, route: Route, name = route.name): void {
     const resource = route.subresource ? `${route.rt.resource}/${route.subresource}` : route.rt.resource;
-    const scoped = `${verb} ${resource} ${route.namespace ?? '*'}`;
-    if (this.#denied.has(scoped) || this.#denied.has(`${verb} ${resource} *`)) {
-      throw forbidden(this.options.user, verb, route.rt, route.subresource, route.namespace, route.name);
+    const request = { verb, group: route.rt.group, resource, namespace: route.namespace, name };
+    if (!this.options.authorizer.allows(request)) {
+      throw forbidden(this.options.user, verb, route.rt, route.subresource, route.namespace, name);
     }
   }
 
@@ -232,7 +241,11 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://fake-kube');
     const method = req.method ?? 'GET';
     const query = Object.fromEntries(url.searchParams);
-    this.requests.push({ method, path: url.pathname, query });
+    const record: RequestRecord = { method, path: url.pathname, query };
+    this.requests.push(record);
+    res.once('finish', () => {
+      record.code = res.statusCode;
+    });
     const body = await readBody(req);
     if (this.options.token !== undefined && req.headers.authorization !== `Bearer ${this.options.token}`) {
       throw unauthorized();
@@ -248,6 +261,7 @@ export class ApiServer {
       sendJson(res, 200, version);
       return;
     }
+    // Discovery, /version and health are open to every authenticated user (system:discovery).
     const discovery = discoveryDocument(
       url.pathname.replace(/\/$/, ''),
       `${req.socket.localAddress}:${req.socket.localPort}`,
@@ -279,7 +293,7 @@ export class ApiServer {
     const allNamespaces = rt.namespaced && namespace === undefined;
     if (method === 'GET') {
       const watch = isTrue(query.watch);
-      this.#checkAccess(watch ? 'watch' : 'list', route);
+      this.#checkAccess(watch ? 'watch' : 'list', route, nameFromFieldSelector(query.fieldSelector));
       const matches = objectMatcher(rt, query);
       if (watch) {
         this.#watch(res, route, matches, query);
