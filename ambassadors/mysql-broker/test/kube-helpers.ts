@@ -4,12 +4,32 @@
  * new connection through the broker lands.
  */
 
-import type { FakeKube } from '../../../test/support/fake-kube/index.js';
+import { join } from 'node:path';
+import { documentedRules } from '../../../test/support/fake-kube/documented-role.js';
+import { type FakeKube, type FakeKubeOptions, startFakeKube } from '../../../test/support/fake-kube/index.js';
 import type { MariaDb } from '../../../test/support/mariadb.js';
-import type { Teardown } from '../../../test/support/process.js';
+import { repoRoot, type Teardown } from '../../../test/support/process.js';
 import { connectVia, serverPort } from './helpers.js';
 
 export const namespace = 'default';
+
+export const readmePath = join(repoRoot, 'ambassadors/mysql-broker/README.md');
+
+/**
+ * The fake API server granting in `roleNamespace` only what the README's Role grants a broker run with
+ * `flags` (`--provision`), so the documented RBAC is what the Kubernetes tests run under.
+ */
+export function startKubeUnderRole(
+  t: Teardown,
+  flags: string[] = [],
+  options: FakeKubeOptions = {},
+  roleNamespace = namespace,
+): Promise<FakeKube> {
+  return startFakeKube(t, {
+    ...options,
+    rbac: { rules: documentedRules(readmePath, flags), namespace: roleNamespace },
+  });
+}
 
 export function slice(name: string, service: string, db: MariaDb, ready = true) {
   return {

@@ -9,17 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
-import { startFakeKube } from '../../../test/support/fake-kube/index.js';
 import { startMariaDb } from '../../../test/support/mariadb.js';
 import { distDir, startComponent } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { connectVia, serverPort, startBroker } from './helpers.js';
-import { answersFrom, brokerArgs, namespace, readyz, slice } from './kube-helpers.js';
+import { answersFrom, brokerArgs, namespace, readyz, slice, startKubeUnderRole } from './kube-helpers.js';
 
 t.test(
   'kubernetes discovery: ready EndpointSlice endpoints, followed through changes and resumes',
   async (t) => {
-    const kube = await startFakeKube(t, { bookmarkIntervalMs: 200 });
+    const kube = await startKubeUnderRole(t, [], { bookmarkIntervalMs: 200 });
     const [db0, db1] = await Promise.all([startMariaDb(t), startMariaDb(t)]);
     kube.create(slice('db-1', 'db', db1));
     kube.create(slice('db-0', 'db', db0, false));
@@ -52,7 +51,7 @@ t.test(
 );
 
 t.test('--provision leaves a Service that is not podkit-managed alone', async (t) => {
-  const kube = await startFakeKube(t);
+  const kube = await startKubeUnderRole(t, ['--provision']);
   const db = await startMariaDb(t);
   kube.create({
     apiVersion: 'v1',
@@ -72,7 +71,8 @@ t.test('--provision leaves a Service that is not podkit-managed alone', async (t
 });
 
 t.test("--kubeconfig in a pod: the context's namespace, not the pod's own", async (t) => {
-  const kube = await startFakeKube(t);
+  // Bound in the context's namespace only: following any other would be refused.
+  const kube = await startKubeUnderRole(t, [], {}, 'team-ctx');
   const db = await startMariaDb(t);
   kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-ctx' } });
   const inTeam = slice('db-0', 'db', db);

@@ -7,7 +7,7 @@
  */
 
 import type { KubeConfig, V1EndpointSlice } from '@kubernetes/client-node';
-import { describeError } from '../../../../lib/errors.js';
+import { describeError, ErrorCode } from '../../../../lib/errors.js';
 import { type ResourceWatch, watchResources } from '../../../../lib/kube.js';
 import type { Logger } from '../../../../lib/log.js';
 import { type HostPort, hostPort } from '../../../../lib/option-types.js';
@@ -72,7 +72,10 @@ export function watchServiceEndpoints(
         publish();
       },
       onError(err) {
-        log.warn({ service, namespace, err: describeError(err) }, 'EndpointSlice watch error; retrying');
+        log.warn(
+          { code: ErrorCode.KUBE_API, service, namespace, err: describeError(err) },
+          'EndpointSlice watch error; retrying',
+        );
       },
     },
   );
