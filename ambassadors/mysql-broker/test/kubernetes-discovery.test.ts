@@ -9,11 +9,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
+import { endpointSlicesFor } from '../../../test/support/fake-kube/endpoint-slices.js';
+import { httpRequest } from '../../../test/support/http.js';
 import { startMariaDb } from '../../../test/support/mariadb.js';
 import { distDir, startComponent } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { connectVia, serverPort, startBroker } from './helpers.js';
-import { answersFrom, brokerArgs, namespace, readyz, slice, startKubeUnderRole } from './kube-helpers.js';
+import {
+  answersFrom,
+  applySlices,
+  brokerArgs,
+  namespace,
+  readyz,
+  slice,
+  startKubeUnderRole,
+} from './kube-helpers.js';
 
 t.test(
   'kubernetes discovery: ready EndpointSlice endpoints, followed through changes and resumes',
@@ -47,6 +57,62 @@ t.test(
     kube.delete({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', namespace, name: 'db-1' });
     await waitFor(async () => (await readyz(broker.adminUrl)).status === 503, { what: '/readyz 503' });
     t.match((await readyz(broker.adminUrl)).body, /no backends discovered/);
+  },
+);
+
+/** The backends the broker health-checks for new read-write connections, from /metrics. */
+async function backends(adminUrl: string): Promise<string[]> {
+  const body = (await httpRequest(`${adminUrl}/metrics`)).body;
+  return [...body.matchAll(/^podkit_mysql_broker_backend_up\{backend="([^"]+)",role="read-write"\}/gm)]
+    .map((m) => m[1] as string)
+    .sort();
+}
+
+t.test(
+  'EndpointSlices as the controller writes them: dual-stack, a terminating pod, another manager',
+  async (t) => {
+    const kube = await startKubeUnderRole(t, [], { bookmarkIntervalMs: 200 });
+    const [db0, db1] = await Promise.all([startMariaDb(t), startMariaDb(t)]);
+    // A StatefulSet's headless Service that publishes not-ready pods: the controller keeps a terminating
+    // pod's endpoint ready. MariaDB listens on 127.0.0.1 only, so an IPv6 backend would never answer.
+    const service = {
+      name: 'db',
+      namespace,
+      headless: true,
+      publishNotReadyAddresses: true,
+      ipFamilies: ['IPv4', 'IPv6'] as ('IPv4' | 'IPv6')[],
+    };
+    const pod = (index: number, db: typeof db0, terminating = false) => ({
+      name: `db-${index}`,
+      hostname: `db-${index}`,
+      uid: `pod-uid-${index}-${terminating}`,
+      ipv4: db.host,
+      ipv6: '::1',
+      port: db.port,
+      terminating,
+    });
+    applySlices(kube, 'db', endpointSlicesFor(service, [pod(0, db0, true), pod(1, db1)]));
+    // Another controller's slice for the same Service (a mesh, a hand-written one): not followed.
+    const foreign = endpointSlicesFor(service, [{ ...pod(0, db0), name: 'aaa', hostname: 'aaa' }], {
+      managedBy: 'someone-else.example.com',
+    });
+    for (const other of foreign)
+      kube.create({ ...other, metadata: { ...other.metadata, name: `x-${other.metadata.name}` } });
+
+    const broker = await startBroker(t, brokerArgs(kube, 'db'));
+    t.equal(await answersFrom(t, broker, db1), db1.port, 'new connections avoid the terminating db-0');
+    t.same(
+      await backends(broker.adminUrl),
+      [`${db1.host}:${db1.port}`],
+      'db-1 once: no IPv6 twin, no foreign slice',
+    );
+
+    // db-0 comes back as a new, ready pod: it sorts first again.
+    applySlices(kube, 'db', endpointSlicesFor(service, [pod(0, db0), pod(1, db1)]));
+    await waitFor(async () => (await answersFrom(t, broker, db0)) === db0.port, {
+      what: 'db-0 once it is back',
+    });
+    t.same(await backends(broker.adminUrl), [db0, db1].map((db) => `${db.host}:${db.port}`).sort());
   },
 );
 
