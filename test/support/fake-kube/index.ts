@@ -15,7 +15,8 @@
  * - Strategic merge patch is a merge patch that merges known keyed lists by key (see patch.ts); server-side
  *   apply (application/apply-patch+yaml), YAML and protobuf bodies get 415; dryRun gets 400.
  * - No managedFields, no admission webhooks, no garbage collector (ownerReferences do not cascade), no
- *   pods or endpoints controllers. Deleting a namespace deletes its contents at once (no Terminating).
+ *   pods or endpoints controllers (endpoint-slices.ts writes the slices the EndpointSlice controller
+ *   would). Deleting a namespace deletes its contents at once (no Terminating).
  * - Validation covers names, labels, ConfigMap/Secret keys, sizes and `immutable`, Service ports and
  *   clusterIP, StatefulSet selector and immutable spec fields, EndpointSlice addressType; not the rest.
  * - Watches and lists are served from one in-memory history shared by all resources (the real watch cache

@@ -9,7 +9,8 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { applyPatch } from './patch.js';
 import { type Authorizer, nameFromFieldSelector } from './rbac.js';
-import { apiVersionOf, discoveryDocument, type ResourceType, resourceByPath } from './resources.js';
+import { apiVersionOf, discoveryDocument, type ResourceType } from './resources.js';
+import { parseRoute, type Route } from './route.js';
 import { objectMatcher } from './selectors.js';
 import {
   badRequest,
@@ -54,13 +55,6 @@ interface Fault {
 
 /** What a handler answers; `streaming` when it took over the response (a watch). */
 type Reply = { code: number; body: unknown } | 'streaming';
-
-interface Route {
-  rt: ResourceType;
-  namespace?: string;
-  name?: string;
-  subresource?: 'status';
-}
 
 const version = {
   major: '1',
@@ -122,46 +116,6 @@ function listBody(rt: ResourceType, items: StoredObject[], metadata: Record<stri
     metadata,
     items: items.map(({ kind: _kind, apiVersion: _apiVersion, ...rest }) => rest),
   };
-}
-
-function parseRoute(path: string): Route | undefined {
-  let segments: string[];
-  try {
-    segments = path.split('/').filter(Boolean).map(decodeURIComponent);
-  } catch {
-    return undefined;
-  }
-  let group: string;
-  let rest: string[];
-  if (segments[0] === 'api' && segments.length >= 3) {
-    group = '';
-    rest = segments.slice(2);
-  } else if (segments[0] === 'apis' && segments.length >= 4) {
-    group = segments[1];
-    rest = segments.slice(3);
-  } else {
-    return undefined;
-  }
-  const versionName = segments[0] === 'api' ? segments[1] : segments[2];
-  const namespacedType =
-    rest[0] === 'namespaces' && rest.length >= 3 ? resourceByPath(group, versionName, rest[2]) : undefined;
-  let route: Route;
-  let tail: string[];
-  if (namespacedType?.namespaced) {
-    route = { rt: namespacedType, namespace: rest[1], name: rest[3] };
-    tail = rest.slice(4);
-  } else {
-    const rt = resourceByPath(group, versionName, rest[0]);
-    if (!rt || (rt.namespaced && rest.length > 1)) return undefined;
-    route = { rt, name: rest[1] };
-    tail = rest.slice(2);
-  }
-  if (tail.length > 1) return undefined;
-  if (tail.length === 1) {
-    if (tail[0] !== 'status' || !route.rt.statusSubresource) return undefined;
-    route.subresource = 'status';
-  }
-  return route;
 }
 
 function isTrue(value: string | undefined): boolean {
