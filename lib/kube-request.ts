@@ -10,6 +10,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { describeError, ErrorCode, PodkitError } from './errors.js';
+import { freshBearer } from './kube-token.js';
 
 /** An error answer from the API server, with its HTTP code and Status reason. */
 export class KubeApiError extends PodkitError {
@@ -52,6 +53,7 @@ export async function requestJson(kc: KubeConfig, request: KubeRequest): Promise
   for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, value);
   const options: RequestOptions = {};
   await kc.applyToHTTPSOptions(options);
+  const bearer = await freshBearer(kc);
   const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -63,6 +65,7 @@ export async function requestJson(kc: KubeConfig, request: KubeRequest): Promise
         auth: options.auth,
         headers: {
           ...options.headers,
+          ...(bearer ? { Authorization: bearer } : {}),
           Accept: 'application/json',
           ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
         },

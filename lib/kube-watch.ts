@@ -9,6 +9,7 @@ import { type KubeConfig, type KubernetesObject, Watch } from '@kubernetes/clien
 import { Backoff } from './backoff.js';
 import { describeError, ErrorCode, PodkitError } from './errors.js';
 import { KubeApiError, listAll } from './kube-request.js';
+import { freshBearer } from './kube-token.js';
 
 export interface WatchTarget {
   /** `v1`, `apps/v1`, `discovery.k8s.io/v1` ... */
@@ -246,6 +247,10 @@ class Reflector<T extends KubernetesObject> implements ResourceWatch {
         getCurrentCluster: () => this.kc.getCurrentCluster(),
         applyToFetchOptions: async (opts: Parameters<KubeConfig['applyToFetchOptions']>[0]) => {
           const init = await this.kc.applyToFetchOptions(opts);
+          const bearer = await freshBearer(this.kc);
+          // applyToFetchOptions answers a Headers object (node-fetch's), set in place.
+          const headers = init.headers as { set?: (name: string, value: string) => void } | undefined;
+          if (bearer) headers?.set?.('Authorization', bearer);
           if (init.agent && typeof init.agent === 'object') agent = init.agent as { destroy?: () => void };
           if (settled) agent?.destroy?.();
           return init;

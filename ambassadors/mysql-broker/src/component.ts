@@ -182,8 +182,17 @@ export const mysqlBroker = defineComponent({
       const { startProvisioner } = await import('./provision/provisioner.js');
       const { kc, namespace } = kubeAccess(o);
       const service = o.service as string;
-      log.info({ namespace, service }, 'following the Service through its EndpointSlices');
-      const watch = watchServiceEndpoints(kc, namespace, service, (list) => readWrite.setBackends(list), log);
+      const managers = o.endpointsliceManagedBy;
+      log.info(
+        { namespace, service, managedBy: managers },
+        'following the Service through its EndpointSlices',
+      );
+      const watch = watchServiceEndpoints(
+        kc,
+        { namespace, service, managers },
+        (list) => readWrite.setBackends(list),
+        log,
+      );
       stops.push(() => watch.stop());
       if (o.provision) {
         // A wildcard listener is reached on loopback from inside the pod.

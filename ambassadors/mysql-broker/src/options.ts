@@ -1,6 +1,16 @@
 import { kubeOptions } from '../../../lib/option-groups/kube.js';
-import { parseHostPort } from '../../../lib/option-types.js';
+import { Expected, parseHostPort } from '../../../lib/option-types.js';
 import { opt } from '../../../lib/options.js';
+
+/** A Kubernetes label value: what a label selector can match. */
+function parseLabelValue(raw: string): string {
+  if (raw.length > 63 || !/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(raw)) {
+    throw new Expected(
+      'label values (at most 63 letters, digits, "-", "_" or ".", alphanumeric at both ends)',
+    );
+  }
+  return raw;
+}
 
 export const mysqlBrokerOptions = {
   listen: opt.hostPort({
@@ -35,6 +45,13 @@ export const mysqlBrokerOptions = {
     expect: 'a Kubernetes Service name (DNS-1035 label)',
     description:
       'For --discovery kubernetes: the Service whose ready EndpointSlice endpoints are the backends.',
+  }),
+  endpointsliceManagedBy: opt.list({
+    default: 'endpointslice-controller.k8s.io',
+    item: parseLabelValue,
+    itemName: 'controller',
+    description:
+      'For --discovery kubernetes: follow only EndpointSlices labelled endpointslice.kubernetes.io/managed-by one of these (empty: any).',
   }),
   ...kubeOptions,
   provision: opt.bool({

@@ -4,22 +4,78 @@
  * new connection through the broker lands.
  */
 
-import type { FakeKube } from '../../../test/support/fake-kube/index.js';
+import { join } from 'node:path';
+import { documentedRules } from '../../../test/support/fake-kube/documented-role.js';
+import { controllerName, type EndpointSliceShape } from '../../../test/support/fake-kube/endpoint-slices.js';
+import { type FakeKube, type FakeKubeOptions, startFakeKube } from '../../../test/support/fake-kube/index.js';
 import type { MariaDb } from '../../../test/support/mariadb.js';
-import type { Teardown } from '../../../test/support/process.js';
+import { repoRoot, type Teardown } from '../../../test/support/process.js';
 import { connectVia, serverPort } from './helpers.js';
 
 export const namespace = 'default';
 
+export const readmePath = join(repoRoot, 'ambassadors/mysql-broker/README.md');
+
+/**
+ * The fake API server granting in `roleNamespace` only what the README's Role grants a broker run with
+ * `flags` (`--provision`), so the documented RBAC is what the Kubernetes tests run under.
+ */
+export function startKubeUnderRole(
+  t: Teardown,
+  flags: string[] = [],
+  options: FakeKubeOptions = {},
+  roleNamespace = namespace,
+): Promise<FakeKube> {
+  return startFakeKube(t, {
+    ...options,
+    rbac: { rules: documentedRules(readmePath, flags), namespace: roleNamespace },
+  });
+}
+
+/** A slice of one pod (named like the slice) as the EndpointSlice controller labels and fills it. */
 export function slice(name: string, service: string, db: MariaDb, ready = true) {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name, namespace, labels: { 'kubernetes.io/service-name': service } },
+    metadata: {
+      name,
+      namespace,
+      labels: {
+        'kubernetes.io/service-name': service,
+        'endpointslice.kubernetes.io/managed-by': controllerName,
+      },
+    },
     addressType: 'IPv4',
-    endpoints: [{ addresses: [db.host], hostname: name, conditions: { ready } }],
+    endpoints: [
+      {
+        addresses: [db.host],
+        hostname: name,
+        conditions: { ready, serving: ready, terminating: false },
+        targetRef: { kind: 'Pod', namespace, name },
+      },
+    ],
     ports: [{ name: 'mysql', port: db.port, protocol: 'TCP' }],
   };
+}
+
+/** Makes the fake hold exactly these slices of `service`: creates, replaces and deletes as the controller does. */
+export function applySlices(kube: FakeKube, service: string, slices: readonly EndpointSliceShape[]): void {
+  const ref = { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', namespace };
+  const wanted = new Set(slices.map((s) => s.metadata.name));
+  for (const old of kube.list(ref, {
+    labelSelector: `kubernetes.io/service-name=${service},endpointslice.kubernetes.io/managed-by=${controllerName}`,
+  })) {
+    if (!wanted.has(old.metadata.name)) kube.delete({ ...ref, name: old.metadata.name });
+  }
+  for (const next of slices) {
+    const current = kube.get({ ...ref, name: next.metadata.name });
+    if (!current) kube.create(next);
+    else
+      kube.update({
+        ...next,
+        metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion },
+      });
+  }
 }
 
 export function brokerArgs(kube: FakeKube, service: string, extra: string[] = []): string[] {

@@ -9,17 +9,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
-import { startFakeKube } from '../../../test/support/fake-kube/index.js';
+import { endpointSlicesFor } from '../../../test/support/fake-kube/endpoint-slices.js';
+import { httpRequest } from '../../../test/support/http.js';
 import { startMariaDb } from '../../../test/support/mariadb.js';
 import { distDir, startComponent } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { connectVia, serverPort, startBroker } from './helpers.js';
-import { answersFrom, brokerArgs, namespace, readyz, slice } from './kube-helpers.js';
+import {
+  answersFrom,
+  applySlices,
+  brokerArgs,
+  namespace,
+  readyz,
+  slice,
+  startKubeUnderRole,
+} from './kube-helpers.js';
 
 t.test(
   'kubernetes discovery: ready EndpointSlice endpoints, followed through changes and resumes',
   async (t) => {
-    const kube = await startFakeKube(t, { bookmarkIntervalMs: 200 });
+    const kube = await startKubeUnderRole(t, [], { bookmarkIntervalMs: 200 });
     const [db0, db1] = await Promise.all([startMariaDb(t), startMariaDb(t)]);
     kube.create(slice('db-1', 'db', db1));
     kube.create(slice('db-0', 'db', db0, false));
@@ -51,8 +60,64 @@ t.test(
   },
 );
 
+/** The backends the broker health-checks for new read-write connections, from /metrics. */
+async function backends(adminUrl: string): Promise<string[]> {
+  const body = (await httpRequest(`${adminUrl}/metrics`)).body;
+  return [...body.matchAll(/^podkit_mysql_broker_backend_up\{backend="([^"]+)",role="read-write"\}/gm)]
+    .map((m) => m[1] as string)
+    .sort();
+}
+
+t.test(
+  'EndpointSlices as the controller writes them: dual-stack, a terminating pod, another manager',
+  async (t) => {
+    const kube = await startKubeUnderRole(t, [], { bookmarkIntervalMs: 200 });
+    const [db0, db1] = await Promise.all([startMariaDb(t), startMariaDb(t)]);
+    // A StatefulSet's headless Service that publishes not-ready pods: the controller keeps a terminating
+    // pod's endpoint ready. MariaDB listens on 127.0.0.1 only, so an IPv6 backend would never answer.
+    const service = {
+      name: 'db',
+      namespace,
+      headless: true,
+      publishNotReadyAddresses: true,
+      ipFamilies: ['IPv4', 'IPv6'] as ('IPv4' | 'IPv6')[],
+    };
+    const pod = (index: number, db: typeof db0, terminating = false) => ({
+      name: `db-${index}`,
+      hostname: `db-${index}`,
+      uid: `pod-uid-${index}-${terminating}`,
+      ipv4: db.host,
+      ipv6: '::1',
+      port: db.port,
+      terminating,
+    });
+    applySlices(kube, 'db', endpointSlicesFor(service, [pod(0, db0, true), pod(1, db1)]));
+    // Another controller's slice for the same Service (a mesh, a hand-written one): not followed.
+    const foreign = endpointSlicesFor(service, [{ ...pod(0, db0), name: 'aaa', hostname: 'aaa' }], {
+      managedBy: 'someone-else.example.com',
+    });
+    for (const other of foreign)
+      kube.create({ ...other, metadata: { ...other.metadata, name: `x-${other.metadata.name}` } });
+
+    const broker = await startBroker(t, brokerArgs(kube, 'db'));
+    t.equal(await answersFrom(t, broker, db1), db1.port, 'new connections avoid the terminating db-0');
+    t.same(
+      await backends(broker.adminUrl),
+      [`${db1.host}:${db1.port}`],
+      'db-1 once: no IPv6 twin, no foreign slice',
+    );
+
+    // db-0 comes back as a new, ready pod: it sorts first again.
+    applySlices(kube, 'db', endpointSlicesFor(service, [pod(0, db0), pod(1, db1)]));
+    await waitFor(async () => (await answersFrom(t, broker, db0)) === db0.port, {
+      what: 'db-0 once it is back',
+    });
+    t.same(await backends(broker.adminUrl), [db0, db1].map((db) => `${db.host}:${db.port}`).sort());
+  },
+);
+
 t.test('--provision leaves a Service that is not podkit-managed alone', async (t) => {
-  const kube = await startFakeKube(t);
+  const kube = await startKubeUnderRole(t, ['--provision']);
   const db = await startMariaDb(t);
   kube.create({
     apiVersion: 'v1',
@@ -72,7 +137,8 @@ t.test('--provision leaves a Service that is not podkit-managed alone', async (t
 });
 
 t.test("--kubeconfig in a pod: the context's namespace, not the pod's own", async (t) => {
-  const kube = await startFakeKube(t);
+  // Bound in the context's namespace only: following any other would be refused.
+  const kube = await startKubeUnderRole(t, [], {}, 'team-ctx');
   const db = await startMariaDb(t);
   kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-ctx' } });
   const inTeam = slice('db-0', 'db', db);

@@ -4,11 +4,11 @@
  */
 
 import t from 'tap';
-import { type FakeKube, type StoredObject, startFakeKube } from '../../../test/support/fake-kube/index.js';
+import type { FakeKube, StoredObject } from '../../../test/support/fake-kube/index.js';
 import { startMariaDb } from '../../../test/support/mariadb.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { metric, startBroker } from './helpers.js';
-import { answersFrom, brokerArgs, namespace, readyz, slice } from './kube-helpers.js';
+import { answersFrom, brokerArgs, namespace, readyz, slice, startKubeUnderRole } from './kube-helpers.js';
 
 const managed = 'app.kubernetes.io/managed-by=podkit';
 
@@ -18,7 +18,7 @@ const list = (kube: FakeKube, kind: string, apiVersion = 'v1') =>
 t.test(
   '--provision: creates the Secret, headless Service and StatefulSet, waits, then brokers',
   async (t) => {
-    const kube = await startFakeKube(t, { statefulSetReadyAfterMs: 1500 });
+    const kube = await startKubeUnderRole(t, ['--provision'], { statefulSetReadyAfterMs: 1500 });
     const db = await startMariaDb(t);
     const broker = await startBroker(
       t,
@@ -96,7 +96,7 @@ t.test(
 );
 
 t.test('two ambassadors provisioning at once create one set', async (t) => {
-  const kube = await startFakeKube(t, { statefulSetReadyAfterMs: 500 });
+  const kube = await startKubeUnderRole(t, ['--provision'], { statefulSetReadyAfterMs: 500 });
   const db = await startMariaDb(t);
   const [a, b] = await Promise.all([
     startBroker(t, brokerArgs(kube, 'shared-db', ['--provision']), { ready: false }),
@@ -124,7 +124,7 @@ t.test('two ambassadors provisioning at once create one set', async (t) => {
 t.test(
   '--provision without RBAC for statefulsets: /readyz says why, and it recovers once allowed',
   async (t) => {
-    const kube = await startFakeKube(t, { statefulSetReadyAfterMs: 200 });
+    const kube = await startKubeUnderRole(t, ['--provision'], { statefulSetReadyAfterMs: 200 });
     kube.deny('create', 'statefulsets');
     const broker = await startBroker(t, brokerArgs(kube, 'denied-db', ['--provision']), { ready: false });
     // The request that was refused, and the answer.

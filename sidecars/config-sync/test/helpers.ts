@@ -8,9 +8,10 @@ import { mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FakeKube } from '../../../test/support/fake-kube/index.js';
+import { documentedRules } from '../../../test/support/fake-kube/documented-role.js';
+import { type FakeKube, type FakeKubeOptions, startFakeKube } from '../../../test/support/fake-kube/index.js';
 import { httpRequest } from '../../../test/support/http.js';
-import { type Started, startComponent, type Teardown } from '../../../test/support/process.js';
+import { repoRoot, type Started, startComponent, type Teardown } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
 
 export { KubeletVolume } from '../../../test/support/kubelet-volume.js';
@@ -109,6 +110,23 @@ export const configMapRef = (name: string) => ({
 });
 
 /** config-sync following ConfigMaps on the fake API server. */
+export const readmePath = join(repoRoot, 'sidecars/config-sync/README.md');
+
+/**
+ * The fake API server granting in `default` only what the README's Role grants a config-sync run with
+ * `flags`, so the documented RBAC is what every kubernetes-source test runs under.
+ */
+export function startKubeUnderRole(
+  t: Teardown,
+  flags: string[] = [],
+  options: FakeKubeOptions = {},
+): Promise<FakeKube> {
+  return startFakeKube(t, {
+    ...options,
+    rbac: { rules: documentedRules(readmePath, flags), namespace: 'default' },
+  });
+}
+
 export function kubeArgs(kube: FakeKube, target: string, ...more: string[]): string[] {
   return [
     '--source',

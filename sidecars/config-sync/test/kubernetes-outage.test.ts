@@ -4,7 +4,6 @@
  */
 
 import t from 'tap';
-import { startFakeKube } from '../../../test/support/fake-kube/index.js';
 import { waitFor } from '../../../test/support/wait.js';
 import {
   configMap,
@@ -13,6 +12,7 @@ import {
   metric,
   readTarget,
   readyz,
+  startKubeUnderRole,
   startSync,
   targetLayout,
   tempDir,
@@ -23,7 +23,7 @@ import {
 t.test(
   'API down: the last good configuration stays and the pod stays ready; back: changes resume',
   async (t) => {
-    const kube = await startFakeKube(t);
+    const kube = await startKubeUnderRole(t);
     kube.create(configMap('app-config', { 'app.conf': 'before the outage' }));
     const target = tempDir();
     const sync = await startSync(t, kubeArgs(kube, target, '--configmap', 'app-config'));
@@ -61,7 +61,7 @@ t.test(
 );
 
 t.test('API unreachable at start, or the ConfigMap missing: not ready until the first sync', async (t) => {
-  const kube = await startFakeKube(t);
+  const kube = await startKubeUnderRole(t);
   await kube.stop();
   const target = tempDir();
   const sync = await startSync(t, kubeArgs(kube, target, '--configmap', 'app-config'), { ready: false });

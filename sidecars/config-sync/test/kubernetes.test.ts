@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { type FakeKube, startFakeKube } from '../../../test/support/fake-kube/index.js';
+import type { FakeKube } from '../../../test/support/fake-kube/index.js';
 import { httpRequest } from '../../../test/support/http.js';
 import { waitFor } from '../../../test/support/wait.js';
 import {
@@ -17,6 +17,7 @@ import {
   promtool,
   readTarget,
   readyz,
+  startKubeUnderRole,
   startSync,
   targetLayout,
   tempDir,
@@ -32,7 +33,7 @@ function lists(kube: FakeKube): number {
 }
 
 t.test('one ConfigMap by name: the kubelet layout, then every change through the watch', async (t) => {
-  const kube = await startFakeKube(t);
+  const kube = await startKubeUnderRole(t);
   const logo = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0xff]);
   kube.create({
     ...configMap('app-config', { 'app.conf': 'greeting = one\n', 'settings.json': '{"a":1}' }),
@@ -82,7 +83,7 @@ t.test('one ConfigMap by name: the kubelet layout, then every change through the
 t.test(
   '--selector merges ConfigMaps and Secrets; folders by annotation; clashes resolved and reported',
   async (t) => {
-    const kube = await startFakeKube(t);
+    const kube = await startKubeUnderRole(t, ['--include-secrets']);
     const labels = { app: 'web' };
     kube.create(configMap('b-config', { 'shared.conf': 'from b', 'b.conf': 'b' }, { labels }));
     kube.create(configMap('a-config', { 'shared.conf': 'from a' }, { labels }));
@@ -163,7 +164,7 @@ t.test(
 t.test(
   'a watch that ends is resumed; one that expires (410) is re-listed; changes keep arriving',
   async (t) => {
-    const kube = await startFakeKube(t);
+    const kube = await startKubeUnderRole(t);
     kube.create(configMap('app-config', { 'app.conf': 'v1' }));
     const target = tempDir();
     await startSync(t, kubeArgs(kube, target, '--configmap', 'app-config'));
@@ -185,7 +186,7 @@ t.test(
 );
 
 t.test('the periodic re-list confirms the live content, so a dead watch cannot go unnoticed', async (t) => {
-  const kube = await startFakeKube(t);
+  const kube = await startKubeUnderRole(t);
   kube.create(configMap('app-config', { 'app.conf': 'v1' }));
   const target = tempDir();
   const sync = await startSync(

@@ -6,10 +6,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { startFakeKube } from '../../../test/support/fake-kube/index.js';
 import { freePort } from '../../../test/support/ports.js';
 import { runPodkit } from '../../../test/support/process.js';
-import { KubeletVolume, readTarget, targetLayout, tempDir } from './helpers.js';
+import { KubeletVolume, readTarget, startKubeUnderRole, targetLayout, tempDir } from './helpers.js';
 
 const once = (...args: string[]) =>
   runPodkit(['config-sync', '--one-time', '--admin-address', '127.0.0.1:0', ...args]);
@@ -31,7 +30,7 @@ t.test('--one-time from a mounted volume: exit 0 with the files in place', async
 });
 
 t.test('--one-time from the API: one list, no watch, exit 0', async (t) => {
-  const kube = await startFakeKube(t);
+  const kube = await startKubeUnderRole(t);
   kube.create({
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -82,7 +81,7 @@ t.test('--one-time with an unreachable source: exit 1 with the reason', async (t
   t.match(run.stdout, /"level":"error".*one-time sync failed/);
   t.same(await targetLayout(target), {}, 'nothing published');
 
-  const kube = await startFakeKube(t);
+  const kube = await startKubeUnderRole(t);
   await kube.stop();
   const api = await once(
     '--source',

@@ -11,8 +11,7 @@ import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { startFakeKube } from '../../../test/support/fake-kube/index.js';
-import { metric, startSync, tempDir } from './helpers.js';
+import { metric, startKubeUnderRole, startSync, tempDir } from './helpers.js';
 
 const keys = ['a.conf', 'b.conf', 'c.conf'];
 const filler = `${'x'.repeat(99)}\n`.repeat(300);
@@ -94,7 +93,7 @@ function startReader(target: string) {
 }
 
 t.test('a reader never sees a partial file or a mixed version during 1000 rapid changes', async (t) => {
-  const kube = await startFakeKube(t);
+  const kube = await startKubeUnderRole(t);
   const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'app-config' };
   kube.create({
     apiVersion: 'v1',

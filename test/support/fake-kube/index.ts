@@ -1,19 +1,22 @@
 /**
  * A fake kube-apiserver for tests, with the real API's semantics where podkit depends on them (DESIGN.md
  * §4): a global resourceVersion, list + watch with history, 410 on compacted versions, bookmarks, watch
- * streams that end and must be resumed, conflicts, namespaces, RBAC denials and injected faults.
+ * streams that end and must be resumed, conflicts, namespaces, RBAC (a Role's rules as an allow-list, or
+ * single denials), bearer tokens that rotate, HTTPS, and injected faults.
  *
  *   const kube = await startFakeKube(t);
  *   const kc = kube.kubeConfig();                    // or pass kube.kubeconfigPath to a component
  *   kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default' } });
  *   kube.endWatches();                               // every watch ends as after a server timeout
  *   kube.compact();                                  // older resourceVersions now get 410
+ *   startFakeKube(t, { rbac: { rules: documentedRules(readme), namespace: 'default' } }); // see documented-role.ts
  *
  * Approximated (the real server differs, and code must not rely on the difference):
  * - Strategic merge patch is a merge patch that merges known keyed lists by key (see patch.ts); server-side
  *   apply (application/apply-patch+yaml), YAML and protobuf bodies get 415; dryRun gets 400.
  * - No managedFields, no admission webhooks, no garbage collector (ownerReferences do not cascade), no
- *   pods or endpoints controllers. Deleting a namespace deletes its contents at once (no Terminating).
+ *   pods or endpoints controllers (endpoint-slices.ts writes the slices the EndpointSlice controller
+ *   would). Deleting a namespace deletes its contents at once (no Terminating).
  * - Validation covers names, labels, ConfigMap/Secret keys, sizes and `immutable`, Service ports and
  *   clusterIP, StatefulSet selector and immutable spec fields, EndpointSlice addressType; not the rest.
  * - Watches and lists are served from one in-memory history shared by all resources (the real watch cache
@@ -29,12 +32,14 @@ import { stringify } from 'yaml';
 import type { Teardown } from '../process.js';
 import { startStatefulSetController } from './controller.js';
 import { applyPatch } from './patch.js';
+import { Authorizer, type Binding } from './rbac.js';
 import { type ResourceType, resourceByType } from './resources.js';
 import { objectMatcher } from './selectors.js';
 import { ApiServer, type RequestRecord } from './server.js';
 import { type Preconditions, Store } from './store.js';
 import type { KubeObject, StoredObject } from './types.js';
 
+export type { Binding, PolicyRule } from './rbac.js';
 export type { RequestRecord } from './server.js';
 export { StatusError } from './status.js';
 export type { KubeObject, ObjectMeta, StoredObject } from './types.js';
@@ -46,8 +51,15 @@ export interface FakeKubeOptions {
   maxWatchSeconds?: number;
   /** Events kept for watch resumption and consistent lists. Default 1000. */
   historyLimit?: number;
-  /** When set, requests without `Authorization: Bearer <token>` get 401. */
+  /** When set, requests without `Authorization: Bearer <token>` get 401 (see rotateToken). */
   token?: string;
+  /**
+   * Allow-list RBAC: only what these rules grant (in `namespace` when given, as a Role bound there)
+   * is allowed; everything else gets 403 Forbidden. Default: everything is allowed.
+   */
+  rbac?: Binding;
+  /** Serve HTTPS with this certificate (chain and key, PEM); the kubeconfig then trusts `caPem`. */
+  tls?: { chainPem: string; keyPem: string; caPem: string };
   /** When set, StatefulSets report all replicas ready this long after each create or spec change. */
   statefulSetReadyAfterMs?: number;
 }
@@ -67,8 +79,9 @@ export interface ObjectRef extends TypeRef {
 export type PatchType = 'merge' | 'strategic' | 'json';
 
 export interface FakeKube {
-  /** http://127.0.0.1:<port> */
+  /** http://127.0.0.1:<port>, or https:// with `tls`. */
   readonly url: string;
+  readonly port: number;
   /** A kubeconfig for this server (skipTLSVerify, bearer token, namespace default) in a temp dir. */
   readonly kubeconfigPath: string;
   kubeConfig(): KubeConfig;
@@ -96,6 +109,8 @@ export interface FakeKube {
   /** RBAC: `verb` on `resource` (e.g. "configmaps", "statefulsets/status") gets 403; no namespace = all. */
   deny(verb: string, resource: string, namespace?: string): void;
   allow(verb: string, resource: string, namespace?: string): void;
+  /** Only `token` is accepted from now on (needs `token`): the old one gets 401, as after a rotation. */
+  rotateToken(token: string): void;
   /** The API going away (open connections cut) and coming back on the same port with the same data. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -120,9 +135,12 @@ function typeOf(ref: TypeRef | KubernetesObject): ResourceType {
 export async function startFakeKube(t: Teardown, options: FakeKubeOptions = {}): Promise<FakeKube> {
   const store = new Store(options.historyLimit ?? 1000);
   const user = 'system:serviceaccount:default:podkit';
+  const authorizer = new Authorizer(options.rbac);
   const server = new ApiServer(store, {
     token: options.token,
     user,
+    authorizer,
+    tls: options.tls && { cert: options.tls.chainPem, key: options.tls.keyPem },
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
     maxWatchSeconds: options.maxWatchSeconds,
   });
@@ -131,7 +149,7 @@ export async function startFakeKube(t: Teardown, options: FakeKubeOptions = {}):
       ? () => {}
       : startStatefulSetController(store, options.statefulSetReadyAfterMs);
   const port = await server.listen(0);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const dir = await mkdtemp(join(tmpdir(), 'podkit-fake-kube-'));
   t.teardown(async () => {
     stopController();
@@ -144,7 +162,14 @@ export async function startFakeKube(t: Teardown, options: FakeKubeOptions = {}):
     stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'fake', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+      clusters: [
+        {
+          name: 'fake',
+          cluster: options.tls
+            ? { server: url, 'certificate-authority-data': Buffer.from(options.tls.caPem).toString('base64') }
+            : { server: url, 'insecure-skip-tls-verify': true },
+        },
+      ],
       users: [{ name: 'podkit', user: { token: options.token ?? 'fake-kube-token' } }],
       contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'podkit', namespace: 'default' } }],
       'current-context': 'fake',
@@ -153,6 +178,7 @@ export async function startFakeKube(t: Teardown, options: FakeKubeOptions = {}):
 
   return {
     url,
+    port,
     kubeconfigPath,
     user,
     get revision() {
@@ -198,8 +224,12 @@ export async function startFakeKube(t: Teardown, options: FakeKubeOptions = {}):
     endWatches: () => server.endWatches(),
     compact: () => store.compact(),
     failNext: (count, status, match) => server.failNext(count, status, match),
-    deny: (verb, resource, namespace) => server.deny(verb, resource, namespace),
-    allow: (verb, resource, namespace) => server.allow(verb, resource, namespace),
+    deny: (verb, resource, namespace) => authorizer.deny(verb, resource, namespace),
+    allow: (verb, resource, namespace) => authorizer.allow(verb, resource, namespace),
+    rotateToken(token) {
+      if (options.token === undefined) throw new Error('rotateToken needs a fake started with a token');
+      server.rotateToken(token);
+    },
     stop: () => server.close(),
     async start() {
       await server.listen(port);

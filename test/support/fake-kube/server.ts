@@ -5,9 +5,12 @@
 
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { applyPatch } from './patch.js';
-import { apiVersionOf, discoveryDocument, type ResourceType, resourceByPath } from './resources.js';
+import { type Authorizer, nameFromFieldSelector } from './rbac.js';
+import { apiVersionOf, discoveryDocument, type ResourceType } from './resources.js';
+import { parseRoute, type Route } from './route.js';
 import { objectMatcher } from './selectors.js';
 import {
   badRequest,
@@ -29,12 +32,18 @@ export interface RequestRecord {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** The HTTP code answered, once the answer is complete (a watch: when it ends). */
+  code?: number;
 }
 
 export interface ServerOptions extends WatchSettings {
+  /** The one bearer token accepted; undefined: any request. Changed by rotateToken. */
   token?: string;
   /** The user named in Forbidden messages. */
   user: string;
+  authorizer: Authorizer;
+  /** Serve HTTPS with this certificate chain and key (PEM). */
+  tls?: { cert: string; key: string };
 }
 
 interface Fault {
@@ -46,13 +55,6 @@ interface Fault {
 
 /** What a handler answers; `streaming` when it took over the response (a watch). */
 type Reply = { code: number; body: unknown } | 'streaming';
-
-interface Route {
-  rt: ResourceType;
-  namespace?: string;
-  name?: string;
-  subresource?: 'status';
-}
 
 const version = {
   major: '1',
@@ -116,46 +118,6 @@ function listBody(rt: ResourceType, items: StoredObject[], metadata: Record<stri
   };
 }
 
-function parseRoute(path: string): Route | undefined {
-  let segments: string[];
-  try {
-    segments = path.split('/').filter(Boolean).map(decodeURIComponent);
-  } catch {
-    return undefined;
-  }
-  let group: string;
-  let rest: string[];
-  if (segments[0] === 'api' && segments.length >= 3) {
-    group = '';
-    rest = segments.slice(2);
-  } else if (segments[0] === 'apis' && segments.length >= 4) {
-    group = segments[1];
-    rest = segments.slice(3);
-  } else {
-    return undefined;
-  }
-  const versionName = segments[0] === 'api' ? segments[1] : segments[2];
-  const namespacedType =
-    rest[0] === 'namespaces' && rest.length >= 3 ? resourceByPath(group, versionName, rest[2]) : undefined;
-  let route: Route;
-  let tail: string[];
-  if (namespacedType?.namespaced) {
-    route = { rt: namespacedType, namespace: rest[1], name: rest[3] };
-    tail = rest.slice(4);
-  } else {
-    const rt = resourceByPath(group, versionName, rest[0]);
-    if (!rt || (rt.namespaced && rest.length > 1)) return undefined;
-    route = { rt, name: rest[1] };
-    tail = rest.slice(2);
-  }
-  if (tail.length > 1) return undefined;
-  if (tail.length === 1) {
-    if (tail[0] !== 'status' || !route.rt.statusSubresource) return undefined;
-    route.subresource = 'status';
-  }
-  return route;
-}
-
 function isTrue(value: string | undefined): boolean {
   return value === 'true' || value === '1';
 }
@@ -164,7 +126,6 @@ export class ApiServer {
   readonly requests: RequestRecord[] = [];
   readonly watches = new Set<WatchStream>();
   readonly #faults: Fault[] = [];
-  readonly #denied = new Set<string>();
   #server: Server | undefined;
 
   constructor(
@@ -174,11 +135,15 @@ export class ApiServer {
 
   /** Listens on 127.0.0.1; port 0 picks a free one. Returns the bound port. */
   async listen(port: number): Promise<number> {
-    const server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.#handle(req, res).catch((err: unknown) => {
         sendError(res, err instanceof StatusError ? err : internalError(String(err)));
       });
-    });
+    };
+    const { tls } = this.options;
+    const server: Server = tls
+      ? createTlsServer({ cert: tls.cert, key: tls.key }, handler)
+      : createServer(handler);
     server.listen(port, '127.0.0.1');
     await once(server, 'listening');
     this.#server = server;
@@ -204,12 +169,9 @@ export class ApiServer {
     this.#faults.push({ remaining: count, status, method: match.method?.toUpperCase(), path: match.path });
   }
 
-  deny(verb: string, resource: string, namespace?: string): void {
-    this.#denied.add(`${verb} ${resource} ${namespace ?? '*'}`);
-  }
-
-  allow(verb: string, resource: string, namespace?: string): void {
-    this.#denied.delete(`${verb} ${resource} ${namespace ?? '*'}`);
+  /** From now on only `token` is accepted; watches already open stay open, as on the real server. */
+  rotateToken(token: string): void {
+    this.options.token = token;
   }
 
   #takeFault(method: string, path: string): Fault | undefined {
@@ -220,11 +182,12 @@ export class ApiServer {
     return fault;
   }
 
-  #checkAccess(verb: string, route: Route): void {
+  /** `name`: the object asked for, when the route has none (a list or watch pinned by field selector). */
+  #checkAccess(verb: string, route: Route, name = route.name): void {
     const resource = route.subresource ? `${route.rt.resource}/${route.subresource}` : route.rt.resource;
-    const scoped = `${verb} ${resource} ${route.namespace ?? '*'}`;
-    if (this.#denied.has(scoped) || this.#denied.has(`${verb} ${resource} *`)) {
-      throw forbidden(this.options.user, verb, route.rt, route.subresource, route.namespace, route.name);
+    const request = { verb, group: route.rt.group, resource, namespace: route.namespace, name };
+    if (!this.options.authorizer.allows(request)) {
+      throw forbidden(this.options.user, verb, route.rt, route.subresource, route.namespace, name);
     }
   }
 
@@ -232,7 +195,11 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://fake-kube');
     const method = req.method ?? 'GET';
     const query = Object.fromEntries(url.searchParams);
-    this.requests.push({ method, path: url.pathname, query });
+    const record: RequestRecord = { method, path: url.pathname, query };
+    this.requests.push(record);
+    res.once('finish', () => {
+      record.code = res.statusCode;
+    });
     const body = await readBody(req);
     if (this.options.token !== undefined && req.headers.authorization !== `Bearer ${this.options.token}`) {
       throw unauthorized();
@@ -248,6 +215,7 @@ export class ApiServer {
       sendJson(res, 200, version);
       return;
     }
+    // Discovery, /version and health are open to every authenticated user (system:discovery).
     const discovery = discoveryDocument(
       url.pathname.replace(/\/$/, ''),
       `${req.socket.localAddress}:${req.socket.localPort}`,
@@ -279,7 +247,7 @@ export class ApiServer {
     const allNamespaces = rt.namespaced && namespace === undefined;
     if (method === 'GET') {
       const watch = isTrue(query.watch);
-      this.#checkAccess(watch ? 'watch' : 'list', route);
+      this.#checkAccess(watch ? 'watch' : 'list', route, nameFromFieldSelector(query.fieldSelector));
       const matches = objectMatcher(rt, query);
       if (watch) {
         this.#watch(res, route, matches, query);

@@ -126,7 +126,14 @@ export function startProvisioner(
         {
           onSnapshot: (items) => check(items[0]),
           onChange: (type, sts) => check(type === 'DELETED' ? undefined : sts),
-          onError: (err) => onStatus(`watching StatefulSet ${namespace}/${service}: ${apiMessage(err)}`),
+          onError: (err) => {
+            // A refused watch (RBAC) must show in the log too, not only in /readyz.
+            log.warn(
+              { code: ErrorCode.KUBE_API, namespace, statefulSet: service, err: apiMessage(err) },
+              'StatefulSet watch error; retrying',
+            );
+            onStatus(`watching StatefulSet ${namespace}/${service}: ${apiMessage(err)}`);
+          },
         },
       );
       stopping.signal.addEventListener('abort', () => resolve(), { once: true });
