@@ -165,6 +165,7 @@ export const gitPull = defineComponent({
 
     registerSyncEndpoint(ctx.admin, {
       token: o.syncToken,
+      open: o.syncOpen,
       minIntervalMs: o.syncMinInterval,
       requestSync: () => loop.request(),
       accepting: () => health.phase !== 'draining',

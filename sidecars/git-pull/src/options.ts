@@ -101,11 +101,16 @@ export const gitPullOptions = {
   }),
   syncToken: opt.secret({
     description:
-      'Bearer token that POST /sync requires (re-read per request); without it POST /sync is open to whoever reaches the admin port.',
+      'Bearer token that turns POST /sync on for its holders (re-read per request); without it or --sync-open POST /sync answers 403.',
+  }),
+  syncOpen: opt.bool({
+    description:
+      'Accept POST /sync without a token: whoever reaches the admin port can then make git-pull fetch and publish what the remote has now (not another repository or ref), once per --sync-min-interval, and read the result (hash, redacted error).',
   }),
   syncMinInterval: opt.duration({
     default: '1s',
     min: '0',
-    description: 'Rate limit of POST /sync: sooner requests get 429 with Retry-After.',
+    description:
+      'Rate limit of POST /sync, counted apart for token holders and for callers without a token: sooner requests get 429 with Retry-After.',
   }),
 };

@@ -65,6 +65,7 @@ t.test(
       '300ms',
       '--max-failures',
       '-1',
+      '--sync-open',
     ]);
     await app.waitLive(remote.first);
     t.equal(app.read('version.txt'), 'one\n');
