@@ -67,6 +67,11 @@ export const gitPullOptions = {
     default: 'recursive',
     description: 'Submodules to check out: all levels, the first level only, or none.',
   }),
+  symlinks: opt.bool({
+    default: true,
+    description:
+      'Check out symlinks as links; --no-symlinks writes each as a plain file holding its target (core.symlinks=false), so no link in the repository can point the app outside the tree.',
+  }),
   username: opt.string({
     description: 'User name for an http(s) remote; the password comes from --password-file.',
   }),

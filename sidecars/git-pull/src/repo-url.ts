@@ -9,10 +9,14 @@ import { Expected } from '../../../lib/option-types.js';
 export type Transport = 'http' | 'ssh' | 'git' | 'file';
 
 export interface RepoAddress {
-  /** What git is given: credentials removed from http(s) URLs. */
+  /** What git is given: the user name and password removed from http(s) URLs. */
   readonly url: string;
   readonly transport: Transport;
-  /** A user name written in the URL (http userinfo, ssh user). */
+  /**
+   * A user name written in the URL (http userinfo, ssh user). In an http(s) URL without a password it
+   * is often a token (`https://TOKEN@host/repo`), so it is treated as a secret there: used through the
+   * credential helper, never passed to git, shown as `redacted`.
+   */
   readonly username?: string;
   /** A password written in an http(s) URL: used through the credential helper, never passed to git. */
   readonly password?: string;
@@ -93,9 +97,16 @@ function parseFields(raw: string): Fields {
     };
   }
   const bare = new URL(url.toString());
+  bare.username = '';
   bare.password = '';
   const display = new URL(bare.toString());
-  if (password) display.password = 'redacted';
+  // `user:password@` shows the user; a user name alone may be the token itself.
+  if (password) {
+    display.username = url.username;
+    display.password = 'redacted';
+  } else if (username) {
+    display.username = 'redacted';
+  }
   return {
     url: bare.toString(),
     transport,
