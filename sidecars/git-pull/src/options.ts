@@ -1,11 +1,12 @@
 /**
- * git-pull's option spec. It imports lib/options, the shared option groups and the pure --repo parser
- * (which imports only lib/option-types), so other components load it cheaply to learn its names.
+ * git-pull's option spec. It imports lib/options, the shared option groups and the pure --repo and --ref
+ * parsers (which import only lib/option-types), so other components load it cheaply to learn its names.
  */
 
 import { notifyOptions } from '../../../lib/option-groups/notify.js';
 import { tlsClientOptions } from '../../../lib/option-groups/tls-client.js';
 import { opt } from '../../../lib/options.js';
+import { parseRef } from './remote-ref.js';
 import { parseRepo } from './repo-url.js';
 
 export const gitPullOptions = {
@@ -17,9 +18,12 @@ export const gitPullOptions = {
     description:
       'Git repository to sync: https://, http://, ssh://, user@host:path, git:// or file:// (credentials in the URL are moved out of git arguments and redacted).',
   }),
-  ref: opt.string({
+  ref: opt.custom(parseRef, {
     default: 'HEAD',
-    description: "Branch, tag or full commit hash to publish; HEAD follows the remote's default branch.",
+    placeholder: '<ref>',
+    typeName: 'git ref',
+    description:
+      "Branch, tag, full ref or full commit hash to publish; HEAD follows the remote's default branch. Checked against git's ref-name rules (nothing starting with -).",
   }),
   root: opt.string({
     required: true,

@@ -51,14 +51,28 @@ type Fields = Omit<RepoAddress, 'toJSON' | 'toString'>;
 
 /** Parses --repo; throws `Expected` (whose text never quotes the value) when git could not use it. */
 export function parseRepo(raw: string): RepoAddress {
-  const fields = parseFields(raw);
-  return { ...fields, toJSON: () => fields.display, toString: () => fields.display };
+  const checked = checkRepo(raw);
+  if (checked instanceof Expected) throw checked;
+  return checked;
+}
+
+/** --repo taken apart, or the error that says why git must not be given it; never throws. */
+export function checkRepo(raw: string): RepoAddress | Expected {
+  try {
+    const fields = parseFields(raw);
+    return { ...fields, toJSON: () => fields.display, toString: () => fields.display };
+  } catch (err) {
+    // A malformed %-escape in the user name or password (URIError) is a bad URL like any other.
+    return err instanceof Expected ? err : new Expected(expectation);
+  }
 }
 
 function parseFields(raw: string): Fields {
   const text = raw.trim();
-  // A leading dash would be read as an option by git or ssh.
-  if (text === '' || /\s/.test(text) || text.startsWith('-')) throw new Expected(expectation);
+  // A leading dash would be read as an option by git or ssh; control characters have no place in a URL.
+  if (text === '' || /[\s\p{Cc}]/u.test(text) || text.startsWith('-')) throw new Expected(expectation);
+  // `<transport>::<address>` makes git run a remote helper (ext:: runs any command): never.
+  if (text.includes('::')) throw new Expected(expectation);
   if (text.startsWith('/') || text.startsWith('./') || text.startsWith('../')) {
     return { url: text, transport: 'file', display: text, name: repoName(text) };
   }
