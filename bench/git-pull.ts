@@ -110,7 +110,7 @@ export async function run(): Promise<string> {
       return { child, admin: `http://127.0.0.1:${port}`, file: join(root, 'site', 'rev.txt') };
     };
     const periodic = await startGitPull(join(dir, 'periodic'), []);
-    const onDemand = await startGitPull(join(dir, 'on-demand'), ['--period', '1h']);
+    const onDemand = await startGitPull(join(dir, 'on-demand'), ['--period', '1h', '--sync-open']);
 
     // Same push, both watchers: each round waits for both to show it (or 25 s).
     const anchorMs: number[] = [];

@@ -6,7 +6,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import writeFileAtomicLib from 'write-file-atomic';
 import { ErrorCode, PodkitError } from './errors.js';
@@ -104,6 +104,8 @@ export interface VersionedDirOptions {
   prefix: string;
   /** How many previous versions to keep besides the live one. */
   keep: number;
+  /** The version directory's mode, exactly (not cut by the umask), before anything is written in it. */
+  dirMode?: number;
 }
 
 /**
@@ -119,8 +121,8 @@ export async function publishVersionedDir(
   const dir = join(options.root, name);
   await ensureDir(options.root);
   await rm(dir, { recursive: true, force: true });
-  await mkdir(dir);
   try {
+    await makeDir(dir, options.dirMode);
     await fill(dir);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
@@ -146,15 +148,52 @@ export async function pruneVersions(options: VersionedDirOptions, live: string):
   return doomed.map(({ name }) => name);
 }
 
-/** Writes files (name -> content) into a directory, creating subdirectories as needed. */
+/** A new directory with exactly `mode` (mkdir's mode is cut by the umask; chmod is not). */
+async function makeDir(path: string, mode?: number): Promise<void> {
+  await mkdir(path, mode === undefined ? {} : { mode });
+  if (mode !== undefined) await chmod(path, mode);
+}
+
+export interface FileModes {
+  /** Each file's exact mode, set before its content is written. */
+  file?: number;
+  /** Each subdirectory's exact mode, set before anything is written in it. */
+  dir?: number;
+}
+
+/**
+ * Writes files (name -> content) into a new directory, creating subdirectories as needed. With modes,
+ * each file and subdirectory has its final mode before any content is in it: a reader never finds a
+ * file more open than asked, even for an instant (a chmod after the write would leave that window).
+ */
 export async function writeFiles(
   dir: string,
   files: Iterable<[string, string | Buffer]>,
-  mode?: number,
+  modes: FileModes | number = {},
 ): Promise<void> {
+  const { file: fileMode, dir: dirMode } = typeof modes === 'number' ? { file: modes } : modes;
+  const made = new Set<string>();
   for (const [name, content] of files) {
     const path = join(dir, name);
-    await ensureDir(dirname(path));
-    await writeFile(path, content, mode === undefined ? {} : { mode });
+    await makeParents(dir, dirname(path), dirMode, made);
+    const handle = await open(path, 'w', fileMode ?? 0o666);
+    try {
+      if (fileMode !== undefined) await handle.chmod(fileMode);
+      await handle.writeFile(content);
+    } finally {
+      await handle.close();
+    }
   }
+}
+
+/** The directories between `root` (which exists) and `path`, each made with `mode`. */
+async function makeParents(root: string, path: string, mode: number | undefined, made: Set<string>) {
+  if (path === root || made.has(path) || !path.startsWith(`${root}/`)) return;
+  await makeParents(root, dirname(path), mode, made);
+  try {
+    await makeDir(path, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  made.add(path);
 }

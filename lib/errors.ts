@@ -63,6 +63,8 @@ export const ErrorCode = {
   UNSAFE_KEY: 'PODKIT_ERR_UNSAFE_KEY',
   /** The app was unhealthy after a reload: the previous configuration was put back. */
   ROLLBACK: 'PODKIT_ERR_ROLLBACK',
+  /** A symlink in config-sync's source directory resolves outside it: the update is not published. */
+  SOURCE_LINK: 'PODKIT_ERR_SOURCE_LINK',
   /** A metrics source (the app's JSON, Redis, MySQL) could not be read at a scrape: reported as up 0. */
   METRICS_SOURCE: 'PODKIT_ERR_METRICS_SOURCE',
   /** A value, name or series could not be written as a valid metric: skipped and counted. */

@@ -54,6 +54,8 @@ export async function paasPod(ctx: DemoContext): Promise<DemoContainer[]> {
         title,
         '--admin-address',
         `127.0.0.1:${adminPort}`,
+        // The demo runs on loopback: POST /sync without a token is only reachable from this machine.
+        '--sync-open',
       ],
       readyUrl: `http://127.0.0.1:${adminPort}/readyz`,
       tryLines: [

@@ -135,6 +135,7 @@ t.test(
         '1h',
         '--sync-min-interval',
         '0s',
+        '--sync-open',
         '--signal',
         'SIGHUP',
         '--process-name',

@@ -11,7 +11,7 @@
  * names that went away are removed after it: at the instant of the swap the whole new set appears.
  */
 
-import { chmod, lstat, readdir, readFile, readlink, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, realpath, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { currentLink, publishVersionedDir, swapSymlink, writeFiles } from '../../../lib/atomic-fs.js';
 import { ErrorCode, PodkitError } from '../../../lib/errors.js';
@@ -53,13 +53,13 @@ export class KubeletLayout {
     const names = topLevelNames(files.keys());
     this.#publishes += 1;
     const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+    const dirMode = directoryMode(this.fileMode);
     const name = await publishVersionedDir(
-      { root: this.root, link: dataLink, prefix: versionPrefix, keep: this.keepVersions },
+      { root: this.root, link: dataLink, prefix: versionPrefix, keep: this.keepVersions, dirMode },
       `${generation}-${stamp}-${this.#publishes}`,
       async (dir) => {
-        await writeFiles(dir, files.entries());
-        // Exactly the mode asked for: the umask would otherwise strip bits from it.
-        for (const key of files.keys()) await chmod(join(dir, key), this.fileMode);
+        // Exactly the modes asked for (not cut by the umask), in place before any byte is written.
+        await writeFiles(dir, files.entries(), { file: this.fileMode, dir: dirMode });
         await check?.(dir);
         await this.#linkNames(names);
       },
@@ -100,23 +100,54 @@ export class KubeletLayout {
   }
 }
 
+/**
+ * The mode of the version directory and its folders: searchable by whoever may read the files (0644 ->
+ * 0755, 0640 -> 0750, 0600 -> 0700), never writable by more than the owner and those the file mode lets.
+ */
+export function directoryMode(fileMode: number): number {
+  return fileMode | ((fileMode & 0o444) >> 2);
+}
+
+export interface ReadTreeOptions {
+  skip?: (name: string) => boolean;
+  /**
+   * The real path links must resolve inside (the source directory): a link out of it (`leak ->
+   * /etc/passwd`) fails the whole read rather than publish what it points at.
+   */
+  within?: string;
+}
+
+/** A link in the source directory that resolves outside it. */
+export class LinkOutsideError extends PodkitError {
+  constructor(readonly key: string) {
+    super(
+      ErrorCode.SOURCE_LINK,
+      `${key} is a symlink that resolves outside the source directory: refused, the update is not published`,
+    );
+    this.name = 'LinkOutsideError';
+  }
+}
+
 /** Every regular file under `dir` (following links), keyed by its path relative to `dir`. */
 export async function readTree(
   dir: string,
-  options: { skip?: (name: string) => boolean } = {},
+  options: ReadTreeOptions = {},
   prefix = '',
 ): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
   for (const entry of (await readdir(dir)).sort()) {
     if (options.skip?.(entry)) continue;
     const path = join(dir, entry);
+    const key = prefix ? `${prefix}/${entry}` : entry;
+    if (options.within !== undefined && !(await resolvesWithin(path, options.within))) {
+      throw new LinkOutsideError(key);
+    }
     const stats = await stat(path).catch((err: NodeJS.ErrnoException) => {
       // A link to nothing (a key being removed right now) is no file; anything else is a real error.
       if (err.code === 'ENOENT') return undefined;
       throw err;
     });
     if (!stats) continue;
-    const key = prefix ? `${prefix}/${entry}` : entry;
     if (stats.isDirectory()) {
       for (const [child, data] of await readTree(path, options, key)) files.set(child, data);
     } else if (stats.isFile()) {
@@ -124,4 +155,14 @@ export async function readTree(
     }
   }
   return files;
+}
+
+/** Whether `path` (a link or not) ends up inside `root` (a real path); a dangling link does not count. */
+async function resolvesWithin(path: string, root: string): Promise<boolean> {
+  if (!(await lstat(path)).isSymbolicLink()) return true;
+  const target = await realpath(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ELOOP') return undefined;
+    throw err;
+  });
+  return target === undefined || target === root || target.startsWith(`${root}/`);
 }

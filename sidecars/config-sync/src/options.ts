@@ -90,7 +90,8 @@ export const options = {
     default: '0644',
     pattern: /^0?[0-7]{3}$/,
     expect: 'an octal file mode like 0644 or 0600',
-    description: 'Mode of the published files.',
+    description:
+      'Mode of the published files, set as each is created; their folders get the matching search mode (0600 -> 0700).',
   }),
 
   // validation

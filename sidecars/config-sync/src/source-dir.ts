@@ -4,12 +4,12 @@
  * between, the read is repeated, so one snapshot is always exactly one version of the volume.
  */
 
-import { lstat, readlink } from 'node:fs/promises';
+import { lstat, readlink, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, ErrorCode, PodkitError } from '../../../lib/errors.js';
 import { type FileWatch, watchFiles } from '../../../lib/file-watch.js';
-import { readTree } from './layout.js';
+import { LinkOutsideError, readTree } from './layout.js';
 import { type Snapshot, snapshot } from './snapshot.js';
 import type { Source, SourceEvents } from './source.js';
 
@@ -32,11 +32,15 @@ export class VolumeChangingError extends PodkitError {
 }
 
 /** One read of the version `..data` points at, or undefined when `..data` moved meanwhile. */
-async function readVersion(dir: string, link: string): Promise<Map<string, Buffer> | undefined> {
+async function readVersion(
+  dir: string,
+  link: string,
+  within: string,
+): Promise<Map<string, Buffer> | undefined> {
   const before = await readlink(link);
   let files: Map<string, Buffer>;
   try {
-    files = await readTree(resolve(dir, before));
+    files = await readTree(resolve(dir, before), { within });
   } catch (err) {
     // The version being read was swapped out and removed meanwhile.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await readlink(link)) !== before)
@@ -48,14 +52,19 @@ async function readVersion(dir: string, link: string): Promise<Map<string, Buffe
 
 export async function readSourceDir(dir: string): Promise<Snapshot> {
   try {
+    // Links are followed only while they stay inside the source directory (the volume, for a mount).
+    const within = await realpath(dir);
     const link = join(dir, '..data');
     const isVolume = (await lstat(link).catch(() => undefined))?.isSymbolicLink() ?? false;
-    if (!isVolume) return snapshot(await readTree(dir, { skip: isEditorNoise }));
+    if (!isVolume) return snapshot(await readTree(dir, { skip: isEditorNoise, within }));
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const files = await readVersion(dir, link);
+      const files = await readVersion(dir, link, within);
       if (files) return snapshot(files);
     }
   } catch (err) {
+    if (err instanceof LinkOutsideError) {
+      throw new PodkitError(ErrorCode.SOURCE_LINK, `--source-dir ${dir}: ${err.message}`, { cause: err });
+    }
     throw new PodkitError(ErrorCode.SOURCE, `cannot read --source-dir ${dir}: ${describeError(err)}`, {
       cause: err,
     });

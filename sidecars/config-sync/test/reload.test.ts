@@ -162,3 +162,24 @@ t.test('the old spellings --reload-url and PODKIT_RELOAD_METHOD still work, with
   await waitFor(() => app.calls.length > before, { what: 'the reload call after the change' });
   t.same(app.calls.at(-1), { method: 'PUT', url: '/-/reload', authorization: undefined });
 });
+
+t.test(
+  '--reload-url with the --reload-method flag: called after each publish with that method',
+  async (t) => {
+    const source = tempDir();
+    writeFileSync(join(source, 'app.conf'), 'one\n');
+    const app = await reloadEndpoint(t);
+    const sync = await startSync(t, [
+      ...dirSource(source, tempDir()),
+      '--reload-url',
+      `${app.origin}/-/reload`,
+      '--reload-method',
+      'GET',
+    ]);
+    t.ok(sync.logs.some((l) => l.msg === '--reload-method is deprecated: use --webhook-method'));
+    const before = app.calls.length;
+    writeFileSync(join(source, 'app.conf'), 'two\n');
+    await waitFor(() => app.calls.length > before, { what: 'the reload call after the change' });
+    t.same(app.calls.at(-1), { method: 'GET', url: '/-/reload', authorization: undefined });
+  },
+);

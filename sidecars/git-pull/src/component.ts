@@ -70,9 +70,14 @@ export const gitPull = defineComponent({
       throw new ConfigError('root', `--root ${root} is not a directory`);
     const linkProblem = await Syncer.checkLink(linkPath);
     if (linkProblem) throw new ConfigError('link', linkProblem);
-    if (o.repo.password) {
+    // A user name alone in an http(s) URL is taken for a token (GitHub's, GitLab's https://TOKEN@host).
+    const urlToken =
+      o.repo.transport === 'http' && o.repo.username && !o.repo.password && !o.password.isSet
+        ? o.repo.username
+        : undefined;
+    if (o.repo.password || urlToken) {
       log.warn(
-        'the password in --repo can be read from the pod spec and process list: prefer --password-file',
+        'the credentials in --repo can be read from the pod spec and process list: prefer --password-file',
       );
     }
     if (!isAbsolute(o.root)) log.warn({ root }, '--root is relative: resolved against the working directory');
@@ -110,9 +115,11 @@ export const gitPull = defineComponent({
         submodules: o.submodules,
       }),
       address: o.repo,
+      urlSecrets: [o.repo.password, urlToken],
       ref: o.ref,
       linkPath,
       keepWorktrees: o.keepWorktrees,
+      git: { symlinks: o.symlinks },
       log,
       credentials: async () => ({
         transport: o.repo.transport,
@@ -122,7 +129,9 @@ export const gitPull = defineComponent({
           ? { password: await o.password.read() }
           : o.repo.password
             ? { password: o.repo.password }
-            : {}),
+            : urlToken
+              ? { password: '' }
+              : {}),
         ...(o.sshKeyFile ? { sshKeyFile: o.sshKeyFile } : {}),
         ...(o.knownHostsFile ? { knownHostsFile: o.knownHostsFile } : {}),
       }),
@@ -165,6 +174,7 @@ export const gitPull = defineComponent({
 
     registerSyncEndpoint(ctx.admin, {
       token: o.syncToken,
+      open: o.syncOpen,
       minIntervalMs: o.syncMinInterval,
       requestSync: () => loop.request(),
       accepting: () => health.phase !== 'draining',

@@ -6,7 +6,12 @@
  *   origin so submodules on other hosts never see the password; it prints the user name and password
  *   from two variables that exist only in the environment of that git process.
  * - ssh: `GIT_SSH_COMMAND` with the key, the known_hosts file, strict host key checking and batch mode
- *   (a prompt would hang the sync).
+ *   (a prompt would hang the sync), and `-F /dev/null`: no ssh_config of the host's applies.
+ *
+ * The host's git config (system, global, XDG) is not read either: a `protocol.file.allow=always` or a
+ * credential helper there would change what a sync may fetch or where a password goes. Transports are
+ * an allow-list: http(s), ssh and git always, file:// only for --repo itself (git's "user": never for a
+ * submodule), every other (ext::, fd::, remote helpers) never.
  *
  * Pure: the caller reads the password file (afresh for every sync) and passes the values in.
  */
@@ -62,7 +67,26 @@ export function uploadPackArgs(transport: Transport): string[] {
   return transport === 'file' ? ['--upload-pack', "git -c safe.directory='*' upload-pack"] : [];
 }
 
-export function gitEnvironment(base: NodeJS.ProcessEnv, credentials: GitCredentials): GitEnvironment {
+export interface GitSettings {
+  /** False: symlinks in the repository are checked out as plain files holding the target (core.symlinks). */
+  symlinks: boolean;
+}
+
+/** Transports a remote or submodule may use (git's protocol.<name>.allow); any other is refused. */
+export const allowedProtocols: readonly [string, string][] = [
+  ['http', 'always'],
+  ['https', 'always'],
+  ['ssh', 'always'],
+  ['git', 'always'],
+  // "user": --repo may be a local path or file://, a submodule (which git marks as not from the user) not.
+  ['file', 'user'],
+];
+
+export function gitEnvironment(
+  base: NodeJS.ProcessEnv,
+  credentials: GitCredentials,
+  settings: GitSettings = { symlinks: true },
+): GitEnvironment {
   const env: Record<string, string> = {};
   const passed: string[] = [];
   for (const [key, value] of Object.entries(base)) {
@@ -75,10 +99,15 @@ export function gitEnvironment(base: NodeJS.ProcessEnv, credentials: GitCredenti
     ['safe.directory', '*'],
     // A shallow repo that gc repacks under a running sync is a common source of odd failures.
     ['gc.autoDetach', 'false'],
+    ['protocol.allow', 'never'],
+    ...allowedProtocols.map(([name, allow]): [string, string] => [`protocol.${name}.allow`, allow]),
   ];
+  if (!settings.symlinks) config.push(['core.symlinks', 'false']);
   const fixed: Record<string, string> = {
     GIT_TERMINAL_PROMPT: '0',
     GIT_OPTIONAL_LOCKS: '0',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
     // English messages, so failures can be classified (auth, missing ref) and read by operators.
     LC_ALL: 'C',
   };
@@ -93,7 +122,7 @@ export function gitEnvironment(base: NodeJS.ProcessEnv, credentials: GitCredenti
   let usesSshCommand = false;
   if (credentials.transport === 'ssh') {
     usesSshCommand = true;
-    const parts = ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes'];
+    const parts = ['ssh', '-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes'];
     if (credentials.knownHostsFile)
       parts.push('-o', `UserKnownHostsFile=${shellQuote(credentials.knownHostsFile)}`);
     if (credentials.sshKeyFile)

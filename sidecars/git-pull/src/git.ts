@@ -35,6 +35,10 @@ export async function runGit(cwd: string, args: readonly string[], ctx: GitConte
     allowEnvironment: environment.allowed,
     unsafe: {
       allowUnsafeConfigEnvCount: true,
+      // git-env.ts's own GIT_CONFIG_GLOBAL=/dev/null and protocol allow-list: they shut the host's config
+      // and the dangerous transports out; nothing from the user reaches them.
+      allowUnsafeConfigPaths: true,
+      allowUnsafeProtocolOverride: true,
       allowUnsafeCredentialHelper: environment.usesCredentialHelper,
       allowUnsafeSshCommand: environment.usesSshCommand,
       // Only ever git-env.ts's fixed upload-pack for file:// remotes; nothing from the user reaches it.

@@ -50,8 +50,14 @@ export function createGitPullMetrics(registry: Registry) {
     }),
     syncRequests: new Counter({
       name: name('sync_requests', 'total'),
-      help: 'POST /sync requests, by answer: accepted, unauthorized, rate_limited, unavailable.',
+      help: 'POST /sync requests, by answer: accepted, unauthorized, disabled, rate_limited, unavailable.',
       labelNames: ['result'],
+      registers,
+    }),
+    limitRejections: new Counter({
+      name: name('limit_rejections', 'total'),
+      help: 'Requests refused because a limit tripped, by limit: sync_min_interval (POST /sync rate).',
+      labelNames: ['limit'],
       registers,
     }),
   };

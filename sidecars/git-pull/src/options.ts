@@ -1,11 +1,12 @@
 /**
- * git-pull's option spec. It imports lib/options, the shared option groups and the pure --repo parser
- * (which imports only lib/option-types), so other components load it cheaply to learn its names.
+ * git-pull's option spec. It imports lib/options, the shared option groups and the pure --repo and --ref
+ * parsers (which import only lib/option-types), so other components load it cheaply to learn its names.
  */
 
 import { notifyOptions } from '../../../lib/option-groups/notify.js';
 import { tlsClientOptions } from '../../../lib/option-groups/tls-client.js';
 import { opt } from '../../../lib/options.js';
+import { parseRef } from './remote-ref.js';
 import { parseRepo } from './repo-url.js';
 
 export const gitPullOptions = {
@@ -17,9 +18,12 @@ export const gitPullOptions = {
     description:
       'Git repository to sync: https://, http://, ssh://, user@host:path, git:// or file:// (credentials in the URL are moved out of git arguments and redacted).',
   }),
-  ref: opt.string({
+  ref: opt.custom(parseRef, {
     default: 'HEAD',
-    description: "Branch, tag or full commit hash to publish; HEAD follows the remote's default branch.",
+    placeholder: '<ref>',
+    typeName: 'git ref',
+    description:
+      "Branch, tag, full ref or full commit hash to publish; HEAD follows the remote's default branch. Checked against git's ref-name rules (nothing starting with -).",
   }),
   root: opt.string({
     required: true,
@@ -67,6 +71,11 @@ export const gitPullOptions = {
     default: 'recursive',
     description: 'Submodules to check out: all levels, the first level only, or none.',
   }),
+  symlinks: opt.bool({
+    default: true,
+    description:
+      'Check out symlinks as links; --no-symlinks writes each as a plain file holding its target (core.symlinks=false), so no link in the repository can point the app outside the tree.',
+  }),
   username: opt.string({
     description: 'User name for an http(s) remote; the password comes from --password-file.',
   }),
@@ -101,11 +110,16 @@ export const gitPullOptions = {
   }),
   syncToken: opt.secret({
     description:
-      'Bearer token that POST /sync requires (re-read per request); without it POST /sync is open to whoever reaches the admin port.',
+      'Bearer token that turns POST /sync on for its holders (re-read per request); without it or --sync-open POST /sync answers 403.',
+  }),
+  syncOpen: opt.bool({
+    description:
+      'Accept POST /sync without a token: whoever reaches the admin port can then make git-pull fetch and publish what the remote has now (not another repository or ref), once per --sync-min-interval, and read the result (hash, redacted error).',
   }),
   syncMinInterval: opt.duration({
     default: '1s',
     min: '0',
-    description: 'Rate limit of POST /sync: sooner requests get 429 with Retry-After.',
+    description:
+      'Rate limit of POST /sync, counted apart for token holders and for callers without a token: sooner requests get 429 with Retry-After.',
   }),
 };

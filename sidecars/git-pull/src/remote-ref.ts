@@ -3,6 +3,38 @@
  * is looked up with one `git ls-remote`, which is also all a sync costs when nothing changed. Pure.
  */
 
+import { Expected } from '../../../lib/option-types.js';
+
+const refExpectation =
+  "a branch, tag, full ref (refs/...), HEAD or full commit hash, in git's ref-name rules (check-ref-format), not starting with -";
+
+/**
+ * --ref checked against git's ref-name rules, and never starting with `-` (git would read an option);
+ * returns the ref or the error, never throws.
+ */
+export function checkRef(raw: string): string | Expected {
+  const ref = raw.trim();
+  if (ref === 'HEAD' || fullHash.test(ref)) return ref;
+  const bad =
+    ref === '' ||
+    ref === '@' ||
+    ref.startsWith('-') ||
+    ref.startsWith('/') ||
+    ref.endsWith('/') ||
+    ref.endsWith('.') ||
+    Buffer.byteLength(ref) > 1024 ||
+    /[\p{Cc}\s~^:?*[\\]|\.\.|@\{|\/\//u.test(ref) ||
+    ref.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock'));
+  return bad ? new Expected(refExpectation) : ref;
+}
+
+/** The --ref option's parser: the ref, or throws `Expected`. */
+export function parseRef(raw: string): string {
+  const checked = checkRef(raw);
+  if (checked instanceof Expected) throw checked;
+  return checked;
+}
+
 export type RefTarget = { kind: 'commit'; hash: string } | { kind: 'name'; ref: string };
 
 const fullHash = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;

@@ -9,10 +9,14 @@ import { Expected } from '../../../lib/option-types.js';
 export type Transport = 'http' | 'ssh' | 'git' | 'file';
 
 export interface RepoAddress {
-  /** What git is given: credentials removed from http(s) URLs. */
+  /** What git is given: the user name and password removed from http(s) URLs. */
   readonly url: string;
   readonly transport: Transport;
-  /** A user name written in the URL (http userinfo, ssh user). */
+  /**
+   * A user name written in the URL (http userinfo, ssh user). In an http(s) URL without a password it
+   * is often a token (`https://TOKEN@host/repo`), so it is treated as a secret there: used through the
+   * credential helper, never passed to git, shown as `redacted`.
+   */
   readonly username?: string;
   /** A password written in an http(s) URL: used through the credential helper, never passed to git. */
   readonly password?: string;
@@ -47,14 +51,28 @@ type Fields = Omit<RepoAddress, 'toJSON' | 'toString'>;
 
 /** Parses --repo; throws `Expected` (whose text never quotes the value) when git could not use it. */
 export function parseRepo(raw: string): RepoAddress {
-  const fields = parseFields(raw);
-  return { ...fields, toJSON: () => fields.display, toString: () => fields.display };
+  const checked = checkRepo(raw);
+  if (checked instanceof Expected) throw checked;
+  return checked;
+}
+
+/** --repo taken apart, or the error that says why git must not be given it; never throws. */
+export function checkRepo(raw: string): RepoAddress | Expected {
+  try {
+    const fields = parseFields(raw);
+    return { ...fields, toJSON: () => fields.display, toString: () => fields.display };
+  } catch (err) {
+    // A malformed %-escape in the user name or password (URIError) is a bad URL like any other.
+    return err instanceof Expected ? err : new Expected(expectation);
+  }
 }
 
 function parseFields(raw: string): Fields {
   const text = raw.trim();
-  // A leading dash would be read as an option by git or ssh.
-  if (text === '' || /\s/.test(text) || text.startsWith('-')) throw new Expected(expectation);
+  // A leading dash would be read as an option by git or ssh; control characters have no place in a URL.
+  if (text === '' || /[\s\p{Cc}]/u.test(text) || text.startsWith('-')) throw new Expected(expectation);
+  // `<transport>::<address>` makes git run a remote helper (ext:: runs any command): never.
+  if (text.includes('::')) throw new Expected(expectation);
   if (text.startsWith('/') || text.startsWith('./') || text.startsWith('../')) {
     return { url: text, transport: 'file', display: text, name: repoName(text) };
   }
@@ -93,9 +111,16 @@ function parseFields(raw: string): Fields {
     };
   }
   const bare = new URL(url.toString());
+  bare.username = '';
   bare.password = '';
   const display = new URL(bare.toString());
-  if (password) display.password = 'redacted';
+  // `user:password@` shows the user; a user name alone may be the token itself.
+  if (password) {
+    display.username = url.username;
+    display.password = 'redacted';
+  } else if (username) {
+    display.username = 'redacted';
+  }
   return {
     url: bare.toString(),
     transport,

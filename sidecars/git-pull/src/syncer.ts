@@ -11,7 +11,7 @@ import { currentLink, swapSymlink } from '../../../lib/atomic-fs.js';
 import { describeError, ErrorCode, PodkitError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { GitContext } from './git.js';
-import { type GitCredentials, gitEnvironment } from './git-env.js';
+import { type GitCredentials, type GitSettings, gitEnvironment } from './git-env.js';
 import { lsRemotePatterns, missingRefMessage, pickRemoteRef, refTarget } from './remote-ref.js';
 import type { GitRepo } from './repo.js';
 import type { RepoAddress } from './repo-url.js';
@@ -27,10 +27,14 @@ export interface SyncResult {
 export interface SyncerOptions {
   repo: GitRepo;
   address: RepoAddress;
+  /** Credentials written into --repo (a password, a token as the user name): cut from every message. */
+  urlSecrets: readonly (string | undefined)[];
   ref: string;
   /** Absolute path of the symlink the app reads. */
   linkPath: string;
   keepWorktrees: number;
+  /** Git settings that do not change between syncs (--no-symlinks). */
+  git: GitSettings;
   /** Credentials as they are now (the password file is read again for every sync). */
   credentials(): Promise<GitCredentials>;
   log: Logger;
@@ -108,9 +112,9 @@ export class Syncer {
       throw new PodkitError(ErrorCode.GIT_AUTH, `cannot read the credentials: ${describeError(err)}`);
     }
     return {
-      environment: gitEnvironment(process.env, credentials),
+      environment: gitEnvironment(process.env, credentials, this.options.git),
       signal,
-      secrets: [credentials.password, this.options.address.password],
+      secrets: [credentials.password, ...this.options.urlSecrets],
     };
   }
 

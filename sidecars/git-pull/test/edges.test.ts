@@ -93,6 +93,15 @@ t.test('bad configuration: exit 2 with one line naming the option', async (t) =>
       ['--repo', '-oProxyCommand=x', ...root],
       /^podkit git-pull: invalid --repo "-oProxyCommand=x": expected a git URL/,
     ],
+    [['--repo', 'ext::sh', ...root], /^podkit git-pull: invalid --repo "ext::sh": expected a git URL/],
+    [
+      ['--repo', 'https://host/app.git', '--ref=--upload-pack=x', ...root],
+      /^podkit git-pull: invalid --ref "--upload-pack=x": expected a branch, tag/,
+    ],
+    [
+      ['--repo', 'https://host/app.git', '--ref', 'main..x', ...root],
+      /^podkit git-pull: invalid --ref "main\.\.x": expected a branch, tag/,
+    ],
     [
       ['--repo', 'file:///srv/app.git', '--username', 'u', '--password-file', passwordFile, ...root],
       /^podkit git-pull: --password is for http\(s\) remotes; file:\/\/\/srv\/app\.git is file$/,

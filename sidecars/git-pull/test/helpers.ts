@@ -3,8 +3,8 @@
  * look at (the link, files through it, /readyz, metrics, the log).
  */
 
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -96,4 +96,42 @@ export function promtoolCheck(text: string): Promise<{ code: number; output: str
     });
     child.stdin?.end(text);
   });
+}
+
+export interface CommandShim {
+  /** Put first on PATH. */
+  dir: string;
+  /** The arguments of every run, one line each (space-joined). */
+  runs(): string[];
+  /** For git: everything GIT_TRACE wrote (the commands git itself started, helpers included). */
+  trace(): string;
+}
+
+/**
+ * A `name` on PATH that appends its arguments to a file, then execs the real one: every run is seen,
+ * however short (sampling /proc can miss a git that lives a few milliseconds). A git shim also turns on
+ * GIT_TRACE, so the commands git starts itself (remote helpers, ssh, credential helpers) are logged too.
+ */
+export function commandShim(t: Teardown, name: 'git' | 'ssh'): CommandShim {
+  const dir = tempDir(t, `podkit-${name}-shim-`);
+  const real = execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
+  const log = join(dir, 'runs.log');
+  const trace = join(dir, 'trace.log');
+  const traceLine = name === 'git' ? `GIT_TRACE='${trace}'; export GIT_TRACE\n` : '';
+  writeFileSync(
+    join(dir, name),
+    `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n${traceLine}exec '${real}' "$@"\n`,
+  );
+  chmodSync(join(dir, name), 0o755);
+  const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+  return {
+    dir,
+    runs: () => read(log).split('\n').filter(Boolean),
+    trace: () => read(trace),
+  };
+}
+
+/** The environment that puts shims first on PATH. */
+export function withShims(...shims: CommandShim[]): NodeJS.ProcessEnv {
+  return { PATH: [...shims.map((shim) => shim.dir), process.env.PATH].join(':') };
 }

@@ -224,3 +224,65 @@ t.test('--one-time with a failing hook: the tree is in place, the exit code is 1
   t.match(readFileSync(terminationLog, 'utf8'), /is live but a hook failed/);
   t.equal(run.logs.filter((line) => line.code === 'PODKIT_ERR_COMMAND').length, 1, 'one attempt, no retries');
 });
+
+t.test(
+  'webhook: --webhook-method, --webhook-success-status and --webhook-timeout as the app sees them',
+  async (t) => {
+    const remote = await makeRemote(t);
+    const calls: { method: string; body: string }[] = [];
+    // The first call hangs past the timeout, the second answers 200 (not the status asked for), the
+    // third answers 202: only then is the delivery a success.
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        calls.push({ method: req.method ?? '', body });
+        if (calls.length === 1) return; // never answered
+        res.writeHead(calls.length === 2 ? 200 : 202).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    });
+    const { port } = server.address() as { port: number };
+    const app = await startGitPull(t, [
+      '--repo',
+      remote.fileUrl,
+      '--period',
+      '1h',
+      '--webhook-url',
+      `http://127.0.0.1:${port}/deployed`,
+      '--webhook-method',
+      'PUT',
+      '--webhook-success-status',
+      '202',
+      '--webhook-timeout',
+      '300ms',
+    ]);
+    await app.waitLive(remote.first);
+    await waitFor(
+      async () =>
+        metricValue(await app.metrics(), 'podkit_git_pull_hook_runs_total', {
+          hook: 'webhook',
+          result: 'success',
+        }) === 1,
+      { timeoutMs: 30_000, what: 'the third call counted as the success' },
+    );
+    t.equal(calls.length, 3);
+    t.same(
+      calls.map((call) => call.method),
+      ['PUT', 'PUT', 'PUT'],
+    );
+    t.same(JSON.parse(calls[0]?.body ?? '{}'), { hash: remote.first, ref: 'HEAD' });
+    const failures = app.logs.filter(
+      (line) => line.msg === 'webhook failed; retrying (the revision stays published)',
+    );
+    t.equal(failures.length, 2);
+    t.match(String(failures[0]?.err), /300 ms|timed out|timeout/i, 'the hung call timed out');
+    t.match(String(failures[1]?.err), /200/, 'a 200 is not the 202 asked for');
+  },
+);

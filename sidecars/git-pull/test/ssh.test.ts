@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { makeRemote } from '../../../test/support/git.js';
 import { makeSshKey, startSshd } from '../../../test/support/sshd.js';
-import { startGitPull, tempDir } from './helpers.js';
+import { commandShim, startGitPull, tempDir, withShims } from './helpers.js';
 
 t.test(
   'ssh: syncs with the key and known hosts; a key the server refuses keeps the last good revision',
@@ -19,22 +19,36 @@ t.test(
     const keyDir = tempDir(t);
     const keyFile = join(keyDir, 'id');
     copyFileSync(sshd.clientKey.privateKey, keyFile);
-    const app = await startGitPull(t, [
-      '--repo',
-      sshd.url(remote.bare),
-      '--ssh-key-file',
-      keyFile,
-      '--known-hosts-file',
-      sshd.knownHosts,
-      '--period',
-      '200ms',
-      '--max-backoff',
-      '400ms',
-      '--max-failures',
-      '-1',
-    ]);
+    const ssh = commandShim(t, 'ssh');
+    const app = await startGitPull(
+      t,
+      [
+        '--repo',
+        sshd.url(remote.bare),
+        '--ssh-key-file',
+        keyFile,
+        '--known-hosts-file',
+        sshd.knownHosts,
+        '--period',
+        '200ms',
+        '--max-backoff',
+        '400ms',
+        '--max-failures',
+        '-1',
+      ],
+      { env: withShims(ssh) },
+    );
     await app.waitLive(remote.first);
     t.equal(app.read('version.txt'), 'over ssh\n');
+    const runs = ssh.runs();
+    t.ok(runs.length > 0, 'ssh ran through the shim');
+    for (const run of runs) {
+      // No ssh_config of the host applies; the options podkit passes still do.
+      t.match(run, /^-F \/dev\/null /, `ssh ${run}`);
+      t.match(run, /-o StrictHostKeyChecking=yes/);
+      t.match(run, /-o UserKnownHostsFile=\S+/);
+      t.match(run, new RegExp(`-i ${keyFile} -o IdentitiesOnly=yes`));
+    }
 
     const stranger = await makeSshKey(keyDir, 'stranger');
     copyFileSync(stranger.privateKey, keyFile);

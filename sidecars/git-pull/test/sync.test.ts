@@ -248,7 +248,15 @@ t.test(
   async (t) => {
     const remote = await makeRemote(t, { 'version.txt': '1\n' });
     // An hour between periodic syncs: every sync after the first is a publish that POST /sync asked for.
-    const app = await startGitPull(t, ['--repo', remote.fileUrl, '--period', '1h', '--log-level', 'debug']);
+    const app = await startGitPull(t, [
+      '--repo',
+      remote.fileUrl,
+      '--period',
+      '1h',
+      '--log-level',
+      'debug',
+      '--sync-open',
+    ]);
     await app.waitLive(remote.first);
     await new Promise((resolve) => setTimeout(resolve, 500)); // a collection after the first sync is logged by now
     const collected = () => app.logs.filter((line) => line.msg === 'collected the garbage of syncs');

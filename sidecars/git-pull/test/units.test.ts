@@ -16,13 +16,21 @@ t.test('parseRepo: every form git takes, credentials out of the URL', async (t) 
     [
       'https://deploy:pa%40ss@git.example.com/team/app.git',
       {
-        url: 'https://deploy@git.example.com/team/app.git',
+        url: 'https://git.example.com/team/app.git',
         transport: 'http',
         username: 'deploy',
         password: 'pa@ss',
         origin: 'https://git.example.com',
         display: 'https://deploy:redacted@git.example.com/team/app.git',
         name: 'app',
+      },
+    ],
+    [
+      'https://ghp_pa%40ss@git.example.com/team/app.git',
+      {
+        url: 'https://git.example.com/team/app.git',
+        username: 'ghp_pa@ss',
+        display: 'https://redacted@git.example.com/team/app.git',
       },
     ],
     ['http://127.0.0.1:8080/app', { transport: 'http', origin: 'http://127.0.0.1:8080', name: 'app' }],
@@ -110,6 +118,8 @@ t.test(
     t.equal(http.env.EDITOR, undefined);
     t.equal(http.env.GIT_SSL_CAINFO, '/ca.pem', 'a private CA is');
     t.equal(http.env.GIT_TERMINAL_PROMPT, '0');
+    t.equal(http.env.GIT_CONFIG_GLOBAL, '/dev/null', "the host's global config is not read");
+    t.equal(http.env.GIT_CONFIG_NOSYSTEM, '1', 'nor its system config');
     const config = Object.fromEntries(
       Array.from({ length: Number(http.env.GIT_CONFIG_COUNT) }, (_, i) => [
         http.env[`GIT_CONFIG_KEY_${i}`],
@@ -117,6 +127,12 @@ t.test(
       ]),
     );
     t.equal(config['credential.helper'], '', 'inherited helpers are cleared');
+    t.equal(config['protocol.allow'], 'never', 'transports not listed are refused (ext::, fd::)');
+    t.equal(config['protocol.file.allow'], 'user', 'file:// for --repo, never for a submodule');
+    t.equal(config['core.symlinks'], undefined, 'symlinks stay links by default');
+    const plain = gitEnvironment(base, { transport: 'file' }, { symlinks: false });
+    t.equal(plain.env[`GIT_CONFIG_VALUE_${Number(plain.env.GIT_CONFIG_COUNT) - 1}`], 'false');
+    t.equal(plain.env[`GIT_CONFIG_KEY_${Number(plain.env.GIT_CONFIG_COUNT) - 1}`], 'core.symlinks');
     t.match(config['credential.https://git.example.com.helper'], /^!f\(\)/);
     t.notOk(JSON.stringify(config).includes('hunter2'), 'the password is not in the config');
     t.equal(http.env.PODKIT_GIT_PASSWORD, 'hunter2');
@@ -134,7 +150,7 @@ t.test(
     });
     t.equal(
       ssh.env.GIT_SSH_COMMAND,
-      `ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile='/etc/known hosts' -i '/keys/it'\\''s' -o IdentitiesOnly=yes`,
+      `ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile='/etc/known hosts' -i '/keys/it'\\''s' -o IdentitiesOnly=yes`,
     );
     t.equal(shellQuote("a'b"), `'a'\\''b'`);
   },
