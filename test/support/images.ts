@@ -96,7 +96,7 @@ export interface LocalNodeImageOptions {
 }
 
 /**
- * Builds `localhost/<name>:<tag>` (~5 s, ~110 MB; with git ~7 s, ~145 MB) with node and npm at the paths
+ * Builds `localhost/<name>:<tag>` with node and npm at the paths
  * the official image uses. Returns the image reference; the caller removes it.
  */
 export async function makeLocalNodeImage(
