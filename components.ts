@@ -133,6 +133,22 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
     load: async () => (await import('./sidecars/git-pull/src/component.js')).gitPull,
     options: async () => (await import('./sidecars/git-pull/src/options.js')).gitPullOptions,
   },
+  'log-normalizer': {
+    summary:
+      "any app's logs (files with rotation, stdin; JSON, syslog, glog, log4j, access logs) as one JSON stream",
+    replaces: 'Fluent Bit tail + parsers, Vector file source, `tail -F`',
+    dir: 'adapters/log-normalizer',
+    adminPort: 9406,
+    nodeFlags: dataPlaneFlags,
+    workerScripts: [],
+    // Ready once its glob has been looked at; one file to follow, as in a pod.
+    startupArgs: async ({ directory }) => {
+      const logs = await directory('logs', { 'info.log': '2024-05-01 10:00:00,000 INFO  [main] started\n' });
+      return ['--input', join(logs, '*.log')];
+    },
+    load: async () => (await import('./adapters/log-normalizer/src/component.js')).logNormalizer,
+    options: async () => (await import('./adapters/log-normalizer/src/options.js')).logNormalizerOptions,
+  },
   'metrics-exporter': {
     summary: "the app's own stats (JSON, StatsD, Redis, MySQL) as Prometheus metrics",
     replaces: 'json_exporter, statsd_exporter, redis_exporter, mysqld_exporter',

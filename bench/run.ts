@@ -15,6 +15,7 @@ const benchmarks: Record<string, () => Promise<{ run(): Promise<string> }>> = {
   'tls-proxy': () => import('./tls-proxy.js'),
   'metrics-exporter': () => import('./metrics-exporter.js'),
   'traffic-split': () => import('./traffic-split.js'),
+  'log-normalizer': () => import('./log-normalizer.js'),
 };
 
 async function main(): Promise<number> {

@@ -7,7 +7,7 @@
 import type { Registry } from 'prom-client';
 import type { AdminServer } from './admin.js';
 import type { Health } from './health.js';
-import type { Logger } from './log.js';
+import type { Logger, LogTarget } from './log.js';
 import { logLevels } from './log-levels.js';
 import { opt, type Spec, type Values } from './options.js';
 
@@ -20,7 +20,7 @@ export function commonOptions(adminPort: number) {
     }),
     logLevel: opt.enum(logLevels, {
       default: 'info',
-      description: 'Least severe log level written to stdout.',
+      description: "Least severe level of the component's own log lines.",
     }),
     shutdownTimeout: opt.duration({
       default: '10s',
@@ -77,6 +77,11 @@ export interface ComponentHandle {
 export interface ComponentDefinition<S extends Spec = Spec> {
   readonly options: S;
   /**
+   * Where its own log lines go: stdout (the default), or stderr when stdout carries what the component
+   * produces (log-normalizer's records), so the two never mix.
+   */
+  readonly logTo?: LogTarget;
+  /**
    * Cross-option validation; throw `invalid(...)` from lib/options. `given` holds the options a user
    * set, for rules about an option given without another (its default alone is no mistake).
    */
@@ -86,8 +91,13 @@ export interface ComponentDefinition<S extends Spec = Spec> {
    * are validated. When it resolves with an exit code the process exits with it: no admin server is
    * started (a one-shot run beside the running component must not take its port) and nothing is
    * logged. Resolving with undefined starts the component as usual. Throw ConfigError for bad input.
+   * `given` holds the options a user set, as for check().
    */
-  oneShot?(options: ComponentOptions<S>, io: OneShotIo): Promise<number | undefined>;
+  oneShot?(
+    options: ComponentOptions<S>,
+    io: OneShotIo,
+    given: ReadonlySet<string>,
+  ): Promise<number | undefined>;
   /**
    * Bind listeners and begin background work, then return promptly: long waits (first sync, a
    * database) belong behind readiness conditions, not here. Throw ConfigError for bad input found here

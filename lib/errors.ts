@@ -67,6 +67,10 @@ export const ErrorCode = {
   METRICS_SOURCE: 'PODKIT_ERR_METRICS_SOURCE',
   /** A value, name or series could not be written as a valid metric: skipped and counted. */
   METRIC_SKIPPED: 'PODKIT_ERR_METRIC_SKIPPED',
+  /** An input (a log file, stdin, saved read positions) could not be read. */
+  INPUT: 'PODKIT_ERR_INPUT',
+  /** The output (stdout) could not be written: closed, or a write failed. */
+  OUTPUT: 'PODKIT_ERR_OUTPUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -9,7 +9,7 @@ import { createAdminServer } from './admin.js';
 import type { Component, ComponentContext, ComponentHandle, ComponentOptions } from './component.js';
 import { ConfigError, describeError, ErrorCode } from './errors.js';
 import { Health } from './health.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger, logDestination } from './log.js';
 import { createRegistry, registerBuildInfo } from './metrics.js';
 import type { Spec } from './options.js';
 import { loggableOptions } from './redact.js';
@@ -22,7 +22,7 @@ export function serveComponent<S extends Spec>(
   warnings: readonly string[],
   io: ProcessIo,
 ): Promise<number> {
-  const log = createLogger(component.name, options.logLevel);
+  const log = createLogger(component.name, options.logLevel, logDestination(component.logTo ?? 'stdout'));
   for (const warning of warnings) log.warn(warning);
   return new Lifecycle(component, options, log, io).run();
 }

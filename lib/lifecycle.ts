@@ -61,7 +61,7 @@ export async function runComponent<S extends Spec>(
     options = parsed.values as ComponentOptions<S>;
     warnings = parsed.warnings;
     component.check?.(options, parsed.given);
-    const oneShotCode = await component.oneShot?.(options, io);
+    const oneShotCode = await component.oneShot?.(options, io, parsed.given);
     if (oneShotCode !== undefined) return oneShotCode;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

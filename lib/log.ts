@@ -1,6 +1,7 @@
 /**
  * The one log schema: pino JSON lines on stdout with `time` (ISO 8601), `level` (a label), `component`,
  * `msg`, then context fields. No transports in-process: the cluster's log pipeline does the shipping.
+ * A component whose stdout carries its output (log-normalizer's records) logs to stderr instead.
  */
 
 import { type DestinationStream, type Logger, pino } from 'pino';
@@ -26,6 +27,14 @@ const redactedPaths = [
   'req.headers.cookie',
 ];
 
+/** Where a component's own log lines go. */
+export type LogTarget = 'stdout' | 'stderr';
+
+/** A synchronous destination on the process's stdout or stderr: a line is out before an exit. */
+export function logDestination(target: LogTarget): DestinationStream {
+  return pino.destination({ dest: target === 'stderr' ? 2 : 1, sync: true });
+}
+
 export function createLogger(component: string, level: LogLevel, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -36,6 +45,6 @@ export function createLogger(component: string, level: LogLevel, destination?: D
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: redactedPaths, censor: '[redacted]' },
     },
-    destination ?? pino.destination({ dest: 1, sync: true }),
+    destination ?? logDestination('stdout'),
   );
 }

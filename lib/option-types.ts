@@ -151,7 +151,7 @@ export function parseByteSize(raw: string, min = 0, max = Number.MAX_SAFE_INTEGE
   const value = match && unit !== undefined ? Math.round(Number(match[1]) * unit) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max)
     throw new Expected(
-      `a size in bytes like 1048576, 512KiB or 1MiB${min > 0 ? `, at least ${min}` : ''}${max < Number.MAX_SAFE_INTEGER ? `, at most ${max}` : ''}`,
+      `a size in bytes like 1048576, 512KiB or 1MiB${min > 0 ? `, at least ${min} bytes` : ''}${max < Number.MAX_SAFE_INTEGER ? `, at most ${max} bytes` : ''}`,
     );
   return value;
 }

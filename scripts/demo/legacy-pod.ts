@@ -1,7 +1,8 @@
 /**
  * The legacy app's pod: config-sync publishes its config and SIGHUPs it, mysql-broker gives it MySQL on
- * loopback, tls-proxy serves it over https, db-health watches the database it uses, and metrics-exporter
- * turns its JSON stats (and StatsD, and the database's status) into Prometheus metrics.
+ * loopback, tls-proxy serves it over https, log-normalizer turns its log files into JSON records,
+ * db-health watches the database it uses, and metrics-exporter turns its JSON stats (and StatsD, and the
+ * database's status) into Prometheus metrics.
  */
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -72,6 +73,7 @@ export async function legacyPod(ctx: DemoContext): Promise<DemoContainer[]> {
       ],
     },
     await tlsProxy(ctx, appPort),
+    await logNormalizer(ctx, appPort, logDir),
     ...(await dbHealth(ctx)),
     await metricsExporter(ctx, appPort),
   ];
@@ -104,6 +106,26 @@ async function metricsExporter(ctx: DemoContext, appPort: number): Promise<DemoC
       ...(db
         ? [`curl -s http://${admin}/metrics | grep ^mysql_global_status_threads   the database's status`]
         : []),
+    ],
+  };
+}
+
+/** log-normalizer: the app's per-level files as JSON records on stdout (this terminal, as `kubectl logs`). */
+async function logNormalizer(ctx: DemoContext, appPort: number, logDir: string): Promise<DemoContainer> {
+  const admin = `127.0.0.1:${await ctx.port(9406)}`;
+  return {
+    name: 'log-normalizer',
+    script: 'cli.js',
+    args: [
+      'log-normalizer',
+      ...['--input', join(logDir, '*.log'), '--state-dir', join(ctx.dir, 'log-normalizer-state')],
+      ...['--add-field', 'pod=legacy-demo', '--admin-address', admin],
+    ],
+    readyUrl: `http://${admin}/readyz`,
+    tryLines: [
+      `curl http://127.0.0.1:${appPort}/fail   its error and stack trace appear here as one JSON record ("source":".../error.log")`,
+      `mv ${join(logDir, 'info.log')} ${join(logDir, 'info.log.1')}; curl http://127.0.0.1:${appPort}/   a rotation by hand: nothing lost, nothing twice`,
+      `curl -s http://${admin}/metrics | grep ^podkit_log_normalizer   records by format and level, lag, rotations`,
     ],
   };
 }

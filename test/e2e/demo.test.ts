@@ -72,6 +72,20 @@ t.test('npm run demo: every component comes up, does its job, and stops cleanly 
     t.match(stdout, /^through the broker$/m);
   });
 
+  await t.test("log-normalizer: the app's error and its stack trace as one JSON record", async (t) => {
+    t.match(banner, /\[log-normalizer\]/);
+    t.equal((await httpRequest(`${app}/fail`)).status, 500);
+    const record = await demo.waitForLog(
+      (l) => String(l.source).endsWith('error.log') && l.msg === 'unhandled exception in request handler',
+      15_000,
+    );
+    t.match(record, {
+      level: 'error',
+      pod: 'legacy-demo',
+      stack: /^Error: simulated failure requested at \/fail\n/,
+    });
+  });
+
   await t.test('db-health: the database is ready by real queries', async (t) => {
     const admin = find(
       banner,

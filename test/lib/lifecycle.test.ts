@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import t from 'tap';
 import { httpRequest } from '../support/http.js';
 import { distDir, startComponent } from '../support/process.js';
@@ -124,6 +125,32 @@ t.test('SIGHUP reloads; a refused reload is logged and counted, and serving goes
   const metrics = (await httpRequest(`${failing.adminUrl}/metrics`)).body;
   t.match(metrics, /^podkit_reloads_total\{result="failure"\} 1$/m);
 });
+
+t.test(
+  "logTo: 'stderr' keeps a component's own logs off stdout, which carries only its output",
+  async (t) => {
+    const script = join(distDir, 'test', 'fixtures', 'stdout-output.js');
+    const app = await startComponent(t, 'stdout-output', [], { script, logsFrom: 'stderr' });
+    const stdout: string[] = [];
+    createInterface({ input: app.proc.stdout as NodeJS.ReadableStream }).on('line', (line) =>
+      stdout.push(line),
+    );
+    await app.waitForLog((l) => l.msg === 'wrote a line' && Number(l.n) >= 3);
+    app.signal('SIGTERM');
+    t.equal((await app.exited).code, 0);
+    t.ok(stdout.length >= 3);
+    t.same(
+      stdout.filter((line) => !/^output \d+$/.test(line)),
+      [],
+      'stdout holds only the output lines',
+    );
+    for (const msg of ['starting', 'listening', 'started', 'shutting down', 'stopped'])
+      t.ok(
+        app.logs.some((l) => l.msg === msg && l.component === 'stdout-output'),
+        `"${msg}" logged on stderr in the log schema`,
+      );
+  },
+);
 
 t.test('bad configuration: one line on stderr, exit 2, termination log, nothing listens', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'podkit-lifecycle-'));

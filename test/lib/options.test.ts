@@ -158,10 +158,14 @@ t.test('sizes in bytes', async (t) => {
     ['10MB', 10_000_000],
     ['1.5k', 1500],
     ['2 GiB', 2 * 1024 ** 3],
+    ['1mib', 1_048_576],
+    ['512k', 512_000],
   ];
   for (const [text, bytes] of table) t.equal(parseByteSize(text), bytes, text);
-  for (const bad of ['', 'MiB', '-1', '1XB', '1 MiB extra']) t.throws(() => parseByteSize(bad), bad);
+  for (const bad of ['', 'MiB', '-1', '1XB', '1 MiB extra', 'lots', '1e6'])
+    t.throws(() => parseByteSize(bad), bad);
   t.throws(() => parseByteSize('2MiB', 0, 1024 ** 2), /at most 1048576/);
+  t.throws(() => parseByteSize('10', 1024), /at least 1024/);
   const sized = { size: opt.bytes({ default: '1MiB', max: 1024 ** 3, description: 'x' }) };
   t.equal(parseOptions(sized, ['--size', '256KiB'], {}).values.size, 262_144);
   t.equal(parseOptions(sized, [], {}).values.size, 1_048_576, 'the default goes through the same parser');

@@ -37,6 +37,13 @@ export interface SpawnOptions {
   cwd?: string;
   /** Extra node flags, e.g. --max-old-space-size. */
   nodeArgs?: string[];
+  /** `pipe` to write to the process's stdin (`proc.stdin`); ignored by default. */
+  stdin?: 'pipe' | 'ignore';
+  /**
+   * Where its JSON log lines are: stdout (the default), or stderr for a component whose stdout is its
+   * output (log-normalizer): then stdout is left to the caller, unread, as `proc.stdout`.
+   */
+  logsFrom?: 'stdout' | 'stderr';
 }
 
 export class Spawned {
@@ -47,7 +54,10 @@ export class Spawned {
   #exit: Exit | undefined;
   readonly #waiters = new Set<() => void>();
 
-  constructor(readonly proc: ChildProcess) {
+  constructor(
+    readonly proc: ChildProcess,
+    logsFrom: 'stdout' | 'stderr' = 'stdout',
+  ) {
     this.exited = new Promise((resolve) => {
       proc.once('exit', (code, signal) => {
         this.#exit = { code, signal };
@@ -55,8 +65,9 @@ export class Spawned {
         resolve({ code, signal });
       });
     });
-    if (proc.stdout) {
-      createInterface({ input: proc.stdout }).on('line', (line) => {
+    const logs = logsFrom === 'stdout' ? proc.stdout : proc.stderr;
+    if (logs) {
+      createInterface({ input: logs }).on('line', (line) => {
         try {
           const parsed = JSON.parse(line) as unknown;
           if (parsed && typeof parsed === 'object') this.logs.push(parsed as LogLine);
@@ -67,7 +78,7 @@ export class Spawned {
         this.#notify();
       });
     }
-    if (proc.stderr) {
+    if (logsFrom === 'stdout' && proc.stderr) {
       createInterface({ input: proc.stderr }).on('line', (line) => {
         this.text.push(line);
         this.#notify();
@@ -162,9 +173,9 @@ export function spawnNode(
   const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: childEnv(options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
-  const spawned = new Spawned(proc);
+  const spawned = new Spawned(proc, options.logsFrom);
   t.teardown(async () => {
     if (!spawned.exit) {
       proc.kill('SIGKILL');
