@@ -1,10 +1,10 @@
 /**
  * The images test's main paths of the adapters that runtime-tree checks do not already exercise, each
  * run with a read-only root filesystem and only its declared volumes writable: metrics-exporter scraping
- * an app's JSON stats.
+ * an app's JSON stats, and log-normalizer reading a mounted log directory (its positions kept there).
  */
 
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -67,5 +67,53 @@ export function mainPathTests({ id, tag, tempDir, containers }: BuiltImages): vo
     t.match(scrape.body, /^podkit_metrics_exporter_up\{source="json"\} 1$/m, 'the source is up');
     await podman(['stop', '--time', '15', name]);
     t.equal(JSON.parse(await podman(['inspect', name]))[0].State.ExitCode, 0, 'exits 0 on SIGTERM');
+  });
+
+  t.test('log-normalizer image: records from a mounted log directory, positions kept in it', async (t) => {
+    const logs = tempDir('podkit-image-logs-');
+    chmodSync(logs, 0o777);
+    writeFileSync(join(logs, 'error.log'), 'Cannot place order 43\n', { mode: 0o644 });
+    const admin = await freePort();
+    const name = `podkit-log-normalizer-${id}`;
+    containers.push(name);
+    await podman([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'host',
+      ...readOnlyRoot,
+      '-v',
+      `${logs}:/var/log/app`,
+      imageReference('log-normalizer', tag),
+      '--input',
+      '/var/log/app/*.log',
+      '--state-dir',
+      '/var/log/app/.podkit',
+      '--admin-address',
+      `127.0.0.1:${admin}`,
+    ]);
+    const records = async () =>
+      (await podman(['logs', name]))
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((record) => record.source !== undefined);
+    await waitFor(async () => (await records()).length === 1, {
+      timeoutMs: 30_000,
+      what: 'the first record on stdout',
+    }).catch(withLogs(name));
+    appendFileSync(join(logs, 'error.log'), '{"level":"warn","msg":"retrying","attempt":2}\n');
+    await waitFor(async () => (await records()).length === 2, {
+      timeoutMs: 30_000,
+      what: 'the appended record on stdout',
+    }).catch(withLogs(name));
+    const [first, second] = await records();
+    t.match(first, { level: 'error', msg: 'Cannot place order 43', source: '/var/log/app/error.log' });
+    t.match(second, { level: 'warn', msg: 'retrying', attempt: 2 });
+    await podman(['stop', '--time', '15', name]);
+    t.equal(JSON.parse(await podman(['inspect', name]))[0].State.ExitCode, 0, 'exits 0 on SIGTERM');
+    t.ok(existsSync(join(logs, '.podkit', 'offsets.json')), 'read positions are kept in the volume');
   });
 }
