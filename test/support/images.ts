@@ -1,5 +1,5 @@
 /**
- * Container images for tests on machines with no registry: a local stand-in for `node:26-bookworm-slim`
+ * Container images for tests on machines with no registry: a local stand-in for `node:24-bookworm-slim`
  * made from the node the tests run on (the LTS binary `npm ci` puts in node_modules, whatever node the
  * machine has), this machine's npm, busybox (as /bin/sh) and tini, imported into podman
  * (../shared/recipes/podman.md). Dockerfile.base takes it as `--build-arg NODE_IMAGE=...`. With
