@@ -61,11 +61,12 @@ export interface StartupFixtures {
  * For components that mostly wait (on git, files, an API or a probe): V8's optimizing and baseline
  * compilers and a large young generation cost them resident memory and buy nothing a user notices, and
  * V8 is told to favour size over speed. What each flag saves: docs/performance.md.
- * (For Node 20, whose only optimizing tier is TurboFan; from Node 22 Maglev needs `--no-maglev` too.)
+ * V8 has two optimizing tiers since Node 22 (Maglev, then TurboFan): both are turned off.
  */
 export const controlPlaneFlags = [
   '--max-semi-space-size=1',
   '--no-turbofan',
+  '--no-maglev',
   '--no-sparkplug',
   '--optimize-for-size',
 ] as const;
@@ -74,10 +75,14 @@ export const controlPlaneFlags = [
 export const burstyControlPlaneFlags = [...controlPlaneFlags, '--expose-gc'] as const;
 
 /**
- * For the data planes: a larger budget before a function is optimized, so start-up alone does not wake
- * TurboFan (whose code pages would stay resident), while the hot path under load still gets it at once.
+ * For the data planes: twice V8's invocation counts before a function is optimized, so start-up alone
+ * does not wake Maglev or TurboFan (whose code pages would stay resident), while the hot path under load
+ * still gets them at once. (V8 counts invocations since Node 22; Node 20 took `--interrupt-budget`.)
  */
-export const dataPlaneFlags = ['--interrupt-budget=270336'] as const;
+export const dataPlaneFlags = [
+  '--invocation-count-for-maglev=800',
+  '--invocation-count-for-turbofan=6000',
+] as const;
 
 export const components: Readonly<Record<string, ComponentEntry>> = {
   'config-sync': {

@@ -137,7 +137,7 @@ export async function bundle(): Promise<void> {
     bundle: true,
     format: 'esm',
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     entryNames: '[dir]/[name]',
     sourcemap: 'linked',
     // Every process keeps the source text of what it loaded in its heap: minified whitespace and syntax

@@ -23,7 +23,7 @@ import {
   readBundleMeta,
 } from '../../scripts/runtime-tree.js';
 import { httpRequest } from '../support/http.js';
-import { podman, podmanResult } from '../support/images.js';
+import { podman, podmanResult, readOnlyRoot } from '../support/images.js';
 import { startMariaDb } from '../support/mariadb.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
@@ -106,7 +106,7 @@ export function runtimeTreeTests({ id, tag, nodeImage, tempDir, containers }: Bu
         '--rm',
         '--network',
         'none',
-        '--read-only',
+        ...readOnlyRoot,
         '-v',
         `${source}:/source:ro`,
         '-v',
@@ -169,7 +169,7 @@ export function runtimeTreeTests({ id, tag, nodeImage, tempDir, containers }: Bu
       health,
       '--network',
       'host',
-      '--read-only',
+      ...readOnlyRoot,
       '-e',
       `PODKIT_MYSQL_PASSWORD=${db.password}`,
       '-v',
@@ -192,7 +192,7 @@ export function runtimeTreeTests({ id, tag, nodeImage, tempDir, containers }: Bu
       broker,
       '--network',
       'host',
-      '--read-only',
+      ...readOnlyRoot,
       imageReference('mysql-broker', tag),
       '--listen',
       `127.0.0.1:${brokerPort}`,
@@ -257,7 +257,7 @@ export function runtimeTreeTests({ id, tag, nodeImage, tempDir, containers }: Bu
       name,
       '--network',
       'host',
-      '--read-only',
+      ...readOnlyRoot,
       imageReference('traffic-split', tag),
       '--listen',
       `127.0.0.1:${port}`,

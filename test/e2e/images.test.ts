@@ -4,7 +4,9 @@
  * ships, are checked in images-runtime.ts; the legacy app serves, reloads on SIGHUP through tini, and
  * stops cleanly on SIGTERM; every component image prints its version, runs as 65532 under tini and
  * refuses a bad flag with exit 2; in a real pod the legacy app answers HTTPS through the tls-proxy
- * sidecar and its workers, and git-pull publishes a repository into a volume.
+ * sidecar and its workers, and git-pull publishes a repository into a volume. Every container runs with
+ * a read-only root filesystem and no writable /tmp (readOnlyRoot), only its declared volumes writable,
+ * and the base's node is the LTS `npm ci` installs (test/support/node-lts.ts).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -27,14 +29,16 @@ import { buildImages, imageReference, imageSpecs } from '../../scripts/images.js
 import { CertificateAuthority, writeCert } from '../support/certs.js';
 import { makeRemote } from '../support/git.js';
 import { httpRequest } from '../support/http.js';
-import { makeLocalNodeImage, podman, podmanResult, removeImages } from '../support/images.js';
+import { makeLocalNodeImage, podman, podmanResult, readOnlyRoot, removeImages } from '../support/images.js';
+import { majorOf, nodeLtsMajor } from '../support/node-lts.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
+import { mainPathTests } from './images-main-paths.js';
 import { runtimeTreeTests } from './images-runtime.js';
 
-// Seven builds (the base's npm ci and tsc are most of it) and a pod take 2.5 to 3.5 minutes on a 2-core
+// Nine builds (the base's npm ci and tsc are most of it) and a pod take 3 to 8 minutes on a 2-core
 // machine, depending on what else runs: give this file more than the suite's 180 s default.
-t.setTimeout(600_000);
+t.setTimeout(900_000);
 
 const id = randomBytes(4).toString('hex');
 const tag = `test-${id}`;
@@ -97,9 +101,25 @@ t.test('base image: podkit as uid 65532 under tini', async (t) => {
   t.equal(config.User, '65532:65532');
   t.same(config.Entrypoint, ['tini', '--', 'podkit']);
   t.match(await podman(['run', '--rm', '--entrypoint', 'id', reference]), /^uid=65532/);
+  const node = await podman(['run', '--rm', ...readOnlyRoot, '--entrypoint', 'node', reference, '--version']);
+  t.equal(majorOf(node), nodeLtsMajor(), `the image's node (${node.trim()}) is the LTS podkit runs on`);
+  // What every component test below relies on: with readOnlyRoot not even /tmp is writable.
+  const write = await podmanResult([
+    'run',
+    '--rm',
+    ...readOnlyRoot,
+    '--entrypoint',
+    'node',
+    reference,
+    '-e',
+    "require('node:fs').writeFileSync('/tmp/probe', '')",
+  ]);
+  t.not(write.code, 0, 'writing /tmp fails');
+  t.match(write.stderr, /EROFS: read-only file system/);
 });
 
 runtimeTreeTests({ id, tag, nodeImage, tempDir, containers });
+mainPathTests({ id, tag, nodeImage, tempDir, containers });
 
 t.test('legacy-app image: serves on its port, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   const dir = tempDir('podkit-image-');
@@ -125,7 +145,7 @@ t.test('legacy-app image: serves on its port, reloads on SIGHUP, exits 0 on SIGT
     name,
     '--network',
     'host',
-    '--read-only',
+    ...readOnlyRoot,
     '-v',
     `${logs}:/var/log/legacy`,
     '-v',
@@ -162,11 +182,11 @@ for (const name of componentNames) {
     const reference = imageReference(name, tag);
     // Independent runs of one image: in parallel, so seven images' checks stay a few seconds each.
     const [version, inspect, typo] = await Promise.all([
-      podmanResult(['run', '--rm', reference, '--version']),
+      podmanResult(['run', '--rm', ...readOnlyRoot, reference, '--version']),
       podman(['image', 'inspect', reference]),
       // An unknown flag is refused before required options are looked at, so the same bad input
       // gives the same answer from every component; a near miss also gets a suggestion.
-      podmanResult(['run', '--rm', reference, '--log-levl=debug']),
+      podmanResult(['run', '--rm', ...readOnlyRoot, reference, '--log-levl=debug']),
     ]);
     t.same(version, { code: 0, stdout: `podkit ${name} ${podkitVersion()}\n`, stderr: '' });
     const config = JSON.parse(inspect)[0].Config;
@@ -245,12 +265,12 @@ t.test('a pod: the legacy app answers HTTPS from the host through the tls-proxy 
     pod,
     '--name',
     app,
-    '--read-only',
+    ...readOnlyRoot,
     '-v',
     `${logs}:/var/log/legacy`,
     imageReference('legacy-app', tag),
   ]);
-  await podman(['run', '-d', '--pod', pod, '--name', proxy, '--read-only', ...proxyArgs]);
+  await podman(['run', '-d', '--pod', pod, '--name', proxy, ...readOnlyRoot, ...proxyArgs]);
 
   const url = `https://127.0.0.1:${port}/`;
   let answer: { status: number; body: string } | undefined;
@@ -304,7 +324,7 @@ t.test('git-pull image: publishes a file:// repository into the --root volume', 
     'run',
     '--name',
     name,
-    '--read-only',
+    ...readOnlyRoot,
     '-v',
     `${remote.bare}:/repo/app.git:ro`,
     '-v',

@@ -1,6 +1,7 @@
 /**
- * Container images for tests on machines with no registry: a local stand-in for `node:20-bookworm-slim`
- * made from this machine's own node, npm, busybox (as /bin/sh) and tini, imported into podman
+ * Container images for tests on machines with no registry: a local stand-in for `node:24-bookworm-slim`
+ * made from the node the tests run on (the LTS binary `npm ci` puts in node_modules, whatever node the
+ * machine has), this machine's npm, busybox (as /bin/sh) and tini, imported into podman
  * (../shared/recipes/podman.md). Dockerfile.base takes it as `--build-arg NODE_IMAGE=...`. With
  * `{ git: true }` it also holds the host's git and ssh, so git-pull's Dockerfile (which would apt-get
  * them, and this image has no apt) finds them already there.
@@ -95,7 +96,7 @@ export interface LocalNodeImageOptions {
 }
 
 /**
- * Builds `localhost/<name>:<tag>` (~5 s, ~110 MB; with git ~7 s, ~145 MB) with node and npm at the paths
+ * Builds `localhost/<name>:<tag>` with node and npm at the paths
  * the official image uses. Returns the image reference; the caller removes it.
  */
 export async function makeLocalNodeImage(
@@ -104,7 +105,7 @@ export async function makeLocalNodeImage(
 ): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'podkit-node-image-'));
   try {
-    const node = '/usr/bin/node';
+    const node = process.execPath;
     await copyInto(root, node, '/usr/local/bin/node');
     for (const lib of await sharedLibraries(node)) await copyInto(root, lib);
     const npmRoot = (await exec('npm', ['root', '-g'])).stdout.trim();
@@ -171,3 +172,10 @@ export async function removeImages(references: string[]): Promise<void> {
   if (references.length === 0) return;
   await exec('podman', ['rmi', '--force', '--ignore', ...references]).catch(() => {});
 }
+
+/**
+ * A read-only root filesystem as Kubernetes' `readOnlyRootFilesystem: true` gives it: podman's
+ * `--read-only` alone still mounts writable tmpfs on /tmp, /var/tmp and /run, which a pod does not have
+ * unless it declares them as volumes.
+ */
+export const readOnlyRoot = ['--read-only', '--read-only-tmpfs=false'] as const;

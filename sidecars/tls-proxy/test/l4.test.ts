@@ -16,7 +16,7 @@ const pki = await makePki();
 async function tcpEcho() {
   const firstChunks: Buffer[] = [];
   const server = createServer((socket: Socket) => {
-    socket.once('data', (chunk) => firstChunks.push(chunk));
+    socket.once('data', (chunk: Buffer) => firstChunks.push(chunk));
     socket.pipe(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -39,7 +39,7 @@ async function exchange(
   socket.on('error', () => {});
   await new Promise((resolve) => socket.once('secureConnect', resolve));
   const received: Buffer[] = [];
-  socket.on('data', (chunk) => received.push(chunk));
+  socket.on('data', (chunk: Buffer) => received.push(chunk));
   socket.write(payload);
   await waitFor(() => Buffer.concat(received).length >= payload.length || socket.destroyed, { what: 'echo' });
   socket.end();
