@@ -1,0 +1,63 @@
+{{/*
+Fully qualified app name.
+Usage:
+{{ include "legacy-app.fullname" . }}
+*/}}
+{{- define "legacy-app.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Selector labels.
+Usage:
+{{ include "legacy-app.selectorLabels" . | nindent 4 }}
+*/}}
+{{- define "legacy-app.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/*
+Standard labels.
+Usage:
+{{ include "legacy-app.labels" . | nindent 4 }}
+*/}}
+{{- define "legacy-app.labels" -}}
+{{ include "legacy-app.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/*
+The podkit components of this chart: component name -> its values block.
+Usage:
+{{- $components := include "legacy-app.components" . | fromYaml }}
+*/}}
+{{- define "legacy-app.components" -}}
+tls-proxy: {{ toJson .Values.tlsProxy }}
+config-sync: {{ toJson .Values.configSync }}
+log-normalizer: {{ toJson .Values.logNormalizer }}
+metrics-exporter: {{ toJson .Values.metricsExporter }}
+mysql-broker: {{ toJson .Values.mysqlBroker }}
+db-health: {{ toJson .Values.dbHealth }}
+git-pull: {{ toJson .Values.gitPull }}
+traffic-split: {{ toJson .Values.trafficSplit }}
+{{- end -}}
+
+{{/*
+The ServiceAccount name.
+Usage:
+{{ include "legacy-app.serviceAccountName" . }}
+*/}}
+{{- define "legacy-app.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- .Values.serviceAccount.name | default (include "legacy-app.fullname" .) -}}
+{{- else -}}
+{{- .Values.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,191 @@
+/**
+ * The charts with the real helm: lint --strict, every ci/ values file rendered once and every manifest
+ * validated against the Kubernetes schemas (kubernetes-models), assertions on the rendered pod, the
+ * values schema rejecting a wrong type, and the generated schema and README tables kept in sync.
+ */
+
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { parseAllDocuments } from 'yaml';
+import { components } from '../../components.js';
+import { helm, helmFailure } from '../support/helm.js';
+import { repoRoot } from '../support/process.js';
+
+const run = promisify(execFile);
+const chart = join(repoRoot, 'charts/legacy-app');
+const library = join(repoRoot, 'charts/podkit');
+
+interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  // biome-ignore lint/suspicious/noExplicitAny: rendered objects are checked against their schema below
+  [key: string]: any;
+}
+
+async function render(valuesFile: string, extra: string[] = []): Promise<Manifest[]> {
+  const { stdout } = await helm(['template', 'legacy', chart, '-f', valuesFile, ...extra]);
+  return parseAllDocuments(stdout)
+    .map((doc) => doc.toJSON() as Manifest | null)
+    .filter((m): m is Manifest => m !== null);
+}
+
+/** kubernetes-models' class for an object, by apiVersion and kind (core group: `v1`). */
+async function modelFor(
+  manifest: Manifest,
+): Promise<(new (data: unknown) => { validate(): void }) | undefined> {
+  const module = (await import(`kubernetes-models/${manifest.apiVersion}`)) as Record<string, unknown>;
+  return module[manifest.kind] as (new (data: unknown) => { validate(): void }) | undefined;
+}
+
+const ciDir = join(chart, 'ci');
+const rendered = new Map<string, Manifest[]>();
+
+t.before(async () => {
+  await helm(['dependency', 'build', chart]);
+  for (const file of (await readdir(ciDir)).filter((f) => f.endsWith('-values.yaml'))) {
+    rendered.set(file, await render(join(ciDir, file)));
+  }
+});
+
+function pod(file: string) {
+  const deployment = rendered.get(file)?.find((m) => m.kind === 'Deployment');
+  if (!deployment) throw new Error(`${file}: no Deployment rendered`);
+  return deployment.spec.template.spec;
+}
+
+t.test('helm lint --strict passes for both charts', async (t) => {
+  const { stdout } = await helm(['lint', '--strict', library, chart]);
+  t.match(stdout, /2 chart\(s\) linted, 0 chart\(s\) failed/);
+});
+
+t.test('every ci/ values file renders and every manifest matches its Kubernetes schema', async (t) => {
+  t.ok(rendered.size >= 3, 'ci/ values files rendered');
+  for (const [file, manifests] of rendered) {
+    for (const manifest of manifests) {
+      // The Prometheus operator's CRD is not a Kubernetes built-in.
+      if (manifest.apiVersion === 'monitoring.coreos.com/v1') continue;
+      const Model = await modelFor(manifest);
+      t.ok(Model, `${file}: ${manifest.kind} ${manifest.apiVersion} is a known kind`);
+      if (Model)
+        t.doesNotThrow(
+          () => new Model(manifest).validate(),
+          `${file}: ${manifest.kind} ${manifest.metadata.name}`,
+        );
+    }
+  }
+});
+
+t.test('all eight components in one pod, as native sidecars, with distinct admin ports probed', async (t) => {
+  const spec = pod('all-components-values.yaml');
+  const sidecars = spec.initContainers as Manifest[];
+  t.same(sidecars.map((c) => c.name).sort(), Object.keys(components).sort());
+  const ports = new Set<number>();
+  for (const container of sidecars) {
+    const adminPort = components[container.name as keyof typeof components].adminPort;
+    t.equal(container.restartPolicy, 'Always', `${container.name} is a native sidecar`);
+    t.equal(
+      container.readinessProbe.httpGet.port,
+      adminPort,
+      `${container.name} readiness on its admin port`,
+    );
+    t.equal(container.readinessProbe.httpGet.path, '/readyz');
+    t.equal(container.livenessProbe.httpGet.path, '/healthz');
+    t.equal(container.startupProbe.httpGet.port, adminPort);
+    t.same(
+      container.envFrom,
+      [{ configMapRef: { name: 'legacy-podkit' } }],
+      `${container.name} env from the ConfigMap`,
+    );
+    for (const port of container.ports) {
+      t.notOk(ports.has(port.containerPort), `port ${port.containerPort} used once`);
+      ports.add(port.containerPort);
+    }
+  }
+  t.equal(spec.shareProcessNamespace, true, 'config-sync signals the app');
+});
+
+t.test('every container runs with the secure security context', async (t) => {
+  for (const file of rendered.keys()) {
+    const spec = pod(file);
+    for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+      t.match(
+        container.securityContext,
+        {
+          runAsNonRoot: true,
+          runAsUser: 65532,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+        },
+        `${file}: ${container.name}`,
+      );
+    }
+  }
+});
+
+t.test('options become PODKIT_* ConfigMap keys; secrets come from existing Secrets', async (t) => {
+  const manifests = rendered.get('all-components-values.yaml') ?? [];
+  const config = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'legacy-podkit');
+  t.equal(config?.data.PODKIT_TLS_PROXY_UPSTREAM, 'http://127.0.0.1:8080');
+  t.equal(config?.data.PODKIT_CONFIG_SYNC_TARGET_DIR, '/etc/legacy');
+  t.equal(config?.data.PODKIT_MYSQL_BROKER_PROVISION, 'true');
+  const dbHealth = pod('all-components-values.yaml').initContainers.find(
+    (c: Manifest) => c.name === 'db-health',
+  );
+  t.same(dbHealth.env, [
+    {
+      name: 'PODKIT_DB_HEALTH_MYSQL_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'legacy-db', key: 'password' } },
+    },
+  ]);
+  const deployment = manifests.find((m) => m.kind === 'Deployment');
+  t.match(deployment?.spec.template.metadata.annotations['checksum/config'], /^[0-9a-f]{64}$/);
+  const roles = manifests.filter((m) => m.kind === 'Role');
+  const broker = roles.find((r) => r.metadata.name.endsWith('mysql-broker'));
+  t.ok(
+    broker?.rules.some((r: { verbs: string[] }) => r.verbs.includes('create')),
+    'provisioning grants create',
+  );
+});
+
+t.test('a toggled-off component leaves no container, ConfigMap key or Role behind', async (t) => {
+  const manifests = rendered.get('minimal-values.yaml') ?? [];
+  t.same(
+    pod('minimal-values.yaml').containers.map((c: Manifest) => c.name),
+    ['app', 'tls-proxy'],
+  );
+  t.same(
+    manifests.filter((m) => m.kind === 'Role' || m.kind === 'RoleBinding'),
+    [],
+  );
+  const config = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'legacy-podkit');
+  t.same(
+    Object.keys(config?.data ?? {}).filter((key) => !key.startsWith('PODKIT_TLS_PROXY_')),
+    [],
+  );
+});
+
+t.test('a wrong value type fails with the schema message', async (t) => {
+  const failure = await helmFailure(['template', 'legacy', chart, '--set', 'replicaCount=two']);
+  t.match(failure.stderr, "at '/replicaCount': got string, want number");
+});
+
+t.test('values.schema.json and the README parameter tables are what readme-generator makes', async (t) => {
+  const schema = await readFile(join(chart, 'values.schema.json'), 'utf8');
+  const readme = await readFile(join(chart, 'README.md'), 'utf8');
+  const dir = t.testdir({ 'README.md': readme });
+  await run(join(repoRoot, 'node_modules/.bin/readme-generator'), [
+    '-v',
+    join(chart, 'values.yaml'),
+    '-r',
+    join(dir, 'README.md'),
+    '-s',
+    join(dir, 'values.schema.json'),
+  ]);
+  t.equal(await readFile(join(dir, 'values.schema.json'), 'utf8'), schema, 'values.schema.json is current');
+  t.equal(await readFile(join(dir, 'README.md'), 'utf8'), readme, 'README tables are current');
+});
