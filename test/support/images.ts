@@ -104,7 +104,8 @@ export async function makeLocalNodeImage(
 ): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'podkit-node-image-'));
   try {
-    const node = '/usr/bin/node';
+    // The node running this build, wherever it is installed (nvm, /usr/local, a distribution package).
+    const node = process.execPath;
     await copyInto(root, node, '/usr/local/bin/node');
     for (const lib of await sharedLibraries(node)) await copyInto(root, lib);
     const npmRoot = (await exec('npm', ['root', '-g'])).stdout.trim();
