@@ -88,6 +88,31 @@ export async function startMariaDb(t: Teardown, options: MariaDbOptions = {}): P
 }
 
 /**
+ * One server for every test of a file that neither stops nor freezes it, started on first use and
+ * stopped with `t` (the file's root test): `const db = sharedMariaDb(t)` then `await db()` in each test.
+ */
+export function sharedMariaDb(t: Teardown, options: MariaDbOptions = {}): () => Promise<MariaDb> {
+  let started: Promise<MariaDb> | undefined;
+  return () => {
+    started ??= startMariaDb(t, options);
+    return started;
+  };
+}
+
+/**
+ * Servers that stand in for one another (backends behind one broker): one root password for the group,
+ * so a client of one logs in to whichever the broker picks; still a password no other test has.
+ */
+export async function startMariaDbs(
+  t: Teardown,
+  count: number,
+  options: MariaDbOptions = {},
+): Promise<MariaDb[]> {
+  const password = options.password ?? `podkit-test-${randomBytes(9).toString('base64url')}`;
+  return Promise.all(Array.from({ length: count }, () => startMariaDb(t, { ...options, password })));
+}
+
+/**
  * Servers still running when this process exits are killed with it: a test or benchmark that crashes
  * (or exits without running its teardowns) must not leave mariadbd processes behind on a shared machine.
  */

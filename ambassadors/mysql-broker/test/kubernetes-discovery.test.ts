@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
 import { startFakeKube } from '../../../test/support/fake-kube/index.js';
-import { startMariaDb } from '../../../test/support/mariadb.js';
+import { startMariaDb, startMariaDbs } from '../../../test/support/mariadb.js';
 import { distDir, startComponent } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { connectVia, serverPort, startBroker } from './helpers.js';
@@ -20,7 +20,7 @@ t.test(
   'kubernetes discovery: ready EndpointSlice endpoints, followed through changes and resumes',
   async (t) => {
     const kube = await startFakeKube(t, { bookmarkIntervalMs: 200 });
-    const [db0, db1] = await Promise.all([startMariaDb(t), startMariaDb(t)]);
+    const [db0, db1] = await startMariaDbs(t, 2);
     kube.create(slice('db-1', 'db', db1));
     kube.create(slice('db-0', 'db', db0, false));
     const broker = await startBroker(t, brokerArgs(kube, 'db'));
