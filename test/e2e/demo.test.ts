@@ -60,6 +60,13 @@ t.test('npm run demo: every component comes up, does its job, and stops cleanly 
       'mariadbd is installed by ensure-system, so the broker is in the demo',
     );
     t.equal((await httpRequest(`${app}/notes`, { method: 'POST', body: 'through the broker' })).status, 201);
+    const notes = JSON.parse((await httpRequest(`${app}/notes`)).body) as { body: string }[];
+    t.ok(
+      notes.some((n) => n.body === 'through the broker'),
+      'the app lists the note',
+    );
+    const stats = JSON.parse((await httpRequest(`${app}/stats`)).body) as { storage: { kind: string } };
+    t.equal(stats.storage.kind, 'mysql', 'the app stores in MySQL');
     const [, password, port] =
       /MYSQL_PWD=(\S+) mariadb -h127\.0\.0\.1 -P(\d+) -ulegacy legacy/.exec(banner) ?? [];
     const { stdout } = await exec(

@@ -1,10 +1,21 @@
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { swapSymlink } from '../../lib/atomic-fs.js';
 import { watchFiles } from '../../lib/file-watch.js';
+import { distDir } from '../support/process.js';
 import { waitFor } from '../support/wait.js';
+
+const run = promisify(execFile);
+
+/** The environment without tap's loaders: the child runs built JavaScript. */
+function withoutLoaders(): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _drop, ...env } = process.env;
+  return env;
+}
 
 t.test('a kubelet-style ..data swap is noticed once, debounced', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'podkit-watch-'));
@@ -64,3 +75,58 @@ t.test('the last write of a quick burst is noticed without waiting for a poll', 
   }
   t.pass('every burst ended with a callback after its last write');
 });
+
+t.test(
+  'polling catches a change inotify cannot see: a volume mounted over the watched directory',
+  async (t) => {
+    // inotify watches the directory's inode; a mount over its path sends every later write elsewhere.
+    // The watcher runs in a mount namespace of its own (unshare), so the mount touches nothing outside.
+    const dir = mkdtempSync(join(tmpdir(), 'podkit-watch-'));
+    const volume = mkdtempSync(join(tmpdir(), 'podkit-watch-volume-'));
+    writeFileSync(join(dir, 'app.conf'), 'before');
+    writeFileSync(join(volume, 'app.conf'), 'before');
+    const script = `
+    import { execFileSync } from 'node:child_process';
+    import { readFileSync, writeFileSync } from 'node:fs';
+    import { watchFiles } from ${JSON.stringify(join(distDir, 'lib', 'file-watch.js'))};
+    const [dir, volume] = process.argv.slice(1);
+    const file = dir + '/app.conf';
+    let mounted = false;
+    const watch = await watchFiles([file], (reason) => {
+      const content = readFileSync(file, 'utf8');
+      console.log(JSON.stringify({ reason, content, mounted }));
+      if (content === 'after') watch.close().then(() => process.exit(0));
+    }, { debounceMs: 20, pollIntervalMs: 500 });
+    execFileSync('mount', ['--bind', volume, dir]);
+    mounted = true;
+    writeFileSync(file, 'after');
+  `;
+    const unshare = process.getuid?.() === 0 ? ['--mount'] : ['--mount', '--map-root-user'];
+    const { stdout } = await run(
+      'unshare',
+      [
+        ...unshare,
+        '--propagation',
+        'private',
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        script,
+        dir,
+        volume,
+      ],
+      { timeout: 30_000, env: withoutLoaders() },
+    );
+    const calls = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { reason: string; content: string; mounted: boolean });
+    const seen = calls.find((call) => call.content === 'after');
+    t.equal(seen?.reason, 'poll', 'the poll read the new content');
+    t.same(
+      calls.filter((call) => call.reason === 'event' && call.mounted),
+      [],
+      'inotify reported nothing after the mount: only the poll could catch the change',
+    );
+  },
+);

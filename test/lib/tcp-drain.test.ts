@@ -28,16 +28,20 @@ function open(port: number): Promise<Socket> {
 t.test(
   'drain: stops accepting at once, waits for open connections, resolves when the last closes',
   async (t) => {
-    const { tracker, server, port } = await echoServer(() => false);
+    // Counts the drain's polls: each one asked the connection and found it busy.
+    let polls = 0;
+    const { tracker, server, port } = await echoServer(() => {
+      polls++;
+      return false;
+    });
     const client = await open(port);
-    await t.resolves(new Promise((resolve) => setTimeout(resolve, 50)));
-    t.equal(tracker.size, 1);
+    await waitFor(() => tracker.size === 1, { what: 'the server accepted the connection' });
     let drained = false;
     const draining = tracker.drain([server], { pollMs: 10 }).then(() => {
       drained = true;
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
     t.equal(server.listening, false, 'the listener is closed');
+    await waitFor(() => polls >= 3, { what: 'three drain polls of the open connection' });
     await t.rejects(open(port), /ECONNREFUSED/, 'new connections are refused');
     t.equal(drained, false, 'an open connection holds the drain');
     client.write('ping');
@@ -54,7 +58,7 @@ t.test('drain: connections at rest are closed instead of holding the drain', asy
   const { tracker, server, port } = await echoServer((socket) => !busy.has(socket));
   const idle = await open(port);
   const working = await open(port);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitFor(() => tracker.size === 2, { what: 'the server accepted both connections' });
   // Mark the server side of the second connection busy.
   for (const connection of tracker.values())
     if (connection.socket.remotePort === working.localPort) busy.add(connection.socket);

@@ -105,6 +105,7 @@ export async function makeLocalNodeImage(
 ): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'podkit-node-image-'));
   try {
+    // The node running this build, wherever it is installed (nvm, /usr/local, a distribution package).
     const node = process.execPath;
     await copyInto(root, node, '/usr/local/bin/node');
     for (const lib of await sharedLibraries(node)) await copyInto(root, lib);

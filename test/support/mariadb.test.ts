@@ -34,6 +34,27 @@ t.test('wrong password is refused by the server', async (t) => {
   await t.rejects(db.connect({ password: 'wrong' }), { code: 'ER_ACCESS_DENIED_ERROR' });
 });
 
+t.test('each server has its own root password', async (t) => {
+  const [first, second] = await Promise.all([startMariaDb(t), startMariaDb(t)]);
+  t.not(first.password, second.password);
+  await t.rejects(first.connect({ password: second.password }), { code: 'ER_ACCESS_DENIED_ERROR' });
+});
+
+t.test('a taken port: the server moves to a free one and is ready only as itself', async (t) => {
+  // Same password on purpose: only the pid-file check tells the two servers apart.
+  const first = await startMariaDb(t, { password: 'shared' });
+  const second = await startMariaDb(t, { password: 'shared', port: first.port });
+  t.not(second.port, first.port, 'the second server runs on a port of its own');
+  const pidFile = async (db: typeof first) =>
+    (await db.query<{ file: string }[]>('SELECT @@pid_file AS file'))[0]?.file;
+  t.not(await pidFile(second), await pidFile(first), 'two servers answer');
+  // A restart keeps its port.
+  await second.stop();
+  const port = second.port;
+  await second.start();
+  t.equal(second.port, port);
+});
+
 t.test('a server is killed when the process that started it exits without its teardowns', async (t) => {
   const { execFile } = await import('node:child_process');
   const { join } = await import('node:path');

@@ -1,28 +1,30 @@
 /**
- * A private MariaDB for a test: `mariadbd` on a fresh temporary datadir and a free loopback port,
- * owned by the test (stop, kill, freeze, restart on the same data). About 2 s to start. Without the
+ * A private MariaDB for a test: `mariadbd` on a copy of a bootstrapped datadir and a free loopback port,
+ * with a root password of its own, owned by the test (stop, kill, freeze, restart on the same data).
+ * Without the
  * Debian `mariadb-server` binaries, PODKIT_TEST_MYSQL_URL names an existing server instead; such a
  * server cannot be stopped or frozen by a test, and tests that need that say so when they fail.
  */
 
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import mysql, { type Connection, type ConnectionOptions } from 'mysql2/promise';
+import { copyDatadir, templateDatadir } from './mariadb-datadir.js';
 import { freePort } from './ports.js';
 import { statFields } from './proc-stat.js';
 import type { Teardown } from './process.js';
 import { waitFor } from './wait.js';
 
-const run = promisify(execFile);
-
 export interface MariaDbOptions {
   /** Extra mariadbd flags, e.g. ['--log-bin', '--server-id=1'] for a replication source. */
   args?: string[];
   password?: string;
+  /** The port to try first (tests of the retry on a taken port); a free one when absent. */
+  port?: number;
 }
 
 export interface MariaDb {
@@ -76,11 +78,38 @@ export async function startMariaDb(t: Teardown, options: MariaDbOptions = {}): P
       );
     return externalServer(t, new URL(url));
   }
-  const db = new PrivateMariaDb(server, install, options.password ?? 'podkit-test-root', options.args ?? []);
+  // A password of its own: a test that reached another test's server by port would be refused.
+  const password = options.password ?? `podkit-test-${randomBytes(9).toString('base64url')}`;
+  const db = new PrivateMariaDb(server, install, password, options.args ?? [], options.port);
   t.teardown(() => db.destroy());
   await db.init();
   await db.start();
   return db;
+}
+
+/**
+ * One server for every test of a file that neither stops nor freezes it, started on first use and
+ * stopped with `t` (the file's root test): `const db = sharedMariaDb(t)` then `await db()` in each test.
+ */
+export function sharedMariaDb(t: Teardown, options: MariaDbOptions = {}): () => Promise<MariaDb> {
+  let started: Promise<MariaDb> | undefined;
+  return () => {
+    started ??= startMariaDb(t, options);
+    return started;
+  };
+}
+
+/**
+ * Servers that stand in for one another (backends behind one broker): one root password for the group,
+ * so a client of one logs in to whichever the broker picks; still a password no other test has.
+ */
+export async function startMariaDbs(
+  t: Teardown,
+  count: number,
+  options: MariaDbOptions = {},
+): Promise<MariaDb[]> {
+  const password = options.password ?? `podkit-test-${randomBytes(9).toString('base64url')}`;
+  return Promise.all(Array.from({ length: count }, () => startMariaDb(t, { ...options, password })));
 }
 
 /**
@@ -103,12 +132,15 @@ class PrivateMariaDb implements MariaDb {
   #dir = '';
   #proc: ChildProcess | undefined;
   #exited: Promise<void> | undefined;
+  /** Set once a start succeeded: a restart must come back on the same port. */
+  #started = false;
 
   constructor(
     private readonly server: string,
     private readonly install: string,
     readonly password: string,
     private readonly args: string[],
+    private readonly firstPort?: number,
   ) {}
 
   get url(): string {
@@ -121,19 +153,9 @@ class PrivateMariaDb implements MariaDb {
 
   async init(): Promise<void> {
     this.#dir = await mkdtemp(join(tmpdir(), 'podkit-mariadb-'));
-    this.port = await freePort();
-    await mkdir(this.datadir);
-    // A private tmpdir: concurrent bootstraps sharing /tmp collide on temporary table names.
+    this.port = this.firstPort ?? (await freePort());
+    await copyDatadir(await templateDatadir(this.server, this.install, this.sizing()), this.datadir);
     await mkdir(join(this.#dir, 'tmp'));
-    await run(this.install, [
-      '--no-defaults',
-      `--datadir=${this.datadir}`,
-      ...(process.getuid?.() === 0 ? ['--user=root'] : []),
-      '--auth-root-authentication-method=normal',
-      '--skip-test-db',
-      `--tmpdir=${join(this.#dir, 'tmp')}`,
-      ...this.sizing(),
-    ]);
     // Runs at every start: TCP logins from 127.0.0.1 (name resolution is off) get the test password.
     const quoted = this.password.replace(/'/g, "''");
     await writeFile(
@@ -152,7 +174,33 @@ class PrivateMariaDb implements MariaDb {
     return ['--innodb-log-file-size=4M', '--innodb-buffer-pool-size=16M'];
   }
 
+  get pidFile(): string {
+    return join(this.#dir, 'mysqld.pid');
+  }
+
+  /**
+   * Starts mariadbd on this server's port and data. The first start moves to another free port when
+   * its port was taken between `freePort` and the bind; a restart keeps its port, as tests expect.
+   */
   async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.#startOnce();
+      if (outcome === 'ready') {
+        this.#started = true;
+        return;
+      }
+      if (this.#started || attempt >= 5)
+        throw new Error(`mariadbd could not bind port ${this.port}; see ${join(this.#dir, 'error.log')}`);
+      this.port = await freePort();
+    }
+  }
+
+  async #startOnce(): Promise<'ready' | 'port-taken'> {
+    const errorLog = join(this.#dir, 'error.log');
+    const logStart = await stat(errorLog).then(
+      (s) => s.size,
+      () => 0,
+    );
     const proc = spawn(
       this.server,
       [
@@ -161,8 +209,8 @@ class PrivateMariaDb implements MariaDb {
         `--port=${this.port}`,
         '--bind-address=127.0.0.1',
         `--socket=${join(this.#dir, 'mysqld.sock')}`,
-        `--pid-file=${join(this.#dir, 'mysqld.pid')}`,
-        `--log-error=${join(this.#dir, 'error.log')}`,
+        `--pid-file=${this.pidFile}`,
+        `--log-error=${errorLog}`,
         `--init-file=${join(this.#dir, 'init.sql')}`,
         ...(process.getuid?.() === 0 ? ['--user=root'] : []),
         '--skip-name-resolve',
@@ -186,19 +234,40 @@ class PrivateMariaDb implements MariaDb {
     void this.#exited.then(() => {
       exited = true;
     });
+    let portTaken = false;
     await waitFor(
       async () => {
-        if (exited) throw new Error(`mariadbd exited at start; see ${join(this.#dir, 'error.log')}`);
-        try {
-          const conn = await this.connect({ connectTimeout: 1000 });
-          await conn.end();
-          return true;
-        } catch {
-          return false;
+        if (exited) {
+          const said = (await readFile(errorLog, 'utf8').catch(() => '')).slice(logStart);
+          if (/Address already in use|Bind on TCP\/IP port/.test(said)) {
+            portTaken = true;
+            return true;
+          }
+          throw new Error(`mariadbd exited at start; see ${errorLog}`);
         }
+        return this.#answersAsOurs();
       },
       { timeoutMs: 30_000, intervalMs: 100, what: `mariadbd on port ${this.port}` },
     );
+    return portTaken ? 'port-taken' : 'ready';
+  }
+
+  /**
+   * Whether the server on our port is the one this object started: a login alone could reach another
+   * test's server that took the port, so its pid file must be ours.
+   */
+  async #answersAsOurs(): Promise<boolean> {
+    try {
+      const conn = await this.connect({ connectTimeout: 1000 });
+      try {
+        const [rows] = await conn.query('SELECT @@pid_file AS pidFile');
+        return (rows as { pidFile: string }[])[0]?.pidFile === this.pidFile;
+      } finally {
+        await conn.end();
+      }
+    } catch {
+      return false;
+    }
   }
 
   connect(options: Partial<ConnectionOptions> = {}): Promise<Connection> {

@@ -1,13 +1,15 @@
 /**
  * Real processes for tests: spawn a podkit component (from the built dist/, as the image runs it),
  * learn its bound addresses from its `listening` log lines (so tests can pass port 0 and never race
- * for ports), wait for /readyz, collect its JSON logs, and kill it on teardown.
+ * for ports), wait for /readyz, collect its JSON logs, and kill it on teardown. Under tap, every line a
+ * component writes to its log stream must follow the log schema (lib/log.ts), or the test fails.
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { nodeFlagsFor } from '../../components.js';
+import { logLevels } from '../../lib/log-levels.js';
 import { repoRoot } from '../../scripts/repo-root.js';
 import { waitFor } from './wait.js';
 
@@ -46,17 +48,47 @@ export interface SpawnOptions {
   logsFrom?: 'stdout' | 'stderr';
 }
 
+/** Checking the log schema: the component every line must name. */
+interface SchemaCheck {
+  component: string;
+}
+
+const isoTime = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
+
+/** What is wrong with one line of a component's log stream, or undefined when it follows the schema. */
+export function schemaProblem(line: string, component: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return 'not JSON';
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return 'not a JSON object';
+  const { time, level, component: named, msg } = parsed as Record<string, unknown>;
+  if (typeof time !== 'string' || !isoTime.test(time)) return '`time` is not an ISO 8601 time';
+  if (typeof level !== 'string' || !(logLevels as readonly string[]).includes(level))
+    return '`level` is not a level label';
+  if (named !== component) return `\`component\` is not ${JSON.stringify(component)}`;
+  if (typeof msg !== 'string' || !msg) return '`msg` is missing';
+  return undefined;
+}
+
 export class Spawned {
   readonly logs: LogLine[] = [];
-  /** Stdout lines that were not JSON, and all of stderr. */
+  /** Log-stream lines that were not JSON, and all of the other stream. */
   readonly text: string[] = [];
   readonly exited: Promise<Exit>;
   #exit: Exit | undefined;
   readonly #waiters = new Set<() => void>();
 
+  /** Log-stream lines that break the schema, each with what is wrong (only when checked). */
+  readonly schemaViolations: string[] = [];
+  /** Resolves once the streams read here have ended and every line has been read. */
+  readonly drained: Promise<void>;
+
   constructor(
     readonly proc: ChildProcess,
-    logsFrom: 'stdout' | 'stderr' = 'stdout',
+    { logsFrom = 'stdout', schema }: { logsFrom?: 'stdout' | 'stderr'; schema?: SchemaCheck } = {},
   ) {
     this.exited = new Promise((resolve) => {
       proc.once('exit', (code, signal) => {
@@ -65,25 +97,36 @@ export class Spawned {
         resolve({ code, signal });
       });
     });
-    const logs = logsFrom === 'stdout' ? proc.stdout : proc.stderr;
-    if (logs) {
-      createInterface({ input: logs }).on('line', (line) => {
-        try {
-          const parsed = JSON.parse(line) as unknown;
-          if (parsed && typeof parsed === 'object') this.logs.push(parsed as LogLine);
-          else this.text.push(line);
-        } catch {
-          this.text.push(line);
-        }
+    const readLines = (stream: NodeJS.ReadableStream | null, onLine: (line: string) => void) => {
+      if (!stream) return Promise.resolve();
+      const lines = createInterface({ input: stream });
+      lines.on('line', (line) => {
+        onLine(line);
         this.#notify();
       });
-    }
-    if (logsFrom === 'stdout' && proc.stderr) {
-      createInterface({ input: proc.stderr }).on('line', (line) => {
+      return new Promise<void>((resolve) => lines.once('close', resolve));
+    };
+    const logLine = (line: string) => {
+      const problem = schema ? schemaProblem(line, schema.component) : undefined;
+      if (problem) this.schemaViolations.push(`${problem}: ${line}`);
+      try {
+        const parsed = JSON.parse(line) as unknown;
+        if (parsed && typeof parsed === 'object') this.logs.push(parsed as LogLine);
+        else this.text.push(line);
+      } catch {
         this.text.push(line);
-        this.#notify();
-      });
-    }
+      }
+    };
+    const textLine = (line: string) => {
+      this.text.push(line);
+    };
+    // A component whose stdout is its output (log-normalizer) logs to stderr; its stdout is left to the
+    // caller, unread here, so a test can hold it back (backpressure) or read it as it likes.
+    this.drained = Promise.all(
+      logsFrom === 'stdout'
+        ? [readLines(proc.stdout, logLine), readLines(proc.stderr, textLine)]
+        : [readLines(proc.stderr, logLine)],
+    ).then(() => {});
   }
 
   get pid(): number {
@@ -168,18 +211,29 @@ export function spawnNode(
   t: Teardown,
   script: string,
   args: readonly string[],
-  options: SpawnOptions = {},
+  options: SpawnOptions & { schema?: SchemaCheck } = {},
 ): Spawned {
   const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: childEnv(options.env),
     stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
-  const spawned = new Spawned(proc, options.logsFrom);
+  const spawned = new Spawned(proc, {
+    ...(options.logsFrom ? { logsFrom: options.logsFrom } : {}),
+    // Only under tap: benchmarks and the demo run components too, and have no test to fail.
+    ...(options.schema && process.env.TAP ? { schema: options.schema } : {}),
+  });
   t.teardown(async () => {
     if (!spawned.exit) {
       proc.kill('SIGKILL');
       await spawned.exited;
+    }
+    // Bounded: a grandchild that inherited the pipes (a hook, say) may hold them open after the exit.
+    await Promise.race([spawned.drained, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    if (spawned.schemaViolations.length) {
+      throw new Error(
+        `${options.schema?.component} wrote log lines outside the log schema (time, level, component, msg):\n${spawned.schemaViolations.slice(0, 10).join('\n')}`,
+      );
     }
   });
   return spawned;
@@ -191,6 +245,7 @@ export function spawnPodkit(t: Teardown, args: readonly string[], options: Spawn
     ...options,
     // As in the images: a node flag that changed a component's behaviour would show up here.
     nodeArgs: [...nodeFlagsFor(args[0]), ...(options.nodeArgs ?? [])],
+    ...(args[0] && !args[0].startsWith('-') ? { schema: { component: args[0] } } : {}),
   });
 }
 
@@ -212,7 +267,7 @@ export async function startComponent(
     ? args
     : [...args, '--admin-address', '127.0.0.1:0'];
   const spawned = options.script
-    ? spawnNode(t, options.script, withAdmin, options)
+    ? spawnNode(t, options.script, withAdmin, { ...options, schema: { component } })
     : spawnPodkit(t, [component, ...withAdmin], options);
   const timeoutMs = options.timeoutMs ?? 15_000;
   const adminUrl = `http://${await spawned.address('admin', timeoutMs)}`;

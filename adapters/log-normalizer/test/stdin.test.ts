@@ -93,7 +93,7 @@ t.test('stdin from a file: read in large chunks to its end', async (t) => {
     },
   );
   t.teardown(() => proc.kill('SIGKILL'));
-  const filter = collectRecords(new Spawned(proc, 'stderr'));
+  const filter = collectRecords(new Spawned(proc, { logsFrom: 'stderr' }));
   t.equal((await filter.process.exited).code, 0);
   await filter.waitForRecords(50_000, 'every line');
   t.same(

@@ -7,9 +7,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { startMariaDb } from '../../../test/support/mariadb.js';
+import { startMariaDb, startMariaDbs } from '../../../test/support/mariadb.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { backendArg, connectVia, mariadbCli, metric, primaryIs, serverPort, startBroker } from './helpers.js';
 
@@ -18,7 +17,7 @@ const healthIntervalMs = 500;
 const margin = 4000;
 
 t.test('kill the active backend: new connections go to the other within --health-interval', async (t) => {
-  const [first, second] = await Promise.all([startMariaDb(t), startMariaDb(t)]);
+  const [first, second] = await startMariaDbs(t, 2);
   const broker = await startBroker(t, [
     '--backends',
     backendArg(first, second),
@@ -81,7 +80,7 @@ t.test('kill the active backend: new connections go to the other within --health
 });
 
 t.test('a frozen backend: its open connections are closed, new ones go elsewhere', async (t) => {
-  const [first, second] = await Promise.all([startMariaDb(t), startMariaDb(t)]);
+  const [first, second] = await startMariaDbs(t, 2);
   const broker = await startBroker(t, [
     '--backends',
     backendArg(first, second),
@@ -146,7 +145,16 @@ t.test(
       ],
     });
     const backend = `${address}:${db.port}`;
+    // The server counts every connection attempt, refused ones included; each of these reads is one.
+    let reads = 0;
+    const connections = async () => {
+      reads++;
+      const [row] = await db.query<{ Value: string }[]>("SHOW GLOBAL STATUS LIKE 'Connections'");
+      return Number(row?.Value);
+    };
     const run = async (healthUser: string) => {
+      const before = await connections();
+      const readsBefore = reads;
       const broker = await startBroker(
         t,
         ['--backends', backend, '--health-interval', '50ms', '--health-user', healthUser],
@@ -154,7 +162,11 @@ t.test(
           ready: false,
         },
       );
-      await sleep(1500); // about 30 checks, ten times max_connect_errors
+      // Ten times max_connect_errors.
+      await waitFor(async () => (await connections()) - before - (reads - readsBefore) >= 30, {
+        timeoutMs: 30 * 50 + margin,
+        what: '30 health checks reaching the server',
+      });
       const cli = await mariadbCli(broker, db.password, 'SELECT 1');
       await broker.stop();
       return cli.stderr;

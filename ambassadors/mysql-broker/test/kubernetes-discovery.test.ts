@@ -11,7 +11,7 @@ import t from 'tap';
 import { parse, stringify } from 'yaml';
 import { endpointSlicesFor } from '../../../test/support/fake-kube/endpoint-slices.js';
 import { httpRequest } from '../../../test/support/http.js';
-import { startMariaDb } from '../../../test/support/mariadb.js';
+import { startMariaDb, startMariaDbs } from '../../../test/support/mariadb.js';
 import { distDir, startComponent } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { connectVia, serverPort, startBroker } from './helpers.js';
@@ -29,7 +29,7 @@ t.test(
   'kubernetes discovery: ready EndpointSlice endpoints, followed through changes and resumes',
   async (t) => {
     const kube = await startKubeUnderRole(t, [], { bookmarkIntervalMs: 200 });
-    const [db0, db1] = await Promise.all([startMariaDb(t), startMariaDb(t)]);
+    const [db0, db1] = await startMariaDbs(t, 2);
     kube.create(slice('db-1', 'db', db1));
     kube.create(slice('db-0', 'db', db0, false));
     const broker = await startBroker(t, brokerArgs(kube, 'db'));

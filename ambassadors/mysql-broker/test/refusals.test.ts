@@ -5,16 +5,19 @@
  */
 
 import t from 'tap';
-import { startMariaDb } from '../../../test/support/mariadb.js';
+import { sharedMariaDb, startMariaDb } from '../../../test/support/mariadb.js';
 import { freePort } from '../../../test/support/ports.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { backendArg, connectError, connectVia, mariadbCli, metric, startBroker } from './helpers.js';
+
+/** One server for the tests that neither stop nor freeze it. */
+const sharedDb = sharedMariaDb(t);
 
 /** The machine is shared by several engineers: every timing bound has a generous margin. */
 const margin = 4000;
 
 t.test('no healthy backend: the client prints the ERR message and exits non-zero', async (t) => {
-  const db = await startMariaDb(t);
+  const db = await sharedDb();
   const nobody = await freePort();
   const broker = await startBroker(t, ['--backends', `127.0.0.1:${nobody}`, '--health-interval', '300ms'], {
     ready: false,
@@ -39,7 +42,7 @@ t.test('no healthy backend: the client prints the ERR message and exits non-zero
 });
 
 t.test('--max-connections reached: ERR 1040 Too many connections', async (t) => {
-  const db = await startMariaDb(t);
+  const db = await sharedDb();
   const broker = await startBroker(t, ['--backends', backendArg(db), '--max-connections', '2']);
   const held = [await connectVia(broker, db), await connectVia(broker, db)];
   t.teardown(() => Promise.all(held.map((conn) => conn.end().catch(() => {}))));
@@ -94,7 +97,7 @@ t.test('connect timeout: a backend that accepts but never greets gets ERR 1159',
 });
 
 t.test('SIGTERM: stop accepting, a query in flight finishes, idle connections close, exit 0', async (t) => {
-  const db = await startMariaDb(t);
+  const db = await sharedDb();
   const broker = await startBroker(t, ['--backends', backendArg(db), '--shutdown-timeout', '10s']);
   const idle = await connectVia(broker, db);
   await idle.query('SELECT 1');
@@ -131,7 +134,7 @@ t.test('SIGTERM: stop accepting, a query in flight finishes, idle connections cl
 });
 
 t.test('POST /quitquitquit ends the broker with exit 0 (a Job can complete)', async (t) => {
-  const db = await startMariaDb(t);
+  const db = await sharedDb();
   const broker = await startBroker(t, ['--backends', backendArg(db)]);
   const answer = await fetch(`${broker.adminUrl}/quitquitquit`, { method: 'POST' });
   t.equal(answer.status, 200);

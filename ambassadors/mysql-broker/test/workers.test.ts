@@ -4,9 +4,8 @@
  * that lets a query finish and leaves no process behind.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { startMariaDb } from '../../../test/support/mariadb.js';
+import { startMariaDbs } from '../../../test/support/mariadb.js';
 import { children } from '../../../test/support/proc-fds.js';
 import { alive } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
@@ -22,7 +21,7 @@ import {
 } from './helpers.js';
 
 t.test('--workers 2: queries, limits, failover and drain across worker processes', async (t) => {
-  const [first, second] = await Promise.all([startMariaDb(t), startMariaDb(t)]);
+  const [first, second] = await startMariaDbs(t, 2);
   const broker = await startBroker(t, [
     '--backends',
     backendArg(first, second),
@@ -73,7 +72,16 @@ t.test('--workers 2: queries, limits, failover and drain across worker processes
 
   const busy = await connectVia(broker, second);
   const query = busy.query('SELECT SLEEP(1.5) AS slept, 9 AS answer');
-  await sleep(300);
+  // SIGTERM once the query runs on the server, so the drain meets a query in flight.
+  await waitFor(
+    async () =>
+      (
+        await second.query<{ n: number }[]>(
+          "SELECT COUNT(*) AS n FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(1.5)%'",
+        )
+      )[0]?.n === 1,
+    { what: 'the SLEEP query running on the backend' },
+  );
   broker.signal('SIGTERM');
   const [rows] = await query;
   t.same(rows, [{ slept: 0, answer: 9 }], 'the query in flight finished during the drain');
