@@ -12,6 +12,7 @@ import { Broker, type BrokerEvents, type DataPath, type Route } from './broker.j
 import { parseDnsName, startDnsDiscovery } from './discovery/dns.js';
 import { type BrokerMetrics, createBrokerMetrics, createByteMetrics, type ListenerName } from './metrics.js';
 import { mysqlBrokerOptions } from './options.js';
+import { registerQuitEndpoint } from './quit-endpoint.js';
 import { BrokerWorkers } from './worker-pool.js';
 
 /** Round-robin over `pool`, then `fallback`: the read-only route. */
@@ -212,11 +213,7 @@ export const mysqlBroker = defineComponent({
     readWrite.start();
     readOnly?.start();
 
-    // cloud-sql-proxy's /quitquitquit: a Job's last step ends the sidecar so the Job can complete.
-    ctx.admin.post('/quitquitquit', () => {
-      ctx.stop(0, 'POST /quitquitquit');
-      return { status: 200, body: { status: 'stopping' } };
-    });
+    registerQuitEndpoint(ctx.admin, { enabled: o.quitquitquit, token: o.adminToken, log, stop: ctx.stop });
 
     return {
       async close() {

@@ -80,6 +80,14 @@ export const mysqlBrokerOptions = {
     min: '50ms',
     description: 'How often each backend is checked (its MySQL greeting read); bounds failover time.',
   }),
+  quitquitquit: opt.bool({
+    description:
+      'Enable POST /quitquitquit on the admin port (drain and exit 0, for the last step of a Job); off: 404.',
+  }),
+  adminToken: opt.secret({
+    description:
+      'Bearer token that POST /quitquitquit requires (re-read per request); without it, once enabled, whoever reaches the admin port can end the broker.',
+  }),
   healthUser: opt.string({
     default: 'podkit-health',
     description:
