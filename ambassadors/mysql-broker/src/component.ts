@@ -10,7 +10,13 @@ import { invalid } from '../../../lib/options.js';
 import { BackendPool, type BackendState } from './backend-pool.js';
 import { Broker, type BrokerEvents, type DataPath, type Route } from './broker.js';
 import { parseDnsName, startDnsDiscovery } from './discovery/dns.js';
-import { type BrokerMetrics, createBrokerMetrics, createByteMetrics, type ListenerName } from './metrics.js';
+import {
+  type BrokerMetrics,
+  createBrokerMetrics,
+  createByteMetrics,
+  createLimitMetrics,
+  type ListenerName,
+} from './metrics.js';
 import { mysqlBrokerOptions } from './options.js';
 import { registerQuitEndpoint } from './quit-endpoint.js';
 import { BrokerWorkers } from './worker-pool.js';
@@ -62,6 +68,8 @@ export const mysqlBroker = defineComponent({
       connectTimeoutMs: o.connectTimeout,
       idleTimeoutMs: o.idleTimeout,
       maxConnections: o.maxConnections,
+      maxHandshakeBytes: o.maxHandshakeSize,
+      healthUser: o.healthUser,
       log,
       events: brokerEvents,
     };
@@ -78,7 +86,8 @@ export const mysqlBroker = defineComponent({
       await workers.start();
       broker = workers;
     } else {
-      const single = new Broker(dataPathOptions);
+      const limits = createLimitMetrics(ctx.registry);
+      const single = new Broker({ ...dataPathOptions, limitRejected: (limit) => limits.inc({ limit }) });
       createByteMetrics(ctx.registry, () => single.bytes());
       broker = single;
     }

@@ -68,6 +68,13 @@ export const mysqlBrokerOptions = {
     default: '0s',
     description: 'Close a connection after this long without a byte either way (0: never).',
   }),
+  maxHandshakeSize: opt.int({
+    default: 64 * 1024,
+    min: 64,
+    max: 0xff_ffff,
+    description:
+      'Largest first packet (handshake response) a client may send, in bytes; over it, or not a MySQL handshake: ERR and close, before the backend reads a byte.',
+  }),
   workers: opt.int({
     default: 1,
     min: 1,
