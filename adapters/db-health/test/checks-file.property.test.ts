@@ -143,7 +143,14 @@ t.test('entries of any shape, written as YAML: checks or a ConfigError', async (
   t.pass('held for every input');
 });
 
-// Found while writing the properties above, by feeding the parser adversarial files by hand.
+// Found by the token soup above (counterexample ["*a"]): an alias to no anchor threw a ReferenceError.
+
+t.test('an alias to no anchor is a ConfigError, not a ReferenceError', async (t) => {
+  t.throws(() => parseChecksFile('*a', 'checks.yaml'), ConfigError);
+  t.throws(() => parseChecksFile('- name: q\n  sql: *nowhere\n', 'checks.yaml'), /not usable YAML/);
+});
+
+// Found by feeding the parser adversarial files by hand, alongside the properties.
 
 t.test(
   'aliases that expand past the limit ("billion laughs") are a ConfigError, not a ReferenceError',
