@@ -4,13 +4,13 @@
  * probe, run every few seconds) does not pay for mysql2 and the YAML parser.
  */
 
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { ComponentContext, ComponentHandle, ComponentOptions } from '../../../lib/component.js';
 import { invalid } from '../../../lib/options.js';
 import { databaseUp, freeConnections, replicationLag, writable } from './built-ins.js';
 import { CheckLoop } from './check-loop.js';
 import { type Check, customCheck } from './checks.js';
-import { parseChecksFile } from './checks-file.js';
+import { maxChecksFileBytes, parseChecksFile } from './checks-file.js';
 import { connector } from './connect.js';
 import { createMetrics } from './metrics.js';
 import type { MysqlTarget } from './mysql-url.js';
@@ -31,10 +31,20 @@ export async function startAdapter(
   if (options.minFreeConnections !== undefined) builtIns.push(freeConnections(options.minFreeConnections));
   const loadChecks = async (): Promise<Check[]> => {
     if (options.checksFile === undefined) return builtIns;
-    const text = await readFile(options.checksFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw invalid('checksFile', `${options.checksFile}: cannot read: ${err.code ?? err.message}`);
-    });
-    return [...builtIns, ...parseChecksFile(text, options.checksFile).map(customCheck)];
+    const path = options.checksFile;
+    const cannotRead = (err: NodeJS.ErrnoException) => {
+      throw invalid('checksFile', `${path}: cannot read: ${err.code ?? err.message}`);
+    };
+    // Looked at before it is read: a checks file pointed at something huge is refused, not loaded.
+    const { size } = await stat(path).catch(cannotRead);
+    if (size > maxChecksFileBytes) {
+      throw invalid(
+        'checksFile',
+        `${path}: is ${size} bytes, over the ${maxChecksFileBytes} a checks file may be`,
+      );
+    }
+    const text = await readFile(path, 'utf8').catch(cannotRead);
+    return [...builtIns, ...parseChecksFile(text, path).map(customCheck)];
   };
   const checks = await loadChecks();
 

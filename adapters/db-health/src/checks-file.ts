@@ -25,12 +25,24 @@ const expectKeys = ['equals', 'min', 'max', 'regex', 'rows'];
 /** Thrown inside the parser; the caller adds the file and entry. */
 class Problem extends Error {}
 
+/** A checks file is a few dozen checks: far beyond that is a mistake, not configuration. */
+export const maxChecksFileBytes = 1024 * 1024;
+
 export function parseChecksFile(text: string, path: string): CheckSpec[] {
   const fail = (message: string) => invalid('checksFile', `${path}: ${message}`);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > maxChecksFileBytes)
+    throw fail(`is ${bytes} bytes, over the ${maxChecksFileBytes} a checks file may be`);
   const doc = yaml().parseDocument(text);
   const yamlError = doc.errors[0];
   if (yamlError) throw fail(`not valid YAML: ${yamlError.message.split('\n')[0]}`);
-  const entries: unknown = doc.toJS();
+  let entries: unknown;
+  try {
+    // Aliases that expand past the yaml library's limit (a "billion laughs" file) throw here.
+    entries = doc.toJS();
+  } catch (err) {
+    throw fail(`not usable YAML: ${(err as Error).message}`);
+  }
   if (entries === null || entries === undefined)
     throw fail('is empty: expected a YAML list of checks (- name: ..., sql: ..., expect: ...)');
   if (!Array.isArray(entries))
@@ -150,5 +162,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function show(value: unknown): string {
+  // JSON has no Infinity or NaN: it would print them as null.
+  if (typeof value === 'number') return String(value);
   return JSON.stringify(value) ?? String(value);
 }

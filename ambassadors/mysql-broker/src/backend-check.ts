@@ -14,7 +14,14 @@
 
 import { connect, type Socket } from 'node:net';
 import type { HostPort } from '../../../lib/option-types.js';
-import { loginPacket, packet, parseServerHello, quitPacket, readPacket } from './protocol.js';
+import {
+  loginPacket,
+  maxGreetingBytes,
+  packet,
+  parseServerHello,
+  quitPacket,
+  readPacket,
+} from './protocol.js';
 
 export interface CheckResult {
   healthy: boolean;
@@ -89,6 +96,12 @@ export function checkBackend(address: HostPort, options: CheckOptions): Promise<
         if (hello.kind === 'error') {
           return finish({ healthy: false, detail: `server refused: ${hello.code} ${hello.message}` });
         }
+        if (hello.kind === 'oversized') {
+          return finish({
+            healthy: false,
+            detail: `not a MySQL server (first packet announces ${hello.length} bytes, over ${maxGreetingBytes})`,
+          });
+        }
         if (hello.kind === 'other') {
           return finish({
             healthy: false,
@@ -103,6 +116,8 @@ export function checkBackend(address: HostPort, options: CheckOptions): Promise<
         socket.write(loginPacket(options.user, hello.sequence + 1));
       }
       const answer = readPacket(buffered);
+      // A login answer is small: a server that sends more has answered, and is not buffered further.
+      if (!answer && buffered.length > maxGreetingBytes) return finish(healthy());
       if (!answer) return;
       buffered = buffered.subarray(answer.size);
       const kind = answer.payload[0];

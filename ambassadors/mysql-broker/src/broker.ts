@@ -15,8 +15,9 @@ import { forward } from '../../../lib/socket-forward.js';
 import { ConnectionTracker, type Drainable } from '../../../lib/tcp-drain.js';
 import { BackendConnectError, openBackend } from './backend-connect.js';
 import type { BackendState } from './backend-pool.js';
-import type { Bytes, ConnectionSource, ListenerName, RefusalReason } from './metrics.js';
-import { errPacket } from './protocol.js';
+import { type Refused, readFirstPacket, refusalOf } from './first-packet.js';
+import type { Bytes, ConnectionSource, LimitName, ListenerName, RefusalReason } from './metrics.js';
+import { errPacket, loginPacket } from './protocol.js';
 import { refusalCodes, refusalMessage } from './refusals.js';
 
 /** Where a listener's connections go. */
@@ -43,8 +44,14 @@ export interface BrokerOptions {
   idleTimeoutMs: number;
   /** 0: no limit. Counts both listeners. */
   maxConnections: number;
+  /** Largest first packet a client may send (first-packet.ts). */
+  maxHandshakeBytes: number;
+  /** Who to log in as to end a backend's handshake politely when its client is refused; empty: none. */
+  healthUser: string;
   log: Logger;
   events: BrokerEvents;
+  /** A client refused for its first packet (counted where the data path runs). */
+  limitRejected(limit: LimitName): void;
 }
 
 /** The data path as the component sees it: in this process (Broker) or spread over workers. */
@@ -219,11 +226,44 @@ export class Broker implements DataPath {
     forward(backend, client, () => {
       connection.turn = 'backend';
     });
-    forward(client, backend, () => {
-      connection.turn = 'client';
-    });
-    client.resume();
     backend.resume();
+    const closeEarly = () => connection.close();
+    client.once('end', closeEarly);
+    readFirstPacket(client, this.options.maxHandshakeBytes, (verdict, bytes) => {
+      client.removeListener('end', closeEarly);
+      if (connection.closed) return;
+      if (verdict.kind !== 'ok') return this.#refuseHandshake(connection, backend, verdict);
+      connection.turn = 'client';
+      backend.write(bytes);
+      forward(client, backend, () => {
+        connection.turn = 'client';
+      });
+      client.resume();
+    });
+  }
+
+  /** The client's first packet was refused: ERR to the client, a finished login to the backend. */
+  #refuseHandshake(connection: Brokered, backend: Socket, verdict: Refused): void {
+    const { limit, packet, detail } = refusalOf(verdict, this.options.maxHandshakeBytes);
+    this.options.limitRejected(limit);
+    this.options.log.warn(
+      {
+        code: ErrorCode.BAD_REQUEST,
+        limit,
+        listener: connection.listener,
+        backend: connection.backendKey,
+        detail,
+      },
+      'client handshake refused',
+    );
+    connection.client.end(packet);
+    // A connection dropped after the greeting counts towards the server's max_connect_errors (see
+    // backend-check.ts); a finished login, even a refused one, does not.
+    backend.removeAllListeners('data');
+    const { healthUser } = this.options;
+    if (healthUser) backend.end(loginPacket(healthUser, 1));
+    else backend.end();
+    setTimeout(() => connection.close(), 5000).unref();
   }
 
   #refuse(client: Socket, reason: RefusalReason, detail: string, id: number): void {

@@ -10,8 +10,15 @@ import { invalid } from '../../../lib/options.js';
 import { BackendPool, type BackendState } from './backend-pool.js';
 import { Broker, type BrokerEvents, type DataPath, type Route } from './broker.js';
 import { parseDnsName, startDnsDiscovery } from './discovery/dns.js';
-import { type BrokerMetrics, createBrokerMetrics, createByteMetrics, type ListenerName } from './metrics.js';
+import {
+  type BrokerMetrics,
+  createBrokerMetrics,
+  createByteMetrics,
+  createLimitMetrics,
+  type ListenerName,
+} from './metrics.js';
 import { mysqlBrokerOptions } from './options.js';
+import { registerQuitEndpoint } from './quit-endpoint.js';
 import { BrokerWorkers } from './worker-pool.js';
 
 /** Round-robin over `pool`, then `fallback`: the read-only route. */
@@ -61,6 +68,8 @@ export const mysqlBroker = defineComponent({
       connectTimeoutMs: o.connectTimeout,
       idleTimeoutMs: o.idleTimeout,
       maxConnections: o.maxConnections,
+      maxHandshakeBytes: o.maxHandshakeSize,
+      healthUser: o.healthUser,
       log,
       events: brokerEvents,
     };
@@ -77,7 +86,8 @@ export const mysqlBroker = defineComponent({
       await workers.start();
       broker = workers;
     } else {
-      const single = new Broker(dataPathOptions);
+      const limits = createLimitMetrics(ctx.registry);
+      const single = new Broker({ ...dataPathOptions, limitRejected: (limit) => limits.inc({ limit }) });
       createByteMetrics(ctx.registry, () => single.bytes());
       broker = single;
     }
@@ -221,11 +231,7 @@ export const mysqlBroker = defineComponent({
     readWrite.start();
     readOnly?.start();
 
-    // cloud-sql-proxy's /quitquitquit: a Job's last step ends the sidecar so the Job can complete.
-    ctx.admin.post('/quitquitquit', () => {
-      ctx.stop(0, 'POST /quitquitquit');
-      return { status: 200, body: { status: 'stopping' } };
-    });
+    registerQuitEndpoint(ctx.admin, { enabled: o.quitquitquit, token: o.adminToken, log, stop: ctx.stop });
 
     return {
       async close() {

@@ -17,6 +17,9 @@ export const refusalReasons = [
 ] as const;
 export type RefusalReason = (typeof refusalReasons)[number];
 export const listeners = ['read-write', 'read-only'] as const;
+/** What a client's first packet can trip (first-packet.ts). */
+export const limitNames = ['handshake_size', 'handshake_malformed'] as const;
+export type LimitName = (typeof limitNames)[number];
 export type ListenerName = (typeof listeners)[number];
 
 export interface Bytes {
@@ -111,4 +114,16 @@ export function createByteMetrics(registry: Registry, bytes: () => Bytes): void 
       reported = now;
     },
   });
+}
+
+/** Counted where the data path runs, like the bytes (the primary sums the workers'). */
+export function createLimitMetrics(registry: Registry): Counter<'limit'> {
+  const rejections = new Counter({
+    name: metricName('mysql-broker', 'limit_rejections_total'),
+    help: 'Clients answered with an ERR packet and closed for their first packet, by limit: handshake_size (over --max-handshake-size), handshake_malformed (not a MySQL handshake response).',
+    labelNames: ['limit'],
+    registers: [registry],
+  });
+  for (const limit of limitNames) rejections.inc({ limit }, 0);
+  return rejections;
 }

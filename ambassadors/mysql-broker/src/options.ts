@@ -85,6 +85,13 @@ export const mysqlBrokerOptions = {
     default: '0s',
     description: 'Close a connection after this long without a byte either way (0: never).',
   }),
+  maxHandshakeSize: opt.int({
+    default: 64 * 1024,
+    min: 64,
+    max: 0xff_ffff,
+    description:
+      'Largest first packet (handshake response) a client may send, in bytes; over it, or not a MySQL handshake: ERR and close, before the backend reads a byte.',
+  }),
   workers: opt.int({
     default: 1,
     min: 1,
@@ -96,6 +103,14 @@ export const mysqlBrokerOptions = {
     default: '2s',
     min: '50ms',
     description: 'How often each backend is checked (its MySQL greeting read); bounds failover time.',
+  }),
+  quitquitquit: opt.bool({
+    description:
+      'Enable POST /quitquitquit on the admin port (drain and exit 0, for the last step of a Job); off: 404.',
+  }),
+  adminToken: opt.secret({
+    description:
+      'Bearer token that POST /quitquitquit requires (re-read per request); without it, once enabled, whoever reaches the admin port can end the broker.',
   }),
   healthUser: opt.string({
     default: 'podkit-health',

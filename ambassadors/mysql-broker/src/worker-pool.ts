@@ -26,12 +26,14 @@ import { registerWorkerMetrics } from '../../../lib/workers/metrics.js';
 import { type Worker, WorkerPool } from '../../../lib/workers/primary.js';
 import type { BackendState } from './backend-pool.js';
 import { type BrokerEvents, type DataPath, type Route, refuse } from './broker.js';
-import { createByteMetrics, type ListenerName, type RefusalReason } from './metrics.js';
+import { createByteMetrics, createLimitMetrics, type ListenerName, type RefusalReason } from './metrics.js';
 
 /** What every worker starts with. */
 export interface WorkerInit {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  maxHandshakeBytes: number;
+  healthUser: string;
 }
 
 /** Primary -> worker (the connection message carries the client socket). */
@@ -65,6 +67,8 @@ export interface BrokerWorkersOptions {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
+  maxHandshakeBytes: number;
+  healthUser: string;
   logLevel: LogLevel;
   log: Logger;
   events: BrokerEvents;
@@ -96,6 +100,8 @@ export class BrokerWorkers implements DataPath {
       init: (): WorkerInit => ({
         connectTimeoutMs: options.connectTimeoutMs,
         idleTimeoutMs: options.idleTimeoutMs,
+        maxHandshakeBytes: options.maxHandshakeBytes,
+        healthUser: options.healthUser,
       }),
       onMessage: (worker, message) => this.#onMessage(worker, message as FromWorker),
       onGone: (worker) => this.#onGone(worker),
@@ -104,9 +110,10 @@ export class BrokerWorkers implements DataPath {
 
   async start(): Promise<void> {
     await this.#pool.start();
-    await registerWorkerMetrics(this.options.registry, this.#pool, (registry) =>
-      createByteMetrics(registry, noBytes),
-    );
+    await registerWorkerMetrics(this.options.registry, this.#pool, (registry) => {
+      createByteMetrics(registry, noBytes);
+      createLimitMetrics(registry);
+    });
     this.options.log.info({ workers: this.options.count }, 'workers started');
   }
 

@@ -10,7 +10,7 @@ import type { WorkerMessage } from '../../../lib/workers/messages.js';
 import { runWorker } from '../../../lib/workers/worker.js';
 import type { BackendState } from './backend-pool.js';
 import { Broker } from './broker.js';
-import { createByteMetrics } from './metrics.js';
+import { createByteMetrics, createLimitMetrics } from './metrics.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-pool.js';
 
 let broker: Broker | undefined;
@@ -18,11 +18,15 @@ let broker: Broker | undefined;
 const worker = runWorker({
   component: 'mysql-broker',
   start(init: WorkerInit, { log, registry }) {
+    const limits = createLimitMetrics(registry);
     const started = new Broker({
       connectTimeoutMs: init.connectTimeoutMs,
       idleTimeoutMs: init.idleTimeoutMs,
       // The primary enforces --max-connections before handing a connection over.
       maxConnections: 0,
+      maxHandshakeBytes: init.maxHandshakeBytes,
+      healthUser: init.healthUser,
+      limitRejected: (limit) => limits.inc({ limit }),
       log,
       events: {
         // Awaited before the client's first backend byte: until the primary knows, it answers for it.

@@ -1,7 +1,7 @@
 /**
  * What a client sees when the broker cannot give it a backend (the `mariadb` client prints the ERR
  * message and exits non-zero; mysql2 reports the code), and how the broker stops: SIGTERM with live
- * connections, POST /quitquitquit.
+ * connections (POST /quitquitquit: quit-endpoint.test.ts).
  */
 
 import t from 'tap';
@@ -131,12 +131,4 @@ t.test('SIGTERM: stop accepting, a query in flight finishes, idle connections cl
   const exit = await broker.exited;
   t.equal(exit.code, 0, 'exit 0');
   t.ok(Date.now() - signalledAt < 10_000, 'before the deadline');
-});
-
-t.test('POST /quitquitquit ends the broker with exit 0 (a Job can complete)', async (t) => {
-  const db = await sharedDb();
-  const broker = await startBroker(t, ['--backends', backendArg(db)]);
-  const answer = await fetch(`${broker.adminUrl}/quitquitquit`, { method: 'POST' });
-  t.equal(answer.status, 200);
-  t.equal((await broker.exited).code, 0);
 });
