@@ -5,9 +5,10 @@
  */
 
 import { isIP } from 'node:net';
+import { createSecureContext, DEFAULT_CIPHERS } from 'node:tls';
 import type { ComponentOptions } from '../../../lib/component.js';
 import { invalid } from '../../../lib/options.js';
-import type { tlsProxyOptions } from './options.js';
+import { intermediateCiphers, type tlsProxyOptions } from './options.js';
 
 export type TlsProxyOptions = ComponentOptions<typeof tlsProxyOptions>;
 
@@ -60,7 +61,7 @@ export function proxyConfig(options: TlsProxyOptions): ProxyConfig {
     clientAuth: options.clientAuth,
     allowSubjects: options.allowSubject,
     minTlsVersion: options.minTlsVersion,
-    ciphers: options.ciphers,
+    ciphers: withTls13Suites(options.ciphers),
     hstsMaxAge: options.hstsMaxAge,
     upstreamTimeoutMs: options.upstreamTimeout,
     upstreamConnections: options.upstreamConnections,
@@ -119,6 +120,14 @@ export function checkOptions(options: TlsProxyOptions): void {
       'needs --client-auth request or require (there is no client identity without mTLS)',
     );
   }
+  try {
+    createSecureContext({ ciphers: withTls13Suites(options.ciphers) });
+  } catch (err) {
+    throw invalid(
+      'ciphers',
+      `"${options.ciphers}" is not a cipher list OpenSSL accepts (${(err as Error).message})`,
+    );
+  }
   if (options.mode === 'l4') {
     const l7Only: [keyof TlsProxyOptions, boolean][] = [
       ['hstsMaxAge', options.hstsMaxAge > 0],
@@ -133,6 +142,17 @@ export function checkOptions(options: TlsProxyOptions): void {
   if (options.redirectListen && sameListener(options.redirectListen, options.listen)) {
     throw invalid('redirectListen', `must differ from --listen (${options.listen})`);
   }
+}
+
+/**
+ * node caps the protocol at TLS 1.2 when a cipher list names no TLS 1.3 suite, so a TLS 1.2 list given
+ * alone keeps OpenSSL's TLS 1.3 suites: --ciphers changes TLS 1.2 only.
+ */
+export function withTls13Suites(ciphers: string): string {
+  if (ciphers === '') return withTls13Suites(intermediateCiphers);
+  if (ciphers.split(':').some((name) => name.startsWith('TLS_'))) return ciphers;
+  const tls13 = DEFAULT_CIPHERS.split(':').filter((name) => name.startsWith('TLS_'));
+  return [...tls13, ciphers].join(':');
 }
 
 export function upstreamEndpoint(url: URL): Endpoint {

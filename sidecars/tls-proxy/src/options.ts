@@ -7,6 +7,19 @@ import { opt } from '../../../lib/options.js';
 
 export const tlsVersions = ['TLSv1.2', 'TLSv1.3'] as const;
 
+/**
+ * Mozilla's "intermediate" TLS 1.2 suites without the DHE ones: forward secrecy and AEAD only, so no CBC
+ * (Lucky13-style padding oracles) and no RSA key exchange. ECDSA first: it is the cheaper handshake.
+ */
+export const intermediateCiphers = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 export const tlsProxyOptions = {
   listen: opt.hostPort({ default: '0.0.0.0:8443', description: 'TLS listener address.' }),
   upstream: opt.url({
@@ -59,9 +72,9 @@ export const tlsProxyOptions = {
     description: 'Oldest TLS version accepted from clients.',
   }),
   ciphers: opt.string({
-    default: '',
+    default: intermediateCiphers,
     description:
-      'OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are always the safe defaults); empty: Node defaults.',
+      "OpenSSL cipher list for TLS 1.2, server's order preferred; the default is Mozilla's intermediate profile (ECDHE with AES-GCM or ChaCha20-Poly1305). TLS 1.3 suites are OpenSSL's.",
   }),
   redirectListen: opt.hostPort({
     description: 'Plain-HTTP listener that redirects every request to https (off when unset).',

@@ -55,7 +55,7 @@ export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
   const settings = (material: TlsMaterial): TlsOptions & SecureContextOptions => ({
     ...secureContextOptions(material),
     minVersion: config.minTlsVersion,
-    ...(config.ciphers ? { ciphers: config.ciphers } : {}),
+    ciphers: config.ciphers,
     honorCipherOrder: true,
     ticketKeys: options.ticketKeys,
     sessionTimeout: 300,
