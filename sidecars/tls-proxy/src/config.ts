@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { createSecureContext, DEFAULT_CIPHERS } from 'node:tls';
 import type { ComponentOptions } from '../../../lib/component.js';
 import { invalid } from '../../../lib/options.js';
+import { allowSubjectKeys } from './client-identity.js';
 import { intermediateCiphers, type tlsProxyOptions } from './options.js';
 
 export type TlsProxyOptions = ComponentOptions<typeof tlsProxyOptions>;
@@ -26,6 +27,7 @@ export interface ProxyConfig {
   /** `http://host:port`, the undici pool's origin (l7). */
   upstreamOrigin: string;
   clientAuth: 'none' | 'request' | 'require';
+  /** Typed keys (`dns:name`, ...) from --allow-subject, see client-identity.ts. */
   allowSubjects: string[];
   minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
   ciphers: string;
@@ -59,7 +61,7 @@ export function proxyConfig(options: TlsProxyOptions): ProxyConfig {
     upstream,
     upstreamOrigin: `http://${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}`,
     clientAuth: options.clientAuth,
-    allowSubjects: options.allowSubject,
+    allowSubjects: allowSubjectKeys(options.allowSubject),
     minTlsVersion: options.minTlsVersion,
     ciphers: withTls13Suites(options.ciphers),
     hstsMaxAge: options.hstsMaxAge,
@@ -114,11 +116,14 @@ export function checkOptions(options: TlsProxyOptions): void {
   if (options.clientAuth !== 'none' && !options.clientCaFile) {
     throw invalid('clientAuth', `${options.clientAuth} needs --client-ca-file to verify client certificates`);
   }
-  if (options.clientAuth === 'none' && options.allowSubject.length > 0) {
-    throw invalid(
-      'allowSubject',
-      'needs --client-auth request or require (there is no client identity without mTLS)',
-    );
+  if (options.allowSubject.length > 0) {
+    // With `request` a client without a certificate would pass the allow-list.
+    if (options.clientAuth !== 'require') throw invalid('allowSubject', 'needs --client-auth require');
+    try {
+      allowSubjectKeys(options.allowSubject);
+    } catch (err) {
+      throw invalid('allowSubject', (err as Error).message);
+    }
   }
   try {
     createSecureContext({ ciphers: withTls13Suites(options.ciphers) });

@@ -63,9 +63,9 @@ export const tlsProxyOptions = {
       'none: no client certificates; request: verify one when presented; require: refuse clients without one.',
   }),
   allowSubject: opt.list({
-    itemName: 'name',
+    itemName: 'type:name',
     description:
-      'With mTLS, client certificates whose CN or a SAN (DNS, URI, email, IP) equals one of these; empty allows any verified client.',
+      'With --client-auth require, only client certificates with one of these: cn:NAME, dns:NAME, uri:URI, email:ADDRESS or ip:ADDRESS, each matched against that field only; empty allows any verified client.',
   }),
   minTlsVersion: opt.enum(tlsVersions, {
     default: 'TLSv1.2',

@@ -8,6 +8,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { parseSubjectAltName } from './client-identity.js';
 
 export interface TlsFiles {
   certFile: string;
@@ -24,6 +25,8 @@ export interface TlsMaterial {
   /** Of the client CA bundle, so a CA-only rotation is noticed too. */
   caFingerprint: string | undefined;
   subject: string;
+  /** The certificate's first URI SAN (a SPIFFE ID), sent as XFCC `By`. */
+  uriSan: string | undefined;
   notAfter: number;
 }
 
@@ -95,6 +98,7 @@ export function checkTlsMaterial(
     fingerprint: leaf.fingerprint256,
     caFingerprint,
     subject: leaf.subject.replace(/\n/g, ', '),
+    uriSan: parseSubjectAltName(leaf.subjectAltName ?? '').find(([type]) => type === 'URI')?.[1],
     notAfter: Date.parse(leaf.validTo),
   };
 }

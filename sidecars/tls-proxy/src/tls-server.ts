@@ -16,6 +16,7 @@ import {
   type ClientIdentity,
   clientIdentity,
   isAllowed,
+  oddDnsName,
   type PeerCertificateLike,
 } from './client-identity.js';
 import type { ProxyConfig } from './config.js';
@@ -52,6 +53,7 @@ export interface ProxyTlsServer {
 export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
   const { config } = options;
   const allowed = new Set(config.allowSubjects);
+  let by = options.material.uriSan;
   const settings = (material: TlsMaterial): TlsOptions & SecureContextOptions => ({
     ...secureContextOptions(material),
     minVersion: config.minTlsVersion,
@@ -75,7 +77,7 @@ export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
       identity: undefined,
       refusal: undefined,
     };
-    if (config.clientAuth !== 'none') judgeClientCertificate(socket, state, config, allowed);
+    if (config.clientAuth !== 'none') judgeClientCertificate(socket, state, config, allowed, by);
     socket[kConnection] = state;
     options.onSecureConnection(socket, state);
   });
@@ -87,6 +89,7 @@ export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
     setMaterial(material) {
       // setSecureContext resets every option it is not given, so it gets the full set each time.
       server.setSecureContext(settings(material));
+      by = material.uriSan;
     },
   };
 }
@@ -96,6 +99,7 @@ function judgeClientCertificate(
   state: ConnectionState,
   config: ProxyConfig,
   allowed: ReadonlySet<string>,
+  by: string | undefined,
 ): void {
   const peer = socket.getPeerCertificate() as PeerCertificateLike;
   const presented = peer !== null && typeof peer === 'object' && peer.fingerprint256 !== undefined;
@@ -113,7 +117,16 @@ function judgeClientCertificate(
     };
     return;
   }
-  const identity = clientIdentity(peer);
+  const identity = clientIdentity(peer, by);
+  const odd = oddDnsName(identity);
+  if (odd !== undefined) {
+    // Quoting keeps it out of other XFCC fields, but no CA should sign such a name: refuse the client.
+    state.refusal = {
+      reason: 'client_cert_denied',
+      message: `the client certificate has a DNS name with characters outside the hostname set (${JSON.stringify(odd)})`,
+    };
+    return;
+  }
   if (!isAllowed(identity, allowed)) {
     state.refusal = {
       reason: 'client_cert_denied',
