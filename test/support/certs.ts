@@ -131,7 +131,7 @@ export class CertificateAuthority {
   }
 
   /** A PEM CRL signed by this CA revoking `revoked` (possibly none), valid for a week. */
-  async crl(revoked: IssuedCert[] = []): Promise<string> {
+  async crl(revoked: Pick<IssuedCert, 'certPem'>[] = []): Promise<string> {
     const crl = await x509.X509CrlGenerator.create({
       issuer: this.cert.subject,
       thisUpdate: new Date(Date.now() - day),
@@ -144,7 +144,8 @@ export class CertificateAuthority {
         revocationDate: new Date(Date.now() - 60_000),
       })),
     });
-    return crl.toString('pem');
+    // OpenSSL reads only the `X509 CRL` label, not the library's `CRL`.
+    return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
   }
 
   /** A certificate whose validity ended yesterday. */

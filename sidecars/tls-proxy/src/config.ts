@@ -116,6 +116,9 @@ export function checkOptions(options: TlsProxyOptions): void {
   if (options.clientAuth !== 'none' && !options.clientCaFile) {
     throw invalid('clientAuth', `${options.clientAuth} needs --client-ca-file to verify client certificates`);
   }
+  if (options.crlFile && !options.clientCaFile) {
+    throw invalid('crlFile', 'needs --client-ca-file (a CRL revokes client certificates)');
+  }
   if (options.allowSubject.length > 0) {
     // With `request` a client without a certificate would pass the allow-list.
     if (options.clientAuth !== 'require') throw invalid('allowSubject', 'needs --client-auth require');

@@ -62,6 +62,11 @@ export const tlsProxyOptions = {
     description:
       'none: no client certificates; request: verify one when presented; require: refuse clients without one.',
   }),
+  crlFile: opt.file({
+    mustExist: true,
+    description:
+      'PEM CRL(s) of the client CA(s): a revoked client certificate is refused; reloaded with the certificate.',
+  }),
   allowSubject: opt.list({
     itemName: 'type:name',
     description:
@@ -75,6 +80,11 @@ export const tlsProxyOptions = {
     default: intermediateCiphers,
     description:
       "OpenSSL cipher list for TLS 1.2, server's order preferred; the default is Mozilla's intermediate profile (ECDHE with AES-GCM or ChaCha20-Poly1305). TLS 1.3 suites are OpenSSL's.",
+  }),
+  ticketKeyRotation: opt.duration({
+    default: '1h',
+    min: '1s',
+    description: 'New TLS session ticket keys this often (also at once when the client CA or CRL changes).',
   }),
   redirectListen: opt.hostPort({
     description: 'Plain-HTTP listener that redirects every request to https (off when unset).',

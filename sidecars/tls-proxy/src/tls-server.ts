@@ -45,25 +45,32 @@ export interface TlsServerOptions {
   onHandshakeFailure(reason: HandshakeFailureReason, socket: TLSSocket, err: Error): void;
 }
 
+/** What a TLS server serves with: the checked files and the session ticket keys. */
+export interface TlsState {
+  material: TlsMaterial;
+  /** 48 bytes; the same in every worker, so a session resumed on another worker still works. */
+  ticketKeys: Buffer;
+}
+
 export interface ProxyTlsServer {
   readonly server: Server;
-  setMaterial(material: TlsMaterial): void;
+  setTls(state: TlsState): void;
 }
 
 export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
   const { config } = options;
   const allowed = new Set(config.allowSubjects);
   let by = options.material.uriSan;
-  const settings = (material: TlsMaterial): TlsOptions & SecureContextOptions => ({
+  const settings = (material: TlsMaterial, ticketKeys: Buffer): TlsOptions & SecureContextOptions => ({
     ...secureContextOptions(material),
     minVersion: config.minTlsVersion,
     ciphers: config.ciphers,
     honorCipherOrder: true,
-    ticketKeys: options.ticketKeys,
+    ticketKeys,
     sessionTimeout: 300,
   });
   const server = createServer({
-    ...settings(options.material),
+    ...settings(options.material, options.ticketKeys),
     ...(options.alpn ? { ALPNProtocols: options.alpn } : {}),
     requestCert: config.clientAuth !== 'none',
     // Verification is judged per connection below: l7 then answers with a clear HTTP error instead of
@@ -86,9 +93,9 @@ export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
   });
   return {
     server,
-    setMaterial(material) {
+    setTls({ material, ticketKeys }) {
       // setSecureContext resets every option it is not given, so it gets the full set each time.
-      server.setSecureContext(settings(material));
+      server.setSecureContext(settings(material, ticketKeys));
       by = material.uriSan;
     },
   };
