@@ -36,6 +36,8 @@ export interface ProxyConfig {
   upstreamConnections: number;
   /** Per process: the option's total divided among the workers. 0: no limit. */
   maxConnections: number;
+  /** Per process, as maxConnections. 0: no limit. */
+  maxConnectionsPerIp: number;
   maxHeaderSize: number;
   headerTimeoutMs: number;
   requestTimeoutMs: number;
@@ -68,6 +70,8 @@ export function proxyConfig(options: TlsProxyOptions): ProxyConfig {
     upstreamTimeoutMs: options.upstreamTimeout,
     upstreamConnections: options.upstreamConnections,
     maxConnections: options.maxConnections === 0 ? 0 : Math.ceil(options.maxConnections / options.workers),
+    maxConnectionsPerIp:
+      options.maxConnectionsPerIp === 0 ? 0 : Math.ceil(options.maxConnectionsPerIp / options.workers),
     maxHeaderSize: options.maxHeaderSize,
     headerTimeoutMs: options.headerTimeout,
     requestTimeoutMs: options.requestTimeout,

@@ -62,6 +62,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   });
   const listener = createListener({
     maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
     firstByteTimeoutMs: config.handshakeTimeoutMs,
     onTls: (socket) => tls.server.emit('connection', socket),
     onPlainHttp: () => {
@@ -71,7 +72,10 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     onFirstByteTimeout: () => metrics.handshakeFailures.inc({ reason: 'timeout' }),
     onOpen: () => metrics.activeConnections.inc(),
     onClose: () => metrics.activeConnections.dec(),
-    onDrop: () => metrics.droppedConnections.inc(),
+    onDrop: (limit) => {
+      metrics.limitRejections.inc({ limit });
+      if (limit === 'connections') metrics.droppedConnections.inc();
+    },
   });
   const redirect = config.redirectListen
     ? createRedirectServer(config.redirectHttpsPort, (status) =>

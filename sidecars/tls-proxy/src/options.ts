@@ -112,10 +112,16 @@ export const tlsProxyOptions = {
     description: 'Keep-alive connections to the upstream per process.',
   }),
   maxConnections: opt.int({
-    default: 10_000,
+    default: 1024,
     min: 0,
     description:
       'Concurrent client connections (shared among workers); more are closed at once. 0: no limit.',
+  }),
+  maxConnectionsPerIp: opt.int({
+    default: 256,
+    min: 0,
+    description:
+      'Concurrent client connections from one address (shared among workers); more are closed at once. 0: no limit.',
   }),
   maxHeaderSize: opt.int({
     default: 16_384,
@@ -160,7 +166,7 @@ export const tlsProxyOptions = {
     default: 0,
     min: 0,
     description:
-      'Requests per second for clients with an mTLS identity or an Authorization header; 0: same as --rate-limit.',
+      'Requests per second for clients with a verified mTLS identity (one bucket per certificate); 0: same as --rate-limit.',
   }),
   proxyProtocol: opt.bool({
     description: 'l4: send a PROXY protocol v2 header to the upstream with the client address.',

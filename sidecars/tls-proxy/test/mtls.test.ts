@@ -138,7 +138,7 @@ t.test(
 );
 
 t.test(
-  'rate limit: 429 with Retry-After, X-RateLimit-* on every response, a higher limit when authenticated',
+  'rate limit: 429 with Retry-After, X-RateLimit-* on every response, a higher limit only for verified identities',
   async (t) => {
     // Slow refill (one token per 10 s, 2 s when authenticated): the counts below cannot depend on how
     // fast a busy machine gets through the requests (Retry-After, the wait for the next token, shrinks
@@ -150,6 +150,10 @@ t.test(
       '3',
       '--rate-limit-authenticated',
       '0.5',
+      '--client-auth',
+      'request',
+      '--client-ca-file',
+      pki.caFile,
     ]);
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(await httpsRequest(`${proxy.url}/echo`, pki));
@@ -175,21 +179,25 @@ t.test(
       code: 'PODKIT_ERR_RATE_LIMITED',
     });
 
+    const madeUp = await httpsRequest(`${proxy.url}/echo`, pki, {
+      headers: { authorization: 'Bearer made-up' },
+    });
+    t.equal(madeUp.status, 429, 'a made-up Authorization header does not buy a second bucket');
+    t.equal(madeUp.headers['x-ratelimit-limit'], '3');
+
     // At once, so that refill (0.5/s) during the burst adds at most a token or two.
     const authenticated = await Promise.all(
-      Array.from({ length: 24 }, () =>
-        httpsRequest(`${proxy.url}/echo`, pki, { headers: { authorization: 'Bearer token' } }),
-      ),
+      Array.from({ length: 24 }, () => httpsRequest(`${proxy.url}/echo`, pki, { client: pki.client })),
     );
     const served = authenticated.filter((a) => a.status === 200).length;
     t.ok(
       served >= 15 && served <= 18,
-      `an Authorization header gets its own bucket of 15 (${served} of 24 served)`,
+      `a verified client certificate gets its own bucket of 15 (${served} of 24 served)`,
     );
     t.equal(authenticated[0]?.headers['x-ratelimit-limit'], '15');
     t.equal(
       metricValue(await metrics(proxy), 'podkit_tls_proxy_rate_limited_requests_total'),
-      2 + (24 - served),
+      2 + 1 + (24 - served),
     );
   },
 );

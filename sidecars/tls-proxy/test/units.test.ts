@@ -223,6 +223,13 @@ t.test('options: cross-checks refuse contradictions before anything listens', as
   );
   t.same(config.rateLimit, { rate: 10, burst: 20, authenticatedRate: 50, authenticatedBurst: 100 });
   t.equal(config.maxConnections, 34, 'the connection limit is shared among the workers');
+  t.equal(config.maxConnectionsPerIp, 86, 'so is the per-address one');
+  const defaults = proxyConfig(parse([]));
+  t.same(
+    [defaults.maxConnections, defaults.maxConnectionsPerIp],
+    [1024, 256],
+    'bounded by default: idle HTTP/2 sessions cost memory, and one address gets a quarter at most',
+  );
   t.same(
     [
       ['127.0.0.1', true],
