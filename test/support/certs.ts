@@ -33,7 +33,10 @@ export interface CertFiles {
 
 export interface IssueOptions {
   commonName: string;
-  /** DNS names and IP addresses for the subjectAltName; default: the common name. */
+  /**
+   * DNS names and IP addresses for the subjectAltName, or typed as `dns:`, `ip:`, `uri:`, `email:` (any
+   * bytes, to make hostile names); default: the common name.
+   */
   altNames?: string[];
   usage?: 'server' | 'client' | 'both';
   organizationalUnit?: string;
@@ -54,6 +57,17 @@ async function pemKey(key: webcrypto.CryptoKey): Promise<string> {
 function distinguishedName(commonName: string, organizationalUnit?: string): string {
   const escapeValue = (value: string) => value.replace(/([,+"\\<>;=])/g, '\\$1');
   return `CN=${escapeValue(commonName)}${organizationalUnit ? `, OU=${escapeValue(organizationalUnit)}` : ''}, O=podkit tests`;
+}
+
+const altNameTypes = ['dns', 'ip', 'url', 'email'] as const;
+
+function altName(entry: string): { type: (typeof altNameTypes)[number]; value: string } {
+  const typed = /^(dns|ip|uri|email):(.*)$/s.exec(entry);
+  if (typed) {
+    const type = typed[1] === 'uri' ? 'url' : (typed[1] as 'dns' | 'ip' | 'email');
+    return { type, value: typed[2] as string };
+  }
+  return { type: isIP(entry) ? 'ip' : 'dns', value: entry };
 }
 
 export class CertificateAuthority {
@@ -87,10 +101,7 @@ export class CertificateAuthority {
       ...(usage === 'client' ? [] : [x509.ExtendedKeyUsage.serverAuth]),
       ...(usage === 'server' ? [] : [x509.ExtendedKeyUsage.clientAuth]),
     ];
-    const altNames = (options.altNames ?? [options.commonName]).map((value) => ({
-      type: isIP(value) ? ('ip' as const) : ('dns' as const),
-      value,
-    }));
+    const altNames = (options.altNames ?? [options.commonName]).map(altName);
     const notAfter = options.notAfter ?? new Date(Date.now() + 7 * day);
     const cert = await x509.X509CertificateGenerator.create({
       subject: distinguishedName(options.commonName, options.organizationalUnit),
@@ -117,6 +128,24 @@ export class CertificateAuthority {
       fingerprint,
       notAfter,
     };
+  }
+
+  /** A PEM CRL signed by this CA revoking `revoked` (possibly none), valid for a week. */
+  async crl(revoked: Pick<IssuedCert, 'certPem'>[] = []): Promise<string> {
+    const crl = await x509.X509CrlGenerator.create({
+      issuer: this.cert.subject,
+      thisUpdate: new Date(Date.now() - day),
+      nextUpdate: new Date(Date.now() + 7 * day),
+      signingAlgorithm: algorithm,
+      signingKey: this.keys.privateKey,
+      extensions: [await x509.AuthorityKeyIdentifierExtension.create(this.keys.publicKey)],
+      entries: revoked.map((cert) => ({
+        serialNumber: new x509.X509Certificate(cert.certPem).serialNumber,
+        revocationDate: new Date(Date.now() - 60_000),
+      })),
+    });
+    // OpenSSL reads only the `X509 CRL` label, not the library's `CRL`.
+    return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
   }
 
   /** A certificate whose validity ended yesterday. */

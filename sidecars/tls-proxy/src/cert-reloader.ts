@@ -43,7 +43,12 @@ export class CertificateReloader {
 
   async watch(pollIntervalMs: number): Promise<void> {
     const { files } = this.options;
-    const paths = [files.certFile, files.keyFile, ...(files.clientCaFile ? [files.clientCaFile] : [])];
+    const paths = [
+      files.certFile,
+      files.keyFile,
+      ...(files.clientCaFile ? [files.clientCaFile] : []),
+      ...(files.crlFile ? [files.crlFile] : []),
+    ];
     this.#watch = await watchFiles(
       paths,
       (reason) => {

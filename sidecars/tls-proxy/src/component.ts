@@ -5,7 +5,6 @@
  * certificate reloads and upstream readiness always live here.
  */
 
-import { randomBytes } from 'node:crypto';
 import { defineComponent } from '../../../lib/component.js';
 import { ConfigError } from '../../../lib/errors.js';
 import { probeUpstream } from '../../../lib/http-proxy/upstream-probe.js';
@@ -14,7 +13,9 @@ import { checkOptions, proxyConfig, type TlsProxyOptions } from './config.js';
 import { createDataPlane } from './data-plane.js';
 import { createCertificateMetrics, createDataPlaneMetrics } from './metrics.js';
 import { tlsProxyOptions } from './options.js';
+import { TlsStateKeeper } from './session-tickets.js';
 import { loadTlsMaterial, type TlsFiles, type TlsMaterial, TlsMaterialError } from './tls-material.js';
+import type { TlsState } from './tls-server.js';
 import { startWorkers } from './workers.js';
 
 export const tlsProxy = defineComponent({
@@ -27,6 +28,7 @@ export const tlsProxy = defineComponent({
       certFile: options.certFile,
       keyFile: options.keyFile,
       clientCaFile: options.clientCaFile,
+      crlFile: options.crlFile,
     };
     const material = await loadAtStart(files);
     warnIfExpired(material, log);
@@ -45,13 +47,13 @@ export const tlsProxy = defineComponent({
       () => (reloader?.material ?? material).notAfter,
     );
     const probe = probeUpstream(config.upstream, health, log, { condition: 'upstream' });
-    // Session tickets sealed by one worker must open on any other.
-    const ticketKeys = randomBytes(48);
-
     let serving: {
-      setMaterial(material: TlsMaterial): Promise<void> | void;
+      setTls(state: TlsState): Promise<void> | void;
       close(graceMs: number): Promise<void>;
     };
+    // Made once for every process: session tickets sealed by one worker must open on any other.
+    const tlsState = new TlsStateKeeper(material, (state) => serving.setTls(state), log);
+    const { ticketKeys } = tlsState.state;
     let addresses: { tls: string; redirect: string | undefined };
     try {
       if (options.workers === 1) {
@@ -79,7 +81,7 @@ export const tlsProxy = defineComponent({
         });
         addresses = workers.addresses;
         serving = {
-          setMaterial: (next) => workers.setMaterial(next),
+          setTls: (next) => workers.setTls(next),
           close: (graceMs) => workers.close(graceMs, options.shutdownTimeout),
         };
       }
@@ -96,15 +98,17 @@ export const tlsProxy = defineComponent({
     reloader = new CertificateReloader({
       files,
       initial: material,
-      apply: (next) => serving.setMaterial(next),
+      apply: (next) => tlsState.setMaterial(next),
       reloads: certificates.reloads,
       log,
     });
     await reloader.watch(options.certPollInterval);
+    tlsState.rotateEvery(options.ticketKeyRotation);
     const activeReloader = reloader;
 
     return {
       async close() {
+        tlsState.close();
         await activeReloader.close();
         probe.close();
         await serving.close(tunnelGrace(options));
@@ -122,8 +126,15 @@ async function loadAtStart(files: TlsFiles): Promise<TlsMaterial> {
     return await loadTlsMaterial(files);
   } catch (err) {
     if (!(err instanceof TlsMaterialError)) throw err;
-    const option = ({ cert: 'certFile', key: 'keyFile', ca: 'clientCaFile' } as const)[err.role];
-    const flag = { certFile: '--cert-file', keyFile: '--key-file', clientCaFile: '--client-ca-file' }[option];
+    const option = ({ cert: 'certFile', key: 'keyFile', ca: 'clientCaFile', crl: 'crlFile' } as const)[
+      err.role
+    ];
+    const flag = {
+      certFile: '--cert-file',
+      keyFile: '--key-file',
+      clientCaFile: '--client-ca-file',
+      crlFile: '--crl-file',
+    }[option];
     throw new ConfigError(option, `${flag} ${err.message}`);
   }
 }

@@ -5,9 +5,11 @@
  */
 
 import { isIP } from 'node:net';
+import { createSecureContext, DEFAULT_CIPHERS } from 'node:tls';
 import type { ComponentOptions } from '../../../lib/component.js';
 import { invalid } from '../../../lib/options.js';
-import type { tlsProxyOptions } from './options.js';
+import { allowSubjectKeys } from './client-identity.js';
+import { intermediateCiphers, type tlsProxyOptions } from './options.js';
 
 export type TlsProxyOptions = ComponentOptions<typeof tlsProxyOptions>;
 
@@ -25,6 +27,7 @@ export interface ProxyConfig {
   /** `http://host:port`, the undici pool's origin (l7). */
   upstreamOrigin: string;
   clientAuth: 'none' | 'request' | 'require';
+  /** Typed keys (`dns:name`, ...) from --allow-subject, see client-identity.ts. */
   allowSubjects: string[];
   minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
   ciphers: string;
@@ -33,6 +36,8 @@ export interface ProxyConfig {
   upstreamConnections: number;
   /** Per process: the option's total divided among the workers. 0: no limit. */
   maxConnections: number;
+  /** Per process, as maxConnections. 0: no limit. */
+  maxConnectionsPerIp: number;
   maxHeaderSize: number;
   headerTimeoutMs: number;
   requestTimeoutMs: number;
@@ -58,13 +63,15 @@ export function proxyConfig(options: TlsProxyOptions): ProxyConfig {
     upstream,
     upstreamOrigin: `http://${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}`,
     clientAuth: options.clientAuth,
-    allowSubjects: options.allowSubject,
+    allowSubjects: allowSubjectKeys(options.allowSubject),
     minTlsVersion: options.minTlsVersion,
-    ciphers: options.ciphers,
+    ciphers: withTls13Suites(options.ciphers),
     hstsMaxAge: options.hstsMaxAge,
     upstreamTimeoutMs: options.upstreamTimeout,
     upstreamConnections: options.upstreamConnections,
     maxConnections: options.maxConnections === 0 ? 0 : Math.ceil(options.maxConnections / options.workers),
+    maxConnectionsPerIp:
+      options.maxConnectionsPerIp === 0 ? 0 : Math.ceil(options.maxConnectionsPerIp / options.workers),
     maxHeaderSize: options.maxHeaderSize,
     headerTimeoutMs: options.headerTimeout,
     requestTimeoutMs: options.requestTimeout,
@@ -113,10 +120,24 @@ export function checkOptions(options: TlsProxyOptions): void {
   if (options.clientAuth !== 'none' && !options.clientCaFile) {
     throw invalid('clientAuth', `${options.clientAuth} needs --client-ca-file to verify client certificates`);
   }
-  if (options.clientAuth === 'none' && options.allowSubject.length > 0) {
+  if (options.crlFile && !options.clientCaFile) {
+    throw invalid('crlFile', 'needs --client-ca-file (a CRL revokes client certificates)');
+  }
+  if (options.allowSubject.length > 0) {
+    // With `request` a client without a certificate would pass the allow-list.
+    if (options.clientAuth !== 'require') throw invalid('allowSubject', 'needs --client-auth require');
+    try {
+      allowSubjectKeys(options.allowSubject);
+    } catch (err) {
+      throw invalid('allowSubject', (err as Error).message);
+    }
+  }
+  try {
+    createSecureContext({ ciphers: withTls13Suites(options.ciphers) });
+  } catch (err) {
     throw invalid(
-      'allowSubject',
-      'needs --client-auth request or require (there is no client identity without mTLS)',
+      'ciphers',
+      `"${options.ciphers}" is not a cipher list OpenSSL accepts (${(err as Error).message})`,
     );
   }
   if (options.mode === 'l4') {
@@ -133,6 +154,17 @@ export function checkOptions(options: TlsProxyOptions): void {
   if (options.redirectListen && sameListener(options.redirectListen, options.listen)) {
     throw invalid('redirectListen', `must differ from --listen (${options.listen})`);
   }
+}
+
+/**
+ * node caps the protocol at TLS 1.2 when a cipher list names no TLS 1.3 suite, so a TLS 1.2 list given
+ * alone keeps OpenSSL's TLS 1.3 suites: --ciphers changes TLS 1.2 only.
+ */
+export function withTls13Suites(ciphers: string): string {
+  if (ciphers === '') return withTls13Suites(intermediateCiphers);
+  if (ciphers.split(':').some((name) => name.startsWith('TLS_'))) return ciphers;
+  const tls13 = DEFAULT_CIPHERS.split(':').filter((name) => name.startsWith('TLS_'));
+  return [...tls13, ciphers].join(':');
 }
 
 export function upstreamEndpoint(url: URL): Endpoint {

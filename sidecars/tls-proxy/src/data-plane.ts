@@ -16,7 +16,7 @@ import type { DataPlaneMetrics } from './metrics.js';
 import { statusClass } from './metrics.js';
 import { createRedirectServer } from './redirect.js';
 import type { TlsMaterial } from './tls-material.js';
-import { createTlsServer } from './tls-server.js';
+import { createTlsServer, type TlsState } from './tls-server.js';
 
 export interface DataPlaneOptions {
   config: ProxyConfig;
@@ -34,7 +34,7 @@ export interface BoundAddresses {
 
 export interface DataPlane {
   listen(): Promise<BoundAddresses>;
-  setMaterial(material: TlsMaterial): void;
+  setTls(state: TlsState): void;
   /** Stop accepting, finish what is in flight, close tunnels still open after `tunnelGraceMs`. */
   close(tunnelGraceMs: number): Promise<void>;
 }
@@ -62,6 +62,7 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
   });
   const listener = createListener({
     maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
     firstByteTimeoutMs: config.handshakeTimeoutMs,
     onTls: (socket) => tls.server.emit('connection', socket),
     onPlainHttp: () => {
@@ -71,7 +72,10 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     onFirstByteTimeout: () => metrics.handshakeFailures.inc({ reason: 'timeout' }),
     onOpen: () => metrics.activeConnections.inc(),
     onClose: () => metrics.activeConnections.dec(),
-    onDrop: () => metrics.droppedConnections.inc(),
+    onDrop: (limit) => {
+      metrics.limitRejections.inc({ limit });
+      if (limit === 'connections') metrics.droppedConnections.inc();
+    },
   });
   const redirect = config.redirectListen
     ? createRedirectServer(config.redirectHttpsPort, (status) =>
@@ -88,8 +92,8 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
           : undefined;
       return { tls: bound, redirect: redirectBound };
     },
-    setMaterial(material) {
-      tls.setMaterial(material);
+    setTls(state) {
+      tls.setTls(state);
     },
     async close(tunnelGraceMs) {
       listener.close();

@@ -21,10 +21,9 @@ import { upstreamRequestHead } from '../../../lib/http-proxy/headers.js';
 import { UpgradeExchange } from '../../../lib/http-proxy/upgrade.js';
 import { Upstreams } from '../../../lib/http-proxy/upstreams.js';
 import { builtinOnFirstUse } from '../../../lib/on-first-use.js';
-import type { ClientIdentity } from './client-identity.js';
 import type { ProxyConfig } from './config.js';
 import type { DataPlaneMetrics } from './metrics.js';
-import { type Decision, RateLimiter } from './rate-limit.js';
+import { bucketOf, type Decision, RateLimiter } from './rate-limit.js';
 import { type ConnectionState, kConnection, type StatefulSocket } from './tls-server.js';
 
 /** Loaded with the first HTTP/2 connection: an idle proxy, or one whose clients speak HTTP/1.1, never holds it. */
@@ -69,12 +68,11 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
   /** Headers every response carries; undefined when the request was answered here (403, 429). */
   function responseExtras(
     state: ConnectionState,
-    hasAuthorization: boolean,
     answer: (status: number, code: ErrorCode, message: string, extra: string[]) => void,
   ): string[] | undefined {
     let extra = hsts;
     if (limiter && limits) {
-      const decision = takeToken(limiter, limits, state, hasAuthorization);
+      const decision = takeToken(limiter, limits, state);
       extra = [...hsts, ...rateLimitHeaders(decision)];
       if (!decision.allowed) {
         metrics.rateLimited.inc();
@@ -115,7 +113,7 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
         h1 && connections.draining ? [...extra, 'connection', 'close'] : extra,
       );
     };
-    const extra = responseExtras(state, head.hasAuthorization, answer);
+    const extra = responseExtras(state, answer);
     if (extra === undefined) return;
     const url = req.url ?? '';
     const method = req.method ?? 'GET';
@@ -149,7 +147,7 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
       metrics.requestsByClass['4xx'].inc();
       writeRawError(socket, status, code, message, extra);
     };
-    const extra = responseExtras(state, requestHead.hasAuthorization, answer);
+    const extra = responseExtras(state, answer);
     if (extra === undefined) return;
     if (connections.draining) {
       answer(503, ErrorCode.UPSTREAM, 'shutting down', extra);
@@ -239,24 +237,9 @@ function takeToken(
   limiter: RateLimiter,
   limits: NonNullable<ProxyConfig['rateLimit']>,
   state: ConnectionState,
-  hasAuthorization: boolean,
 ): Decision {
-  const identity: ClientIdentity | undefined = state.identity;
-  if (identity) {
-    return limiter.take(`id:${identity.hash}`, {
-      rate: limits.authenticatedRate,
-      burst: limits.authenticatedBurst,
-    });
-  }
-  // An Authorization header is not verified here, so its bucket stays per address: sending one
-  // earns the higher limit, not a fresh bucket per made-up token.
-  if (hasAuthorization) {
-    return limiter.take(`auth:${state.clientAddress}`, {
-      rate: limits.authenticatedRate,
-      burst: limits.authenticatedBurst,
-    });
-  }
-  return limiter.take(state.clientAddress, { rate: limits.rate, burst: limits.burst });
+  const bucket = bucketOf(state.identity?.hash, state.clientAddress, limits);
+  return limiter.take(bucket.key, bucket.limits);
 }
 
 function rateLimitHeaders(decision: Decision): string[] {

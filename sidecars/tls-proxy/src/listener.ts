@@ -3,7 +3,8 @@
  * handshake (0x16) goes on to the TLS server; anything else is plain text sent to the HTTPS port, which
  * gets nginx's answer (400, "The plain HTTP request was sent to HTTPS port") instead of a TLS alert the
  * client cannot read. The check costs one read per connection, nothing per request. It also enforces
- * --max-connections and counts connections for the active-connections gauge and for draining.
+ * --max-connections and --max-connections-per-ip, and counts connections for the active-connections
+ * gauge and for draining.
  */
 
 import { createServer, type Server, type Socket } from 'node:net';
@@ -11,8 +12,12 @@ import { ErrorCode } from '../../../lib/errors.js';
 
 const tlsHandshakeRecord = 0x16;
 
+export type ConnectionLimit = 'connections' | 'connections_per_ip';
+
 export interface ListenerOptions {
   maxConnections: number;
+  /** 0: no limit. */
+  maxConnectionsPerIp: number;
   /** Time allowed for the first byte to arrive. */
   firstByteTimeoutMs: number;
   onTls(socket: Socket): void;
@@ -20,11 +25,18 @@ export interface ListenerOptions {
   onFirstByteTimeout(socket: Socket): void;
   onOpen(socket: Socket): void;
   onClose(socket: Socket): void;
-  onDrop(): void;
+  onDrop(limit: ConnectionLimit): void;
 }
 
 export function createListener(options: ListenerOptions): Server {
+  const perIp =
+    options.maxConnectionsPerIp > 0 ? new ConnectionsPerIp(options.maxConnectionsPerIp) : undefined;
   const server = createServer({ noDelay: true, allowHalfOpen: false }, (socket) => {
+    if (perIp && !perIp.open(socket)) {
+      options.onDrop('connections_per_ip');
+      socket.destroy();
+      return;
+    }
     options.onOpen(socket);
     socket.once('close', () => options.onClose(socket));
     socket.on('error', () => {
@@ -48,8 +60,29 @@ export function createListener(options: ListenerOptions): Server {
     });
   });
   if (options.maxConnections > 0) server.maxConnections = options.maxConnections;
-  server.on('drop', () => options.onDrop());
+  server.on('drop', () => options.onDrop('connections'));
   return server;
+}
+
+/** Open connections per client address; an address leaves the table with its last connection. */
+class ConnectionsPerIp {
+  readonly #open = new Map<string, number>();
+
+  constructor(private readonly limit: number) {}
+
+  /** Counts the connection in (and out when it closes), or refuses it at the limit. */
+  open(socket: Socket): boolean {
+    const address = socket.remoteAddress ?? '';
+    const count = this.#open.get(address) ?? 0;
+    if (count >= this.limit) return false;
+    this.#open.set(address, count + 1);
+    socket.once('close', () => {
+      const left = (this.#open.get(address) ?? 1) - 1;
+      if (left === 0) this.#open.delete(address);
+      else this.#open.set(address, left);
+    });
+    return true;
+  }
 }
 
 const plainHttpBody = `${JSON.stringify({

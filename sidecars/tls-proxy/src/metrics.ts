@@ -23,6 +23,9 @@ export const handshakeFailureReasons = [
   'other',
 ] as const;
 
+/** The connection limits tls-proxy counts in limit_rejections_total (listener.ts). */
+export const connectionLimitNames = ['connections', 'connections_per_ip'] as const;
+
 export type HandshakeFailureReason = (typeof handshakeFailureReasons)[number];
 
 export type DataPlaneMetrics = ReturnType<typeof createDataPlaneMetrics>;
@@ -49,6 +52,15 @@ export function createDataPlaneMetrics(registry: Registry) {
   });
   // Zero-initialised so dashboards and alerts see every series from the first scrape.
   for (const reason of handshakeFailureReasons) handshakeFailures.inc({ reason }, 0);
+  // --- limit rejections (one counter for every limit a client can trip; labels from limitNames) ---
+  const limitRejections = new Counter({
+    name: metricName(component, 'limit_rejections_total'),
+    help: 'Connections or requests refused because a client reached a limit, by limit.',
+    labelNames: ['limit'],
+    registers,
+  });
+  for (const limit of connectionLimitNames) limitRejections.inc({ limit }, 0);
+  // --- end limit rejections ---
   return {
     // requestsByClass, upstreamErrors and duration: the l7 proxy core's handles (one upstream).
     ...bindUpstreamMetrics({
@@ -62,6 +74,7 @@ export function createDataPlaneMetrics(registry: Registry) {
       }),
     }),
     handshakeFailures,
+    limitRejections,
     activeConnections: new Gauge({
       name: metricName(component, 'active_connections'),
       help: 'Client connections open now (TLS established or in handshake).',

@@ -22,6 +22,25 @@ export interface Decision {
   retryAfterSeconds: number;
 }
 
+/**
+ * Which bucket a request takes from: a verified mTLS identity has its own, at the authenticated rate
+ * (a certificate cannot be made up); everything else, an Authorization header included, shares its
+ * address's bucket, since a header is not verified here and a made-up one must not buy a second bucket.
+ */
+export function bucketOf(
+  identityHash: string | undefined,
+  clientAddress: string,
+  limits: BucketLimits & { authenticatedRate: number; authenticatedBurst: number },
+): { key: string; limits: BucketLimits } {
+  if (identityHash) {
+    return {
+      key: `id:${identityHash}`,
+      limits: { rate: limits.authenticatedRate, burst: limits.authenticatedBurst },
+    };
+  }
+  return { key: clientAddress, limits };
+}
+
 interface Bucket {
   tokens: number;
   updatedMs: number;

@@ -5,29 +5,36 @@
  * but never logged: only file names, fingerprints and dates are.
  */
 
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { parseSubjectAltName } from './client-identity.js';
 
 export interface TlsFiles {
   certFile: string;
   keyFile: string;
   clientCaFile: string | undefined;
+  crlFile?: string | undefined;
 }
 
 export interface TlsMaterial {
   certPem: string;
   keyPem: string;
   caPem: string | undefined;
+  crlPem: string | undefined;
   /** SHA-256 of the leaf certificate, `AA:BB:...`. */
   fingerprint: string;
-  /** Of the client CA bundle, so a CA-only rotation is noticed too. */
+  /** SHA-256 of the client CA bundle's text, so a CA-only rotation is noticed too. */
   caFingerprint: string | undefined;
+  /** Of the CRL file, so a new CRL is served (and noticed by clientTrust). */
+  crlFingerprint: string | undefined;
   subject: string;
+  /** The certificate's first URI SAN (a SPIFFE ID), sent as XFCC `By`. */
+  uriSan: string | undefined;
   notAfter: number;
 }
 
-export type TlsFileRole = 'cert' | 'key' | 'ca';
+export type TlsFileRole = 'cert' | 'key' | 'ca' | 'crl';
 
 /** A refused certificate, key or CA file: `file` and `role` name the culprit for logs and exit-2 messages. */
 export class TlsMaterialError extends Error {
@@ -42,12 +49,13 @@ export class TlsMaterialError extends Error {
 }
 
 export async function loadTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
-  const [certPem, keyPem, caPem] = await Promise.all([
+  const [certPem, keyPem, caPem, crlPem] = await Promise.all([
     readPem('cert', files.certFile),
     readPem('key', files.keyFile),
     files.clientCaFile === undefined ? undefined : readPem('ca', files.clientCaFile),
+    files.crlFile === undefined ? undefined : readPem('crl', files.crlFile),
   ]);
-  return checkTlsMaterial(files, certPem, keyPem, caPem);
+  return checkTlsMaterial(files, certPem, keyPem, caPem, crlPem);
 }
 
 export function checkTlsMaterial(
@@ -55,6 +63,7 @@ export function checkTlsMaterial(
   certPem: string,
   keyPem: string,
   caPem: string | undefined,
+  crlPem?: string,
 ): TlsMaterial {
   const leaf = parseCertificate('cert', files.certFile, certPem, 'certificate');
   let key: ReturnType<typeof createPrivateKey>;
@@ -76,7 +85,25 @@ export function checkTlsMaterial(
   }
   let caFingerprint: string | undefined;
   if (caPem !== undefined && files.clientCaFile !== undefined) {
-    caFingerprint = parseCertificate('ca', files.clientCaFile, caPem, 'CA certificate').fingerprint256;
+    parseCertificate('ca', files.clientCaFile, caPem, 'CA certificate');
+    // Of the whole bundle: dropping the second CA of two is a change too.
+    caFingerprint = createHash('sha256').update(caPem).digest('hex');
+  }
+  let crlFingerprint: string | undefined;
+  if (crlPem !== undefined && files.crlFile !== undefined) {
+    if (!crlPem.includes('-----BEGIN X509 CRL-----')) {
+      throw new TlsMaterialError('crl', files.crlFile, `${files.crlFile}: no PEM CRL found`);
+    }
+    try {
+      createSecureContext({ crl: crlPem });
+    } catch (err) {
+      throw new TlsMaterialError(
+        'crl',
+        files.crlFile,
+        `${files.crlFile}: not a valid PEM CRL (${reason(err)})`,
+      );
+    }
+    crlFingerprint = createHash('sha256').update(crlPem).digest('hex');
   }
   // The last check: OpenSSL's own view of the whole set (chain order, key type, CA bundle).
   try {
@@ -92,16 +119,27 @@ export function checkTlsMaterial(
     certPem,
     keyPem,
     caPem,
+    crlPem,
     fingerprint: leaf.fingerprint256,
     caFingerprint,
+    crlFingerprint,
     subject: leaf.subject.replace(/\n/g, ', '),
+    uriSan: parseSubjectAltName(leaf.subjectAltName ?? '').find(([type]) => type === 'URI')?.[1],
     notAfter: Date.parse(leaf.validTo),
   };
 }
 
 /** True when the files now hold something other than what is being served. */
 export function sameMaterial(a: TlsMaterial, b: TlsMaterial): boolean {
-  return a.fingerprint === b.fingerprint && a.caFingerprint === b.caFingerprint && a.keyPem === b.keyPem;
+  return a.fingerprint === b.fingerprint && clientTrust(a) === clientTrust(b) && a.keyPem === b.keyPem;
+}
+
+/**
+ * What decides which client certificates pass: the CA bundle and the CRL. When it changes, sessions
+ * resumed from older tickets would keep identities it may now refuse, so the ticket keys change too.
+ */
+export function clientTrust(material: TlsMaterial): string {
+  return `${material.caFingerprint ?? ''}/${material.crlFingerprint ?? ''}`;
 }
 
 export function secureContextOptions(material: TlsMaterial): SecureContextOptions {
@@ -109,6 +147,7 @@ export function secureContextOptions(material: TlsMaterial): SecureContextOption
     cert: material.certPem,
     key: material.keyPem,
     ...(material.caPem === undefined ? {} : { ca: material.caPem }),
+    ...(material.crlPem === undefined ? {} : { crl: material.crlPem }),
   };
 }
 

@@ -16,6 +16,7 @@ import {
   type ClientIdentity,
   clientIdentity,
   isAllowed,
+  oddDnsName,
   type PeerCertificateLike,
 } from './client-identity.js';
 import type { ProxyConfig } from './config.js';
@@ -44,24 +45,32 @@ export interface TlsServerOptions {
   onHandshakeFailure(reason: HandshakeFailureReason, socket: TLSSocket, err: Error): void;
 }
 
+/** What a TLS server serves with: the checked files and the session ticket keys. */
+export interface TlsState {
+  material: TlsMaterial;
+  /** 48 bytes; the same in every worker, so a session resumed on another worker still works. */
+  ticketKeys: Buffer;
+}
+
 export interface ProxyTlsServer {
   readonly server: Server;
-  setMaterial(material: TlsMaterial): void;
+  setTls(state: TlsState): void;
 }
 
 export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
   const { config } = options;
   const allowed = new Set(config.allowSubjects);
-  const settings = (material: TlsMaterial): TlsOptions & SecureContextOptions => ({
+  let by = options.material.uriSan;
+  const settings = (material: TlsMaterial, ticketKeys: Buffer): TlsOptions & SecureContextOptions => ({
     ...secureContextOptions(material),
     minVersion: config.minTlsVersion,
-    ...(config.ciphers ? { ciphers: config.ciphers } : {}),
+    ciphers: config.ciphers,
     honorCipherOrder: true,
-    ticketKeys: options.ticketKeys,
+    ticketKeys,
     sessionTimeout: 300,
   });
   const server = createServer({
-    ...settings(options.material),
+    ...settings(options.material, options.ticketKeys),
     ...(options.alpn ? { ALPNProtocols: options.alpn } : {}),
     requestCert: config.clientAuth !== 'none',
     // Verification is judged per connection below: l7 then answers with a clear HTTP error instead of
@@ -75,7 +84,7 @@ export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
       identity: undefined,
       refusal: undefined,
     };
-    if (config.clientAuth !== 'none') judgeClientCertificate(socket, state, config, allowed);
+    if (config.clientAuth !== 'none') judgeClientCertificate(socket, state, config, allowed, by);
     socket[kConnection] = state;
     options.onSecureConnection(socket, state);
   });
@@ -84,9 +93,10 @@ export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
   });
   return {
     server,
-    setMaterial(material) {
+    setTls({ material, ticketKeys }) {
       // setSecureContext resets every option it is not given, so it gets the full set each time.
-      server.setSecureContext(settings(material));
+      server.setSecureContext(settings(material, ticketKeys));
+      by = material.uriSan;
     },
   };
 }
@@ -96,6 +106,7 @@ function judgeClientCertificate(
   state: ConnectionState,
   config: ProxyConfig,
   allowed: ReadonlySet<string>,
+  by: string | undefined,
 ): void {
   const peer = socket.getPeerCertificate() as PeerCertificateLike;
   const presented = peer !== null && typeof peer === 'object' && peer.fingerprint256 !== undefined;
@@ -113,7 +124,16 @@ function judgeClientCertificate(
     };
     return;
   }
-  const identity = clientIdentity(peer);
+  const identity = clientIdentity(peer, by);
+  const odd = oddDnsName(identity);
+  if (odd !== undefined) {
+    // Quoting keeps it out of other XFCC fields, but no CA should sign such a name: refuse the client.
+    state.refusal = {
+      reason: 'client_cert_denied',
+      message: `the client certificate has a DNS name with characters outside the hostname set (${JSON.stringify(odd)})`,
+    };
+    return;
+  }
   if (!isAllowed(identity, allowed)) {
     state.refusal = {
       reason: 'client_cert_denied',

@@ -6,8 +6,7 @@
 import { runWorker } from '../../../lib/workers/worker.js';
 import { createDataPlane, type DataPlane } from './data-plane.js';
 import { createDataPlaneMetrics } from './metrics.js';
-import type { TlsMaterial } from './tls-material.js';
-import type { UpstreamRefused, WorkerDrain, WorkerInit, WorkerRequests } from './workers.js';
+import type { TlsUpdate, UpstreamRefused, WorkerDrain, WorkerInit, WorkerRequests } from './workers.js';
 
 let plane: DataPlane | undefined;
 let lastRefusalReport = 0;
@@ -32,7 +31,8 @@ runWorker({
     return plane.listen();
   },
   requests: {
-    material: (material: TlsMaterial) => plane?.setMaterial(material),
+    tls: (update: TlsUpdate) =>
+      plane?.setTls({ material: update.material, ticketKeys: Buffer.from(update.ticketKeys, 'hex') }),
   } satisfies WorkerRequests,
   drain: ({ tunnelGraceMs }: WorkerDrain) => plane?.close(tunnelGraceMs) ?? Promise.resolve(),
 });

@@ -15,6 +15,7 @@ import type { ProxyConfig } from './config.js';
 import type { BoundAddresses } from './data-plane.js';
 import { createDataPlaneMetrics } from './metrics.js';
 import type { TlsMaterial } from './tls-material.js';
+import type { TlsState } from './tls-server.js';
 
 /** What a worker starts with: everything it serves with arrives here, options are never re-parsed. */
 export interface WorkerInit {
@@ -29,9 +30,15 @@ export interface UpstreamRefused {
   type: 'upstream-refused';
 }
 
-/** The primary's requests, by name: `material` asks a worker to serve a new certificate. */
+/** TlsState as it crosses the IPC channel (JSON): the ticket keys in hex. */
+export interface TlsUpdate {
+  material: TlsMaterial;
+  ticketKeys: string;
+}
+
+/** The primary's requests, by name: `tls` asks a worker to serve new certificates or ticket keys. */
 export interface WorkerRequests {
-  material(material: TlsMaterial): void;
+  tls(update: TlsUpdate): void;
 }
 
 export interface WorkerDrain {
@@ -52,14 +59,14 @@ export interface WorkersOptions {
 
 export interface Workers {
   readonly addresses: BoundAddresses;
-  setMaterial(material: TlsMaterial): Promise<void>;
+  setTls(state: TlsState): Promise<void>;
   close(tunnelGraceMs: number, timeoutMs: number): Promise<void>;
 }
 
 const workerScript = distPath('sidecars/tls-proxy/src/worker.js');
 
 export async function startWorkers(options: WorkersOptions): Promise<Workers> {
-  let material = options.material;
+  let current: TlsState = { material: options.material, ticketKeys: options.ticketKeys };
   const pool = new WorkerPool<BoundAddresses>({
     script: workerScript,
     count: options.count,
@@ -68,8 +75,8 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
     readiness: options.readiness,
     init: (): WorkerInit => ({
       config: options.config,
-      material,
-      ticketKeys: options.ticketKeys.toString('hex'),
+      material: current.material,
+      ticketKeys: current.ticketKeys.toString('hex'),
     }),
     onMessage: (_worker, message) => {
       if (message.type === ('upstream-refused' satisfies UpstreamRefused['type']))
@@ -81,11 +88,14 @@ export async function startWorkers(options: WorkersOptions): Promise<Workers> {
 
   return {
     addresses,
-    async setMaterial(next) {
-      material = next;
+    async setTls(next) {
+      current = next;
       const serving = pool.serving.size;
-      const replies = await pool.request('material' satisfies keyof WorkerRequests, next);
-      if (replies.length < serving) options.log.warn('a worker did not confirm the new certificate in time');
+      const update: TlsUpdate = { material: next.material, ticketKeys: next.ticketKeys.toString('hex') };
+      const replies = await pool.request('tls' satisfies keyof WorkerRequests, update);
+      if (replies.length < serving) {
+        options.log.warn('a worker did not confirm the new certificate or ticket keys in time');
+      }
     },
     close: (tunnelGraceMs, timeoutMs) => pool.close({ tunnelGraceMs } satisfies WorkerDrain, timeoutMs),
   };

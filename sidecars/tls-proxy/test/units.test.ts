@@ -9,7 +9,13 @@ import { fullSpec } from '../../../lib/component.js';
 import { ConfigError } from '../../../lib/errors.js';
 import { parseOptions } from '../../../lib/options.js';
 import { CertificateAuthority } from '../../../test/support/certs.js';
-import { clientIdentity, isAllowed, parseSubjectAltName } from '../src/client-identity.js';
+import {
+  allowSubjectKeys,
+  clientIdentity,
+  isAllowed,
+  oddDnsName,
+  parseSubjectAltName,
+} from '../src/client-identity.js';
 import { checkOptions, isLoopback, proxyConfig, type TlsProxyOptions } from '../src/config.js';
 import { proxyV2Header } from '../src/proxy-protocol.js';
 import { RateLimiter } from '../src/rate-limit.js';
@@ -87,7 +93,7 @@ t.test('PROXY v2 header: IPv4, IPv6, mapped addresses, LOCAL when unknown', asyn
   t.equal(local.subarray(12).toString('hex'), '20000000');
 });
 
-t.test('client identity: CN and SANs, allow-list, XFCC value', async (t) => {
+t.test('client identity: CN and SANs, typed allow-list, quoted XFCC value', async (t) => {
   t.same(
     parseSubjectAltName(
       'DNS:a.example, URI:spiffe://td/ns/x, IP Address:10.0.0.1, email:o@example.com, DNS:"we,ird"',
@@ -102,23 +108,59 @@ t.test('client identity: CN and SANs, allow-list, XFCC value', async (t) => {
   );
   const identity = clientIdentity({
     subject: { O: 'podkit tests', CN: 'good-client' },
-    subjectaltname: 'DNS:good.client.test, URI:spiffe://podkit/good',
+    subjectaltname:
+      'DNS:good.client.test, URI:spiffe://podkit/good, IP Address:2001:DB8:0:0:0:0:0:1, email:Ops@Example.com',
     fingerprint256: 'AB:CD:EF',
   });
   t.equal(
     identity.header,
-    'Hash=abcdef;Subject="O=podkit tests,CN=good-client";URI=spiffe://podkit/good;DNS=good.client.test',
+    'Hash=abcdef;Subject="O=podkit tests,CN=good-client";URI="spiffe://podkit/good";DNS="good.client.test"',
+  );
+  t.equal(
+    clientIdentity({ subject: { CN: 'x' }, fingerprint256: 'AB' }, 'spiffe://td/proxy').header,
+    'By="spiffe://td/proxy";Hash=ab;Subject="CN=x"',
+    "the proxy's own URI SAN as By",
+  );
+  t.equal(
+    clientIdentity({ subject: { CN: 'x' }, subjectaltname: 'URI:"spiffe://td/a;DNS=b,\\"c"' }).header,
+    'Hash=;Subject="CN=x";URI="spiffe://td/a;DNS=b,\\"c"',
+    'quotes and backslashes escaped inside the quotes',
   );
   const cases: [string[], boolean][] = [
     [[], true],
-    [['good-client'], true],
-    [['spiffe://podkit/good'], true],
-    [['good.client.test', 'other'], true],
-    [['someone-else'], false],
-    [['podkit tests'], false],
+    [['cn:good-client'], true],
+    [['uri:spiffe://podkit/good'], true],
+    [['dns:GOOD.client.test', 'cn:other'], true],
+    [['ip:2001:db8::1'], true],
+    [['email:ops@example.com'], true],
+    [['cn:someone-else'], false],
+    [['cn:podkit tests'], false],
+    [['dns:good-client'], false],
+    [['cn:spiffe://podkit/good'], false],
+    [['uri:good.client.test'], false],
   ];
-  for (const [allowed, expected] of cases)
-    t.equal(isAllowed(identity, new Set(allowed)), expected, `allow ${allowed.join(',') || '(any)'}`);
+  for (const [allowed, expected] of cases) {
+    t.equal(
+      isAllowed(identity, new Set(allowSubjectKeys(allowed))),
+      expected,
+      `allow ${allowed.join(',') || '(any)'}`,
+    );
+  }
+  const spoofed = clientIdentity({ subject: { CN: 'spiffe://podkit/admin' }, fingerprint256: 'AB' });
+  t.notOk(
+    isAllowed(spoofed, new Set(allowSubjectKeys(['uri:spiffe://podkit/admin']))),
+    'a CN spelled like a SPIFFE URI does not pass a uri: rule',
+  );
+  t.throws(() => allowSubjectKeys(['good-client']), /"good-client" needs a type: cn:, dns:, uri:/);
+  t.throws(() => allowSubjectKeys(['spiffe://x']), /needs a type/, 'a bare URI is no type');
+  t.throws(() => allowSubjectKeys(['ip:nope']), /not an IP address/);
+  t.throws(() => allowSubjectKeys(['dns:']), /no name after the type/);
+  t.equal(oddDnsName(identity), undefined);
+  t.equal(
+    oddDnsName(clientIdentity({ subjectaltname: 'DNS:ok.example, DNS:"ok.example;URI=spiffe://x/admin"' })),
+    'ok.example;URI=spiffe://x/admin',
+  );
+  t.equal(oddDnsName(clientIdentity({ subjectaltname: 'DNS:*.svc_a.example-1' })), undefined);
 });
 
 t.test('options: cross-checks refuse contradictions before anything listens', async (t) => {
@@ -132,7 +174,16 @@ t.test('options: cross-checks refuse contradictions before anything listens', as
     [['--upstream', 'tcp://127.0.0.1:5432'], /must be an http:\/\/ URL with --mode l7/],
     [['--upstream', 'http://127.0.0.1:8080/app'], /without a path/],
     [['--client-auth', 'require'], /--client-auth require needs --client-ca-file/],
-    [['--allow-subject', 'x'], /--allow-subject needs --client-auth request or require/],
+    [['--allow-subject', 'cn:x'], /--allow-subject needs --client-auth require/],
+    [
+      ['--allow-subject', 'cn:x', '--client-auth', 'request', '--client-ca-file', '/etc/hostname'],
+      /--allow-subject needs --client-auth require/,
+    ],
+    [
+      ['--allow-subject', 'x', '--client-auth', 'require', '--client-ca-file', '/etc/hostname'],
+      /--allow-subject "x" needs a type: cn:, dns:, uri:, email: or ip:/,
+    ],
+    [['--ciphers', 'NOPE'], /--ciphers "NOPE" is not a cipher list OpenSSL accepts/],
     [
       ['--mode', 'l4', '--upstream', 'tcp://127.0.0.1:5432', '--rate-limit', '5'],
       /--rate-limit needs --mode l7/,
@@ -172,6 +223,13 @@ t.test('options: cross-checks refuse contradictions before anything listens', as
   );
   t.same(config.rateLimit, { rate: 10, burst: 20, authenticatedRate: 50, authenticatedBurst: 100 });
   t.equal(config.maxConnections, 34, 'the connection limit is shared among the workers');
+  t.equal(config.maxConnectionsPerIp, 86, 'so is the per-address one');
+  const defaults = proxyConfig(parse([]));
+  t.same(
+    [defaults.maxConnections, defaults.maxConnectionsPerIp],
+    [1024, 256],
+    'bounded by default: idle HTTP/2 sessions cost memory, and one address gets a quarter at most',
+  );
   t.same(
     [
       ['127.0.0.1', true],
