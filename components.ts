@@ -8,6 +8,7 @@
 
 import { join } from 'node:path';
 import { type Component, type ComponentDefinition, commonOptions } from './lib/component.js';
+import type { LogTarget } from './lib/log.js';
 import { knownEnvNames, type Spec } from './lib/options.js';
 
 export interface ComponentEntry {
@@ -19,6 +20,8 @@ export interface ComponentEntry {
   readonly dir: string;
   /** The default port of its admin server, distinct per component so all fit in one pod. */
   readonly adminPort: number;
+  /** Where its own logs go when stdout carries its output (log-normalizer's records); default stdout. */
+  readonly logTo?: LogTarget;
   /** Node flags its image runs it with (the ENTRYPOINT of its Dockerfile; a test keeps the two equal). */
   readonly nodeFlags: readonly string[];
   /**
@@ -139,6 +142,7 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
     replaces: 'Fluent Bit tail + parsers, Vector file source, `tail -F`',
     dir: 'adapters/log-normalizer',
     adminPort: 9406,
+    logTo: 'stderr',
     nodeFlags: dataPlaneFlags,
     workerScripts: [],
     // Ready once its glob has been looked at; one file to follow, as in a pod.
@@ -223,7 +227,8 @@ export const components: Readonly<Record<string, ComponentEntry>> = {
 export async function loadComponent(name: string): Promise<Component> {
   const entry = components[name];
   if (!entry) throw new Error(`no component ${name}`);
-  return { ...(await entry.load()), name, summary: entry.summary, adminPort: entry.adminPort };
+  const { summary, adminPort, logTo } = entry;
+  return { ...(await entry.load()), name, summary, adminPort, ...(logTo ? { logTo } : {}) };
 }
 
 /** The node flags for `podkit <argv0> ...`: the component's own, none when argv0 is not a component. */

@@ -77,11 +77,6 @@ export interface ComponentHandle {
 export interface ComponentDefinition<S extends Spec = Spec> {
   readonly options: S;
   /**
-   * Where its own log lines go: stdout (the default), or stderr when stdout carries what the component
-   * produces (log-normalizer's records), so the two never mix.
-   */
-  readonly logTo?: LogTarget;
-  /**
    * Cross-option validation; throw `invalid(...)` from lib/options. `given` holds the options a user
    * set, for rules about an option given without another (its default alone is no mistake).
    */
@@ -112,6 +107,11 @@ export interface Component<S extends Spec = Spec> extends ComponentDefinition<S>
   /** One line for `podkit --help`. */
   readonly summary: string;
   readonly adminPort: number;
+  /**
+   * Where its own log lines go: stdout (the default), or stderr when stdout carries what the component
+   * produces (log-normalizer's records), so the two never mix.
+   */
+  readonly logTo?: LogTarget;
 }
 
 export function defineComponent<S extends Spec>(definition: ComponentDefinition<S>): ComponentDefinition<S> {

@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { nodeFlagsFor } from '../../components.js';
+import { components, nodeFlagsFor } from '../../components.js';
 import { logLevels } from '../../lib/log-levels.js';
 import { repoRoot } from '../../scripts/repo-root.js';
 import { waitFor } from './wait.js';
@@ -245,6 +245,8 @@ export function spawnPodkit(t: Teardown, args: readonly string[], options: Spawn
     ...options,
     // As in the images: a node flag that changed a component's behaviour would show up here.
     nodeArgs: [...nodeFlagsFor(args[0]), ...(options.nodeArgs ?? [])],
+    // A component whose stdout is its output logs to stderr (its entry in components.ts says so).
+    logsFrom: options.logsFrom ?? components[args[0] ?? '']?.logTo ?? 'stdout',
     ...(args[0] && !args[0].startsWith('-') ? { schema: { component: args[0] } } : {}),
   });
 }

@@ -11,7 +11,6 @@ import { logNormalizerOptions } from './options.js';
 import { stdinOnly } from './settings.js';
 
 export const logNormalizer = defineComponent({
-  logTo: 'stderr',
   options: logNormalizerOptions,
 
   check(options) {
