@@ -67,6 +67,8 @@ export const ErrorCode = {
   METRICS_SOURCE: 'PODKIT_ERR_METRICS_SOURCE',
   /** A value, name or series could not be written as a valid metric: skipped and counted. */
   METRIC_SKIPPED: 'PODKIT_ERR_METRIC_SKIPPED',
+  /** A proxy found no upstream connection free within its pool-wait timeout (HTTP 503). */
+  UPSTREAM_BUSY: 'PODKIT_ERR_UPSTREAM_BUSY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

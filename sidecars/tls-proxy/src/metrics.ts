@@ -33,7 +33,6 @@ export const limitNames = [
   // HTTP layer (l7-server.ts, lib/http-proxy)
   'header_size',
   'header_count',
-  'header_timeout',
   'request_timeout',
   'body_size',
   'body_idle',
