@@ -73,6 +73,8 @@ export const ErrorCode = {
   INPUT: 'PODKIT_ERR_INPUT',
   /** The output (stdout) could not be written: closed, or a write failed. */
   OUTPUT: 'PODKIT_ERR_OUTPUT',
+  /** A proxy found no upstream connection free within its pool-wait timeout (HTTP 503). */
+  UPSTREAM_BUSY: 'PODKIT_ERR_UPSTREAM_BUSY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

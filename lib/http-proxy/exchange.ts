@@ -4,6 +4,10 @@
  * ways, and turns upstream failures into 502/504 with a JSON body. The response head is relayed from
  * the controller's raw header Buffers in one pass, without building header objects of its own.
  *
+ * With the upstream's `slots` (a bounded pool wait), an exchange waits for a free connection at most
+ * that long and is then answered 503. A caller may also end an exchange with an answer of its own
+ * (`refuse`: a body too large or too slow), which stops the upstream request.
+ *
  * A caller adds response headers per request (`responseHeaders`: HSTS, rate limits, a variant's name)
  * and may watch the answer (`ExchangeObserver`: status, head, body chunks, how it ended), which is how
  * a traffic split compares a primary's answer with its mirror's.
@@ -17,6 +21,7 @@ import { ErrorCode } from '../errors.js';
 import { sendError } from './error-response.js';
 import { clientResponseHeaders } from './headers.js';
 import { statusClass, type UpstreamErrorReason } from './metrics.js';
+import type { SlotWaiter } from './pool-slots.js';
 import { upstreamErrorReason, upstreamFailureAnswer } from './upstream-error.js';
 import type { Upstream } from './upstreams.js';
 
@@ -66,11 +71,12 @@ type TaggedResponse = ClientResponse & { [kExchange]?: ProxyExchange };
 /** Methods safe to send again when a kept-alive upstream connection turned out to be closed. */
 const retryable = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export class ProxyExchange implements Dispatcher.DispatchHandler {
+export class ProxyExchange implements Dispatcher.DispatchHandler, SlotWaiter {
   #controller: Dispatcher.DispatchController | undefined;
   #done = false;
   #retried = false;
   #status = 0;
+  #holdsSlot = false;
 
   constructor(
     readonly ctx: ExchangeContext,
@@ -88,7 +94,72 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   start(): void {
-    this.upstream.pool.dispatch(this.options, this);
+    const slots = this.upstream.slots;
+    if (slots === undefined || this.#holdsSlot) this.upstream.pool.dispatch(this.options, this);
+    else slots.take(this);
+  }
+
+  slotGranted(): void {
+    this.#holdsSlot = true;
+    // The client went away or was answered while this exchange waited in line.
+    if (this.#done) this.#releaseSlot();
+    else this.upstream.pool.dispatch(this.options, this);
+  }
+
+  slotTimedOut(): void {
+    if (this.#done) return;
+    this.#done = true;
+    const upstream = this.upstream;
+    upstream.onPoolWaitTimeout?.();
+    if (this.res.destroyed || this.res.headersSent) {
+      this.observer?.end?.(0, this.#seconds(), undefined);
+      return;
+    }
+    sendError(
+      this.res,
+      503,
+      ErrorCode.UPSTREAM_BUSY,
+      `no upstream connection came free within ${upstream.slots?.waitMs ?? 0} ms`,
+      this.#responseHeaders(),
+    );
+    upstream.metrics.requestsByClass['5xx'].inc();
+    this.#answered(503, undefined);
+  }
+
+  /**
+   * Ends the exchange with the proxy's own answer (the caller counts it): the upstream request is
+   * stopped; a response already started is cut short instead. HTTP/1.1 answers close the connection,
+   * as the rest of a refused body is never read.
+   */
+  refuse(status: number, code: ErrorCode, message: string): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#controller?.abort(new Error(message));
+    this.#releaseSlot();
+    const res = this.res;
+    if (res.destroyed || res.headersSent) {
+      if (!res.destroyed) res.destroy();
+      this.observer?.end?.(0, this.#seconds(), undefined);
+      return;
+    }
+    const headers = this.#responseHeaders();
+    sendError(
+      res,
+      status,
+      code,
+      message,
+      this.req.httpVersionMajor === 1 && !this.ctx.connections.draining
+        ? [...headers, 'connection', 'close']
+        : headers,
+    );
+    this.upstream.metrics.requestsByClass[statusClass(status)].inc();
+    this.#answered(status, undefined);
+  }
+
+  #releaseSlot(): void {
+    if (!this.#holdsSlot) return;
+    this.#holdsSlot = false;
+    this.upstream.slots?.release();
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -121,6 +192,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.#done = true;
+    this.#releaseSlot();
     this.res.end();
     this.#answered(this.#status, undefined);
   }
@@ -147,6 +219,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.#done = true;
+    this.#releaseSlot();
     const upstream = this.upstream;
     upstream.metrics.upstreamErrors[reason].inc();
     if (reason === 'connect' && err.code === 'ECONNREFUSED') upstream.onRefused();
@@ -198,6 +271,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.#done) return;
     this.#done = true;
     this.#controller?.abort(new Error('the client went away'));
+    this.#releaseSlot();
     this.observer?.end?.(0, this.#seconds(), undefined);
   }
 

@@ -4,8 +4,10 @@
  *
  * To the upstream: hop-by-hop headers (and those the client's Connection header names) are dropped;
  * X-Forwarded-For and Forwarded are appended to (the upstream reads the right-most entry, which this
- * proxy wrote); X-Forwarded-Proto and X-Forwarded-Host are replaced; X-Forwarded-Client-Cert is dropped
- * whatever the client sent and set only from a client certificate the caller verified.
+ * proxy wrote), or replaced at an edge; X-Forwarded-Proto, X-Forwarded-Host and X-Real-IP are replaced;
+ * X-Forwarded-Client-Cert is dropped whatever the client sent and set only from a client certificate
+ * the caller verified. Names with an underscore are dropped by default: CGI-style servers read
+ * `X_Forwarded_Client_Cert` as `X-Forwarded-Client-Cert` (Envoy's headers_with_underscores_action).
  */
 
 /** RFC 9110 §7.6.1 connection-specific fields, plus fields HTTP/2 forbids and undici refuses. */
@@ -23,7 +25,13 @@ const hopByHop = new Set([
 ]);
 
 /** Replaced, never passed from the client. */
-const replaced = new Set(['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-client-cert']);
+const replaced = new Set(['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-client-cert', 'x-real-ip']);
+
+/** What happens to a request header whose name contains `_`: reject answers 400. */
+export type UnderscoreAction = 'allow' | 'drop' | 'reject';
+
+/** How X-Forwarded-For and Forwarded are written: after the client's entries, or instead of them. */
+export type ForwardedForMode = 'append' | 'replace';
 
 export interface ForwardInfo {
   /** The client's address as seen on the socket. */
@@ -37,6 +45,10 @@ export interface ForwardInfo {
    * proxy to other services, which route by name. The client's is still in X-Forwarded-Host.
    */
   hostFromOrigin?: boolean;
+  /** Request headers named with `_`; default `drop`. */
+  underscores?: UnderscoreAction;
+  /** Default `append`; `replace` at an edge, where nothing the client says about itself is kept. */
+  forwardedFor?: ForwardedForMode;
 }
 
 export interface UpstreamRequestHead {
@@ -47,6 +59,12 @@ export interface UpstreamRequestHead {
   /** A non-zero Content-Length or a Transfer-Encoding was sent (HTTP/1.1 framing). */
   declaresBody: boolean;
   hasAuthorization: boolean;
+  /** With `underscores: 'reject'`: the first header named with `_` (the request must get 400). */
+  underscoreHeader?: string;
+  /** Header fields the client sent, HTTP/2 pseudo-headers not counted. */
+  fieldCount: number;
+  /** The client's Content-Length as sent, if any. */
+  contentLength: string | undefined;
 }
 
 /** Request headers for the upstream, found in one pass over the client's raw headers. */
@@ -58,11 +76,21 @@ export function upstreamRequestHead(raw: readonly string[], info: ForwardInfo): 
   let host: string | undefined;
   let declaresBody = false;
   let hasAuthorization = false;
+  let underscoreHeader: string | undefined;
+  let contentLength: string | undefined;
+  let pseudo = 0;
+  const underscores = info.underscores ?? 'drop';
+  const replaceForwarded = info.forwardedFor === 'replace';
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
     if (name.charCodeAt(0) === 58 /* ':' HTTP/2 pseudo-header */) {
+      pseudo++;
       if (name === ':authority') host = value;
+      continue;
+    }
+    if (underscores !== 'allow' && name.indexOf('_') !== -1) {
+      underscoreHeader ??= name;
       continue;
     }
     const lower = name.toLowerCase();
@@ -74,6 +102,7 @@ export function upstreamRequestHead(raw: readonly string[], info: ForwardInfo): 
         connectionTokens = value.toLowerCase().split(/\s*,\s*/);
         continue;
       case 'content-length':
+        contentLength = value;
         if (value !== '0') declaresBody = true;
         break;
       case 'transfer-encoding':
@@ -83,10 +112,11 @@ export function upstreamRequestHead(raw: readonly string[], info: ForwardInfo): 
         hasAuthorization = true;
         break;
       case 'x-forwarded-for':
-        forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+        if (!replaceForwarded)
+          forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
         continue;
       case 'forwarded':
-        forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
+        if (!replaceForwarded) forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
         continue;
     }
     if (hopByHop.has(lower) || replaced.has(lower)) continue;
@@ -97,12 +127,22 @@ export function upstreamRequestHead(raw: readonly string[], info: ForwardInfo): 
   const client = info.clientAddress;
   if (host !== undefined && info.hostFromOrigin !== true) out.push('host', host);
   out.push('x-forwarded-for', forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
+  out.push('x-real-ip', client);
   out.push('x-forwarded-proto', info.proto);
   if (host !== undefined) out.push('x-forwarded-host', host);
   const element = `for=${forwardedNode(client)};proto=${info.proto}${host === undefined ? '' : `;host=${quoteIfNeeded(host)}`}`;
   out.push('forwarded', forwarded === undefined ? element : `${forwarded}, ${element}`);
   if (info.clientCert !== undefined) out.push('x-forwarded-client-cert', info.clientCert);
-  return { headers: out, host, declaresBody, hasAuthorization };
+  const head: UpstreamRequestHead = {
+    headers: out,
+    host,
+    declaresBody,
+    hasAuthorization,
+    fieldCount: (raw.length >> 1) - pseudo,
+    contentLength,
+  };
+  if (underscores === 'reject' && underscoreHeader !== undefined) head.underscoreHeader = underscoreHeader;
+  return head;
 }
 
 /** Response headers from the upstream (undici's raw Buffers) for the client, hop-by-hop fields dropped. */

@@ -2,6 +2,8 @@
  * HTTP/1.1 upgrades (WebSocket): the handshake goes to the upstream through the same keep-alive pool,
  * with the same forwarded headers as any request. A 101 answer is relayed and both sockets are then
  * piped into each other; any other answer is relayed as an ordinary response and the connection closed.
+ * With `tunnel.idleMs`, a tunnel with no bytes either way that long is closed (the client socket's own
+ * inactivity timer sees both directions: it reads one and writes the other).
  */
 
 import { STATUS_CODES } from 'node:http';
@@ -13,6 +15,17 @@ import { statusClass } from './metrics.js';
 import { upstreamErrorReason, upstreamFailureAnswer } from './upstream-error.js';
 import type { Upstream } from './upstreams.js';
 
+export interface TunnelOptions {
+  /** Close a tunnel idle this long; 0: never. */
+  idleMs: number;
+  onIdle?(): void;
+}
+
+/** Whether an Upgrade header asks for WebSocket, the one upgrade a proxy relays (token, any case). */
+export function isWebSocketUpgrade(upgrade: string | undefined): boolean {
+  return upgrade !== undefined && upgrade.trim().toLowerCase() === 'websocket';
+}
+
 export class UpgradeExchange implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined;
   #responded = false;
@@ -23,6 +36,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
     readonly head: Buffer,
     readonly options: Dispatcher.DispatchOptions,
     readonly responseHeaders: readonly string[],
+    readonly tunnelOptions?: TunnelOptions,
   ) {
     const abort = () => this.#controller?.abort(new Error('the client went away'));
     client.on('error', abort);
@@ -59,7 +73,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
     client.write(`${lines.join('\r\n')}\r\n\r\n`);
     this.upstream.metrics.requestsByClass['1xx'].inc();
     if (this.head.length > 0) upstream.write(this.head);
-    tunnel(client, upstream);
+    tunnel(client, upstream, this.tunnelOptions);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
@@ -100,11 +114,18 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
 }
 
 /** Pipes two sockets into each other; when either ends or fails, both are closed. */
-function tunnel(client: Duplex, upstream: Duplex): void {
+function tunnel(client: Duplex, upstream: Duplex, options: TunnelOptions | undefined): void {
   const close = () => {
     client.destroy();
     upstream.destroy();
   };
+  if (options !== undefined && options.idleMs > 0 && 'setTimeout' in client) {
+    (client as Duplex & { setTimeout(ms: number): unknown }).setTimeout(options.idleMs);
+    client.once('timeout', () => {
+      options.onIdle?.();
+      close();
+    });
+  }
   client.on('error', close);
   upstream.on('error', close);
   client.once('close', close);

@@ -6,6 +6,7 @@
 
 import type { Pool } from 'undici';
 import type { UpstreamMetrics } from './metrics.js';
+import { PoolSlots } from './pool-slots.js';
 import { type Dispatch, UpstreamPool } from './upstream-pool.js';
 
 export interface UpstreamSpec {
@@ -20,6 +21,11 @@ export interface UpstreamSpec {
   metrics: UpstreamMetrics;
   /** Called when the upstream refused a connection, so readiness can react at once. */
   onRefused(): void;
+  /**
+   * Bound the wait for a free connection: an exchange that gets none within `timeoutMs` is answered
+   * 503 and `onTimeout` is called. Without it, requests queue in the pool until the upstream timeout.
+   */
+  poolWait?: { timeoutMs: number; onTimeout(): void };
 }
 
 /** One upstream as the exchanges see it. */
@@ -29,6 +35,9 @@ export interface Upstream {
   readonly metrics: UpstreamMetrics;
   readonly timeoutMs: number;
   onRefused(): void;
+  /** With `poolWait`: the slots exchanges take before they are dispatched. */
+  readonly slots?: PoolSlots;
+  onPoolWaitTimeout?(): void;
 }
 
 export interface UpstreamsEvents {
@@ -67,6 +76,12 @@ export class Upstreams {
       metrics: spec.metrics,
       timeoutMs: spec.timeoutMs,
       onRefused: spec.onRefused,
+      ...(spec.poolWait
+        ? {
+            slots: new PoolSlots(spec.connections, spec.poolWait.timeoutMs),
+            onPoolWaitTimeout: spec.poolWait.onTimeout,
+          }
+        : {}),
     };
     this.#byName.set(spec.name, upstream);
     return upstream;

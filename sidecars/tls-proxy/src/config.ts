@@ -48,6 +48,19 @@ export interface ProxyConfig {
     | { rate: number; burst: number; authenticatedRate: number; authenticatedBurst: number }
     | undefined;
   proxyProtocol: boolean;
+  // HTTP layer limits and header policy (l7-server.ts, lib/http-proxy).
+  headersWithUnderscores: 'allow' | 'drop' | 'reject';
+  xff: 'append' | 'replace';
+  clientBodyTimeoutMs: number;
+  /** 0: no limit. */
+  maxRequestsPerIp: number;
+  maxHeaderCount: number;
+  /** 0: no limit. */
+  maxBodySize: number;
+  http2MaxConcurrentStreams: number;
+  http2MaxResets: number;
+  /** 0: never. */
+  tunnelIdleTimeoutMs: number;
 }
 
 export function proxyConfig(options: TlsProxyOptions): ProxyConfig {
@@ -89,6 +102,16 @@ export function proxyConfig(options: TlsProxyOptions): ProxyConfig {
           }
         : undefined,
     proxyProtocol: options.proxyProtocol,
+    // HTTP layer limits and header policy.
+    headersWithUnderscores: options.headersWithUnderscores,
+    xff: options.xff,
+    clientBodyTimeoutMs: options.clientBodyTimeout,
+    maxRequestsPerIp: options.maxRequestsPerIp,
+    maxHeaderCount: options.maxHeaderCount,
+    maxBodySize: options.maxBodySize,
+    http2MaxConcurrentStreams: options.http2MaxConcurrentStreams,
+    http2MaxResets: options.http2MaxResets,
+    tunnelIdleTimeoutMs: options.tunnelIdleTimeout,
   };
 }
 

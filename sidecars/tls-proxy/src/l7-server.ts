@@ -4,26 +4,31 @@
  * protocol per connection; HTTP/1.1 goes to a node http.Server (its parser enforces header size, header
  * and request timeouts, and refuses request smuggling), HTTP/2 to a node http2 server. Neither listens:
  * the TLS server hands them finished connections. What is tls-proxy's own happens here: mTLS refusals,
- * rate limits, HSTS, and the client certificate passed on in X-Forwarded-Client-Cert.
+ * rate limits, HSTS, and the client certificate passed on in X-Forwarded-Client-Cert; and the limits on
+ * what a client controls (header count, body size and pace, requests per address, HTTP/2 streams and
+ * resets, tunnel idleness), each counted in limit_rejections_total when it refuses.
  */
 
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, ServerResponse } from 'node:http';
 import type * as Http2 from 'node:http2';
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../../lib/errors.js';
 import { HttpConnections } from '../../../lib/http-drain.js';
 import { sendError, writeRawError } from '../../../lib/http-proxy/error-response.js';
 import { asClientResponse, type ClientRequest, ProxyExchange } from '../../../lib/http-proxy/exchange.js';
 import { upstreamRequestHead } from '../../../lib/http-proxy/headers.js';
-import { UpgradeExchange } from '../../../lib/http-proxy/upgrade.js';
+import { limitBodySize, watchBodyIdle } from '../../../lib/http-proxy/request-body.js';
+import { isWebSocketUpgrade, UpgradeExchange } from '../../../lib/http-proxy/upgrade.js';
 import { Upstreams } from '../../../lib/http-proxy/upstreams.js';
 import { builtinOnFirstUse } from '../../../lib/on-first-use.js';
 import type { ProxyConfig } from './config.js';
-import type { DataPlaneMetrics } from './metrics.js';
+import { ResetGuard } from './h2-resets.js';
+import type { DataPlaneMetrics, LimitName } from './metrics.js';
 import { bucketOf, type Decision, RateLimiter } from './rate-limit.js';
+import { RequestsPerIp } from './requests-per-ip.js';
 import { type ConnectionState, kConnection, type StatefulSocket } from './tls-server.js';
 
 /** Loaded with the first HTTP/2 connection: an idle proxy, or one whose clients speak HTTP/1.1, never holds it. */
@@ -64,6 +69,10 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
   const limiter = config.rateLimit ? new RateLimiter() : undefined;
   const limits = config.rateLimit;
   const hsts = config.hstsMaxAge > 0 ? ['strict-transport-security', `max-age=${config.hstsMaxAge}`] : [];
+  const perIp = config.maxRequestsPerIp > 0 ? new RequestsPerIp(config.maxRequestsPerIp) : undefined;
+  const resets = new ResetGuard(config.http2MaxResets, () => metrics.limitRejected.h2_rapid_reset.inc());
+  const forwarding = { underscores: config.headersWithUnderscores, forwardedFor: config.xff } as const;
+  const { limitRejected } = metrics;
 
   /** Headers every response carries; undefined when the request was answered here (403, 429). */
   function responseExtras(
@@ -102,6 +111,7 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
       clientAddress: state.clientAddress,
       proto: 'https',
       clientCert: state.identity?.header,
+      ...forwarding,
     });
     const answer = (status: number, code: ErrorCode, message: string, extra: string[]) => {
       metrics.requestsByClass['4xx'].inc();
@@ -113,6 +123,19 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
         h1 && connections.draining ? [...extra, 'connection', 'close'] : extra,
       );
     };
+    // A refusal before the body is read: an HTTP/1.1 connection closes, as that body is never read.
+    const refuse = (status: number, message: string, extra: string[]) =>
+      answer(status, ErrorCode.BAD_REQUEST, message, h1 ? [...extra, 'connection', 'close'] : extra);
+    if (head.fieldCount > config.maxHeaderCount) {
+      limitRejected.header_count.inc();
+      refuse(431, `more than ${config.maxHeaderCount} header fields`, hsts);
+      return;
+    }
+    if (head.underscoreHeader !== undefined) {
+      limitRejected.underscore_header.inc();
+      refuse(400, `header names with '_' are refused (${head.underscoreHeader})`, hsts);
+      return;
+    }
     const extra = responseExtras(state, answer);
     if (extra === undefined) return;
     const url = req.url ?? '';
@@ -122,18 +145,56 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
       return;
     }
     const hasBody = h1 ? head.declaresBody : !(req as Http2ServerRequest).stream.endAfterHeaders;
-    new ProxyExchange(
+    const maxBody = config.maxBodySize;
+    if (hasBody && maxBody > 0 && head.contentLength !== undefined && Number(head.contentLength) > maxBody) {
+      limitRejected.body_size.inc();
+      refuse(413, `request body larger than ${maxBody} bytes`, extra);
+      return;
+    }
+    if (perIp !== undefined && !perIp.admit(state.clientAddress, nodeResponse)) {
+      limitRejected.requests_per_ip.inc();
+      answer(
+        429,
+        ErrorCode.RATE_LIMITED,
+        `more than ${perIp.max} requests in flight from one address`,
+        extra,
+      );
+      return;
+    }
+    if (!h1) resets.watch(req as Http2ServerRequest);
+    let body: ClientRequest | Readable | null = null;
+    let exchange: ProxyExchange | undefined;
+    if (hasBody) {
+      body =
+        maxBody > 0 && head.contentLength === undefined
+          ? limitBodySize(
+              req,
+              maxBody,
+              () => exchange,
+              () => limitRejected.body_size.inc(),
+            )
+          : req;
+    }
+    exchange = new ProxyExchange(
       exchangeContext,
       upstream,
       req,
       res,
-      { path: url, method, headers: head.headers, body: hasBody ? req : null },
+      { path: url, method, headers: head.headers, body },
       extra,
       startedAt,
-    ).start();
+    );
+    if (hasBody && config.clientBodyTimeoutMs > 0) {
+      watchBodyIdle(req, exchange, config.clientBodyTimeoutMs, () => limitRejected.body_idle.inc());
+    }
+    exchange.start();
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!isWebSocketUpgrade(req.headers.upgrade)) {
+      plainRequest(req, socket);
+      return;
+    }
     // Bytes that arrive before the tunnel exists must wait, not flow away unread.
     socket.pause();
     const state = (socket as StatefulSocket)[kConnection] ?? unknownConnection;
@@ -142,11 +203,23 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
       clientAddress: state.clientAddress,
       proto: 'https',
       clientCert: state.identity?.header,
+      ...forwarding,
     });
     const answer = (status: number, code: ErrorCode, message: string, extra: string[]) => {
       metrics.requestsByClass['4xx'].inc();
       writeRawError(socket, status, code, message, extra);
     };
+    if (requestHead.fieldCount > config.maxHeaderCount) {
+      limitRejected.header_count.inc();
+      answer(431, ErrorCode.BAD_REQUEST, `more than ${config.maxHeaderCount} header fields`, hsts);
+      return;
+    }
+    if (requestHead.underscoreHeader !== undefined) {
+      limitRejected.underscore_header.inc();
+      const message = `header names with '_' are refused (${requestHead.underscoreHeader})`;
+      answer(400, ErrorCode.BAD_REQUEST, message, hsts);
+      return;
+    }
     const extra = responseExtras(state, answer);
     if (extra === undefined) return;
     if (connections.draining) {
@@ -161,10 +234,39 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
         path: req.url ?? '/',
         method: req.method ?? 'GET',
         headers: requestHead.headers,
-        upgrade: String(req.headers.upgrade ?? 'websocket'),
+        upgrade: 'websocket',
       },
       extra,
+      {
+        idleMs: config.tunnelIdleTimeoutMs,
+        onIdle: () => limitRejected.tunnel_idle.inc(),
+      },
     ).start();
+  }
+
+  /**
+   * An Upgrade other than WebSocket (h2c, TLS): as nginx and Envoy do, the Upgrade header is dropped
+   * and the request proxied as plain HTTP. node has already handed the connection over, so the answer
+   * goes on a response made here and the connection closes after it. A body cannot be read any more:
+   * such a request gets 400.
+   */
+  function plainRequest(req: IncomingMessage, socket: Duplex): void {
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => (socket as Socket).destroySoon());
+    socket.once('close', () => res.destroy());
+    socket.resume();
+    const declared = req.headers['content-length'];
+    if ((declared !== undefined && declared !== '0') || req.headers['transfer-encoding'] !== undefined) {
+      metrics.requestsByClass['4xx'].inc();
+      sendError(asClientResponse(res), 400, ErrorCode.BAD_REQUEST, 'only WebSocket upgrades are relayed', [
+        'connection',
+        'close',
+      ]);
+      return;
+    }
+    onRequest(req, res);
   }
 
   const h1 = createHttpServer({
@@ -177,11 +279,14 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
   // This server never listens (the TLS server hands it connections), and node only starts its
   // header/request timeout checks on 'listening': start them here, or slowloris goes unchecked.
   h1.emit('listening');
+  // node's own count (2000, above --max-header-count's range) stays: set lower, node drops the fields
+  // past it, Host included, before this server can count them.
   connections.followHttp1(h1);
   h1.on('request', onRequest);
   h1.on('upgrade', onUpgrade);
   h1.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
-    const { status, message } = clientErrorAnswer(err.code);
+    const { status, message, limit } = clientErrorAnswer(err.code);
+    if (limit !== undefined) limitRejected[limit].inc();
     const response = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (status === 0 || !socket.writable || response?.headersSent) {
       socket.destroy();
@@ -198,13 +303,23 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
     if (h2) return h2;
     h2 = http2().createServer({
       maxSessionMemory: 32,
-      settings: { maxHeaderListSize: config.maxHeaderSize, maxConcurrentStreams: 256 },
+      // Room past --max-header-count, so most excess gets a counted 431 rather than a bare reset.
+      maxHeaderListPairs: config.maxHeaderCount * 2 + 8,
+      settings: {
+        maxHeaderListSize: config.maxHeaderSize,
+        maxConcurrentStreams: config.http2MaxConcurrentStreams,
+      },
     });
     if (config.idleTimeoutMs > 0) h2.setTimeout(config.idleTimeoutMs);
     connections.followHttp2(h2);
     h2.on('request', onRequest);
-    h2.on('sessionError', () => {
+    h2.on('sessionError', (err: Error & { code?: string }) => {
       // A broken client session ends on its own; other sessions are unaffected.
+      // node ends a session whose client opens streams past SETTINGS_MAX_CONCURRENT_STREAMS with a
+      // protocol error, as it does any other protocol error: all are counted here.
+      if (err.code === 'ERR_HTTP2_ERROR' || err.code === 'ERR_HTTP2_TOO_MANY_INVALID_FRAMES') {
+        limitRejected.h2_streams.inc();
+      }
     });
     return h2;
   }
@@ -253,12 +368,16 @@ function rateLimitHeaders(decision: Decision): string[] {
   ];
 }
 
-function clientErrorAnswer(code: string | undefined): { status: number; message: string } {
+function clientErrorAnswer(code: string | undefined): {
+  status: number;
+  message: string;
+  limit?: LimitName;
+} {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return { status: 431, message: 'request header fields too large' };
+      return { status: 431, message: 'request header fields too large', limit: 'header_size' };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, message: 'request not received in time' };
+      return { status: 408, message: 'request not received in time', limit: 'request_timeout' };
     case 'ECONNRESET':
     case 'EPIPE':
       return { status: 0, message: '' };

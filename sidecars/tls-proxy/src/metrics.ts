@@ -28,6 +28,26 @@ export const connectionLimitNames = ['connections', 'connections_per_ip'] as con
 
 export type HandshakeFailureReason = (typeof handshakeFailureReasons)[number];
 
+/**
+ * Limits on what a client controls, as labels of limit_rejections_total: one per limit, each counted
+ * when it refuses a request, a stream or a connection.
+ */
+export const limitNames = [
+  // HTTP layer (l7-server.ts, lib/http-proxy)
+  'header_size',
+  'header_count',
+  'request_timeout',
+  'body_size',
+  'body_idle',
+  'underscore_header',
+  'requests_per_ip',
+  'h2_streams',
+  'h2_rapid_reset',
+  'tunnel_idle',
+] as const;
+
+export type LimitName = (typeof limitNames)[number];
+
 export type DataPlaneMetrics = ReturnType<typeof createDataPlaneMetrics>;
 
 export function createDataPlaneMetrics(registry: Registry) {
@@ -52,14 +72,21 @@ export function createDataPlaneMetrics(registry: Registry) {
   });
   // Zero-initialised so dashboards and alerts see every series from the first scrape.
   for (const reason of handshakeFailureReasons) handshakeFailures.inc({ reason }, 0);
-  // --- limit rejections (one counter for every limit a client can trip; labels from limitNames) ---
+  // --- limit rejections (one counter for every limit a client can trip) ---
   const limitRejections = new Counter({
     name: metricName(component, 'limit_rejections_total'),
-    help: 'Connections or requests refused because a client reached a limit, by limit.',
+    help: 'Requests, streams or connections refused because a client went past a limit, by limit.',
     labelNames: ['limit'],
     registers,
   });
   for (const limit of connectionLimitNames) limitRejections.inc({ limit }, 0);
+  // Bound once, so a refusal does no label hashing.
+  const limitRejected = {} as Record<LimitName, { inc(): void }>;
+  for (const limit of limitNames) {
+    const child = limitRejections.labels({ limit });
+    child.inc(0);
+    limitRejected[limit] = child;
+  }
   // --- end limit rejections ---
   return {
     // requestsByClass, upstreamErrors and duration: the l7 proxy core's handles (one upstream).
@@ -75,6 +102,7 @@ export function createDataPlaneMetrics(registry: Registry) {
     }),
     handshakeFailures,
     limitRejections,
+    limitRejected,
     activeConnections: new Gauge({
       name: metricName(component, 'active_connections'),
       help: 'Client connections open now (TLS established or in handshake).',

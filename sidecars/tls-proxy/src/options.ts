@@ -175,4 +175,54 @@ export const tlsProxyOptions = {
     default: '30s',
     description: 'Also re-read the certificate files this often, in case file events are missed; 0: never.',
   }),
+  // HTTP layer limits and header policy (l7-server.ts, lib/http-proxy).
+  headersWithUnderscores: opt.enum(['allow', 'drop', 'reject'], {
+    default: 'drop',
+    description:
+      "Request headers named with '_' (X_Forwarded_Client_Cert reads as X-Forwarded-Client-Cert to CGI-style apps): drop them, reject the request (400) or allow them.",
+  }),
+  xff: opt.enum(['append', 'replace'], {
+    default: 'append',
+    description:
+      "X-Forwarded-For and Forwarded: append the client's address to what it sent, or replace it (at the edge, the upstream sees only the client's address).",
+  }),
+  clientBodyTimeout: opt.duration({
+    default: '60s',
+    description:
+      'A request body that receives nothing for this long gets 408 and its upstream request is ended; 0: never.',
+  }),
+  maxRequestsPerIp: opt.int({
+    default: 0,
+    min: 0,
+    description:
+      'Requests one client address may have in flight per process; more get 429. 0: no limit (a load balancer in front shares one address).',
+  }),
+  maxHeaderCount: opt.int({
+    default: 100,
+    min: 1,
+    max: 1000,
+    description: 'Most header fields in a request (HTTP/1.1 and HTTP/2); more get 431.',
+  }),
+  maxBodySize: opt.bytes({
+    default: '0',
+    description:
+      'Largest request body (Content-Length, or counted as it streams); larger gets 413. 0: no limit (bodies are streamed, never buffered).',
+  }),
+  http2MaxConcurrentStreams: opt.int({
+    default: 128,
+    min: 1,
+    max: 10_000,
+    description: 'SETTINGS_MAX_CONCURRENT_STREAMS: open streams per HTTP/2 connection; more are refused.',
+  }),
+  http2MaxResets: opt.int({
+    default: 100,
+    min: 1,
+    description:
+      'RST_STREAM frames a client may send per second on one HTTP/2 connection; more closes it with GOAWAY (rapid reset).',
+  }),
+  tunnelIdleTimeout: opt.duration({
+    default: '10m',
+    description:
+      'Upgraded connections (WebSocket) with no traffic either way this long are closed; 0: never.',
+  }),
 };

@@ -54,6 +54,7 @@ t.test(
       ['Accept', 'text/plain'],
       ['host', 'app.example'],
       ['x-forwarded-for', '203.0.113.7, 10.0.0.9'],
+      ['x-real-ip', '10.0.0.9'],
       ['x-forwarded-proto', 'https'],
       ['x-forwarded-host', 'app.example'],
       ['forwarded', 'for=203.0.113.7, for=10.0.0.9;proto=https;host=app.example'],
@@ -81,6 +82,7 @@ t.test(
       ['content-length', '5'],
       ['host', 'localhost:8443'],
       ['x-forwarded-for', '::1'],
+      ['x-real-ip', '::1'],
       ['x-forwarded-proto', 'https'],
       ['x-forwarded-host', 'localhost:8443'],
       ['forwarded', 'for="[::1]";proto=https;host="localhost:8443"'],
@@ -138,6 +140,7 @@ t.test('a plain listener says http; client addresses as X-Forwarded-For writes t
   t.same(toPairs(head.headers), [
     ['host', 'localhost:8000'],
     ['x-forwarded-for', '127.0.0.1'],
+    ['x-real-ip', '127.0.0.1'],
     ['x-forwarded-proto', 'http'],
     ['x-forwarded-host', 'localhost:8000'],
     ['forwarded', 'for=127.0.0.1;proto=http;host="localhost:8000"'],
@@ -159,6 +162,7 @@ t.test(
     t.same(toPairs(head.headers), [
       ['Accept', '*/*'],
       ['x-forwarded-for', '127.0.0.1'],
+      ['x-real-ip', '127.0.0.1'],
       ['x-forwarded-proto', 'http'],
       ['x-forwarded-host', 'localhost:8000'],
       ['forwarded', 'for=127.0.0.1;proto=http;host="localhost:8000"'],
@@ -166,6 +170,77 @@ t.test(
     t.equal(head.host, 'localhost:8000', 'the client’s Host is still reported to the caller');
   },
 );
+
+t.test('names with an underscore: dropped by default, kept with allow, reported with reject', async (t) => {
+  const raw = [
+    'Host',
+    'app.example',
+    'X_Forwarded_Client_Cert',
+    'Subject="CN=admin"',
+    'X-Auth_User',
+    'admin',
+    'Accept',
+    '*/*',
+  ];
+  const info = { clientAddress: '10.0.0.9', proto: 'https' as const, clientCert: undefined };
+  const dropped = upstreamRequestHead(raw, info);
+  t.notOk(
+    toPairs(dropped.headers).some(([name]) => name.includes('_')),
+    'no underscore name reaches the upstream by default',
+  );
+  t.ok(
+    toPairs(dropped.headers).some(([name]) => name === 'Accept'),
+    'other headers are kept',
+  );
+  t.equal(dropped.underscoreHeader, undefined, 'drop does not refuse the request');
+
+  const allowed = upstreamRequestHead(raw, { ...info, underscores: 'allow' });
+  t.same(
+    toPairs(allowed.headers).filter(([name]) => name.includes('_')),
+    [
+      ['X_Forwarded_Client_Cert', 'Subject="CN=admin"'],
+      ['X-Auth_User', 'admin'],
+    ],
+    'allow passes them as sent',
+  );
+
+  const rejected = upstreamRequestHead(raw, { ...info, underscores: 'reject' });
+  t.equal(rejected.underscoreHeader, 'X_Forwarded_Client_Cert', 'reject names the first one');
+});
+
+t.test('X-Real-IP is the socket address; --xff replace keeps nothing the client said', async (t) => {
+  const raw = [
+    'Host',
+    'app.example',
+    'X-Real-IP',
+    '1.2.3.4',
+    'X-Forwarded-For',
+    '203.0.113.7',
+    'Forwarded',
+    'for=203.0.113.7',
+  ];
+  const info = { clientAddress: '10.0.0.9', proto: 'https' as const, clientCert: undefined };
+  const appended = toPairs(upstreamRequestHead(raw, info).headers);
+  t.same(
+    appended.filter(([name]) => name.toLowerCase() === 'x-real-ip'),
+    [['x-real-ip', '10.0.0.9']],
+    "the client's X-Real-IP is replaced",
+  );
+  t.same(
+    appended.find(([name]) => name === 'x-forwarded-for'),
+    ['x-forwarded-for', '203.0.113.7, 10.0.0.9'],
+  );
+
+  const replaced = toPairs(upstreamRequestHead(raw, { ...info, forwardedFor: 'replace' }).headers);
+  t.same(
+    replaced.find(([name]) => name === 'x-forwarded-for'),
+    ['x-forwarded-for', '10.0.0.9'],
+  );
+  t.same(
+    replaced.find(([name]) => name === 'forwarded'),
+    ['forwarded', 'for=10.0.0.9;proto=https;host=app.example'],
+  );
+});
 
 function toPairs(flat: readonly string[]): [string, string][] {
   const pairs: [string, string][] = [];
