@@ -40,8 +40,9 @@ async function ensureSystem(profile: string, path: string): Promise<{ code: numb
 }
 
 t.test('a Node below the engines floor stops it with one line naming both versions', async (t) => {
-  const [major, minor] = floor.split('.').map(Number) as [number, number];
-  const old = `v${major}.${minor - 1}.9`;
+  // Just below the floor, whether it names a minor (>=20.19) or a major only (>=24).
+  const [major = 0, minor = 0] = floor.split('.').map(Number);
+  const old = minor > 0 ? `v${major}.${minor - 1}.9` : `v${major - 1}.99.9`;
   const result = await ensureSystem('demo', `${nodeReporting(old)}:${process.env.PATH}`);
   t.equal(result.code, 1);
   t.equal(result.stderr.trim().split('\n').length, 1, 'one line');
