@@ -21,7 +21,7 @@
 import type { FamilyType } from '../../../lib/exposition.js';
 import { type Path, PathError, parseTemplate, singlePath, type Template } from './jsonpath.js';
 import { counterName, lintProblem, sanitizeLabelName, sanitizeName } from './names.js';
-import { yaml } from './yaml.js';
+import { parseYamlWithLines } from './yaml.js';
 
 export interface JsonValue {
   /** The family's name, as written (a counter's with `_total`). */
@@ -81,19 +81,7 @@ const metricKeys = [
 ];
 
 export function parseJsonMapping(text: string, moduleName: string | undefined): JsonMapping {
-  const lines = new (yaml().LineCounter)();
-  const doc = yaml().parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  const lineOf = (path: ReadonlyArray<string | number>, fallback = 1): number => {
-    const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
-    return node?.range ? lines.linePos(node.range[0]).line : fallback;
-  };
-  const yamlError = doc.errors[0];
-  if (yamlError)
-    throw new MappingError(
-      yamlError.linePos?.[0].line ?? 1,
-      `not valid YAML: ${yamlError.message.split('\n')[0]}`,
-    );
-  const root: unknown = doc.toJS();
+  const { root, lineOf } = parseYamlWithLines(text, (line, message) => new MappingError(line, message));
   if (!isRecord(root))
     throw new MappingError(1, 'expected json_exporter\'s configuration: a mapping with "modules"');
 

@@ -46,7 +46,7 @@ export function parseTemplate(source: string): Template {
       i++;
       continue;
     }
-    const close = matchingBrace(source, i);
+    const close = matching(source, i, '{', '}', false);
     if (close < 0) throw new PathError(`unclosed "{" at position ${i + 1}`);
     if (text) parts.push(text);
     text = '';
@@ -61,17 +61,26 @@ export function parseTemplate(source: string): Template {
   return parts;
 }
 
-function matchingBrace(source: string, open: number): number {
+/**
+ * The index of the `close` that ends the `open` at `from`, skipping quoted strings (and, in filter
+ * brackets, /regex/ literals, which follow `~`, a space or `(`); -1 when there is none.
+ */
+function matching(source: string, from: number, open: string, close: string, regexLiterals: boolean): number {
   let quote: string | undefined;
   let depth = 0;
-  for (let i = open; i < source.length; i++) {
+  for (let i = from; i < source.length; i++) {
     const c = source[i];
     if (quote) {
       if (c === '\\') i++;
       else if (c === quote) quote = undefined;
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === '{') depth++;
-    else if (c === '}' && --depth === 0) return i;
+    } else if (
+      c === '"' ||
+      c === "'" ||
+      (regexLiterals && c === '/' && source[i - 1] !== undefined && /[~\s(]/.test(source[i - 1] as string))
+    )
+      quote = c;
+    else if (c === open) depth++;
+    else if (c === close && --depth === 0) return i;
   }
   return -1;
 }
@@ -102,7 +111,7 @@ export function parsePath(source: string): Path {
       if (source[i] === '[') continue;
       i = fieldStep(source, i, steps);
     } else if (c === '[') {
-      const close = matchingBracket(source, i);
+      const close = matching(source, i, '[', ']', true);
       if (close < 0) throw new PathError(`unclosed "[" at position ${i + 1}`);
       steps.push(bracketStep(source.slice(i + 1, close).trim()));
       i = close + 1;
@@ -130,26 +139,6 @@ function fieldStep(source: string, start: number, steps: Step[]): number {
     throw new PathError(`expected a field name at position ${start + 1} of ${JSON.stringify(source)}`);
   steps.push({ kind: 'field', names: [name] });
   return end;
-}
-
-function matchingBracket(source: string, open: number): number {
-  let quote: string | undefined;
-  let depth = 0;
-  for (let i = open; i < source.length; i++) {
-    const c = source[i];
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = undefined;
-    } else if (
-      c === '"' ||
-      c === "'" ||
-      (c === '/' && source[i - 1] !== undefined && /[~\s(]/.test(source[i - 1] as string))
-    )
-      quote = c;
-    else if (c === '[') depth++;
-    else if (c === ']' && --depth === 0) return i;
-  }
-  return -1;
 }
 
 function bracketStep(inner: string): Step {

@@ -21,7 +21,7 @@
 import { parseDuration } from '../../../lib/option-types.js';
 import { lintProblem, sanitizeLabelName, sanitizeName } from './names.js';
 import type { StatsdType } from './statsd-line.js';
-import { yaml } from './yaml.js';
+import { parseYamlWithLines } from './yaml.js';
 
 export interface Resolved {
   readonly name: string;
@@ -97,19 +97,7 @@ const metricTypes: Record<string, StatsdType> = {
 };
 
 export function parseStatsdMapping(text: string): StatsdMapping {
-  const lines = new (yaml().LineCounter)();
-  const doc = yaml().parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  const lineOf = (path: ReadonlyArray<string | number>, fallback = 1): number => {
-    const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
-    return node?.range ? lines.linePos(node.range[0]).line : fallback;
-  };
-  const yamlError = doc.errors[0];
-  if (yamlError)
-    throw new StatsdMappingError(
-      yamlError.linePos?.[0].line ?? 1,
-      `not valid YAML: ${yamlError.message.split('\n')[0]}`,
-    );
-  const root: unknown = doc.toJS();
+  const { root, lineOf } = parseYamlWithLines(text, (line, message) => new StatsdMappingError(line, message));
   if (!isRecord(root))
     throw new StatsdMappingError(1, 'expected a mapping with "mappings:" (statsd_exporter\'s format)');
   checkKeys(root, topKeys, (key) => lineOf([key]), 'at the top level');
