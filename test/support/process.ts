@@ -7,10 +7,10 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { components, nodeFlagsFor } from '../../components.js';
 import { logLevels } from '../../lib/log-levels.js';
 import { repoRoot } from '../../scripts/repo-root.js';
+import { readJsonLines } from './json-lines.js';
 import { waitFor } from './wait.js';
 
 export { repoRoot };
@@ -99,12 +99,10 @@ export class Spawned {
     });
     const readLines = (stream: NodeJS.ReadableStream | null, onLine: (line: string) => void) => {
       if (!stream) return Promise.resolve();
-      const lines = createInterface({ input: stream });
-      lines.on('line', (line) => {
+      return readJsonLines(stream, (line) => {
         onLine(line);
         this.#notify();
       });
-      return new Promise<void>((resolve) => lines.once('close', resolve));
     };
     const logLine = (line: string) => {
       const problem = schema ? schemaProblem(line, schema.component) : undefined;

@@ -7,8 +7,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { PassThrough } from 'node:stream';
+import { readJsonLines } from '../../../test/support/json-lines.js';
 import {
   type Spawned,
   type SpawnOptions,
@@ -107,7 +107,7 @@ export function collectRecords(process: Spawned): Normalizer {
   const broken: string[] = [];
   const stdout = process.proc.stdout;
   if (!stdout) throw new Error('stdout is not a pipe');
-  createInterface({ input: stdout }).on('line', (line) => {
+  void readJsonLines(stdout, (line) => {
     try {
       const value = JSON.parse(line) as unknown;
       if (value && typeof value === 'object' && !Array.isArray(value)) records.push(value as LogRecord);
@@ -122,9 +122,9 @@ export function collectRecords(process: Spawned): Normalizer {
     broken,
     async waitForRecords(count, what, timeoutMs = 20_000) {
       const done = typeof count === 'number' ? () => records.length >= count : () => count(records);
-      await waitFor(() => done() || process.exit !== undefined, {
-        timeoutMs,
-        what: `${what}\n${process.transcript()}`,
+      await waitFor(() => done() || process.exit !== undefined, { timeoutMs, what }).catch((err: Error) => {
+        const seen = `${records.length} records, ${broken.length} broken lines`;
+        throw new Error(`${err.message} (${seen})\n${process.transcript()}`);
       });
       if (!done()) throw new Error(`log-normalizer exited before ${what}\n${process.transcript()}`);
     },
