@@ -14,7 +14,12 @@ import { parseDnsName, resolveBackends } from '../src/discovery/dns.js';
 import { backendsFromSlices } from '../src/discovery/kubernetes.js';
 import { compareNatural } from '../src/discovery/natural-order.js';
 import { errPacket, loginPacket, parseServerHello } from '../src/protocol.js';
-import { credentialsSecret, databaseStatefulSet, headlessService } from '../src/provision/manifests.js';
+import {
+  credentialsSecret,
+  databaseStatefulSet,
+  headlessService,
+  rootSecret,
+} from '../src/provision/manifests.js';
 
 t.test(
   'errPacket: header, 0xff, code little-endian, message; no SQL state before the handshake',
@@ -255,23 +260,35 @@ t.test(
       appHost: '127.0.0.1',
       appPort: 3306,
     };
-    const secret = credentialsSecret(spec, { root: 'r', app: 'a' });
+    const secret = credentialsSecret(spec, 'a');
     t.equal(secret.metadata?.name, 'orders-db-credentials');
-    t.match(secret.stringData, {
-      MARIADB_ROOT_PASSWORD: 'r',
+    t.same(secret.stringData, {
       username: 'app',
       password: 'a',
+      database: 'app',
       host: '127.0.0.1',
       port: '3306',
     });
+    const root = rootSecret(spec, 'r');
+    t.equal(root.metadata?.name, 'orders-db-root');
+    t.same(root.stringData, { username: 'root', password: 'r' });
     t.equal(headlessService(spec).spec?.clusterIP, 'None');
     const sts = databaseStatefulSet(spec);
     t.equal(sts.metadata?.name, 'orders-db');
     t.equal(sts.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage, '5Gi');
     t.same(
-      sts.spec?.template.spec?.containers[0]?.env?.map((e) => e.valueFrom?.secretKeyRef?.name),
-      ['orders-db-credentials', 'orders-db-credentials', 'orders-db-credentials', 'orders-db-credentials'],
-      'the database reads its passwords from the Secret, never from the StatefulSet',
+      sts.spec?.template.spec?.containers[0]?.env?.map((e) => [
+        e.name,
+        e.valueFrom?.secretKeyRef?.name,
+        e.valueFrom?.secretKeyRef?.key,
+      ]),
+      [
+        ['MARIADB_ROOT_PASSWORD', 'orders-db-root', 'password'],
+        ['MARIADB_USER', 'orders-db-credentials', 'username'],
+        ['MARIADB_PASSWORD', 'orders-db-credentials', 'password'],
+        ['MARIADB_DATABASE', 'orders-db-credentials', 'database'],
+      ],
+      'the database reads its passwords from the Secrets (root from its own), never from the StatefulSet',
     );
   },
 );

@@ -52,6 +52,8 @@ export interface ProxyConfig {
   headersWithUnderscores: 'allow' | 'drop' | 'reject';
   xff: 'append' | 'replace';
   clientBodyTimeoutMs: number;
+  /** 0: requests wait in undici's queue, unbounded. */
+  poolWaitTimeoutMs: number;
   /** 0: no limit. */
   maxRequestsPerIp: number;
   maxHeaderCount: number;
@@ -106,6 +108,7 @@ export function proxyConfig(options: TlsProxyOptions): ProxyConfig {
     headersWithUnderscores: options.headersWithUnderscores,
     xff: options.xff,
     clientBodyTimeoutMs: options.clientBodyTimeout,
+    poolWaitTimeoutMs: options.poolWaitTimeout,
     maxRequestsPerIp: options.maxRequestsPerIp,
     maxHeaderCount: options.maxHeaderCount,
     maxBodySize: options.maxBodySize,

@@ -63,6 +63,14 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
     timeoutMs: config.upstreamTimeoutMs,
     metrics,
     onRefused: onUpstreamRefused,
+    ...(config.poolWaitTimeoutMs > 0
+      ? {
+          poolWait: {
+            timeoutMs: config.poolWaitTimeoutMs,
+            onTimeout: () => metrics.limitRejected.pool_wait.inc(),
+          },
+        }
+      : {}),
   });
   const connections = new HttpConnections();
   const exchangeContext = { connections, log };
@@ -113,19 +121,26 @@ export function createL7Server({ config, metrics, log, onUpstreamRefused }: L7Op
       clientCert: state.identity?.header,
       ...forwarding,
     });
-    const answer = (status: number, code: ErrorCode, message: string, extra: string[]) => {
+    // Every answer here comes before the body is read: an HTTP/1.1 connection with a body closes, or
+    // a client that stalls its upload (or a refused one) would keep it waiting for the rest.
+    const answer = (
+      status: number,
+      code: ErrorCode,
+      message: string,
+      extra: string[],
+      close = head.declaresBody,
+    ) => {
       metrics.requestsByClass['4xx'].inc();
       sendError(
         res,
         status,
         code,
         message,
-        h1 && connections.draining ? [...extra, 'connection', 'close'] : extra,
+        h1 && (close || connections.draining) ? [...extra, 'connection', 'close'] : extra,
       );
     };
-    // A refusal before the body is read: an HTTP/1.1 connection closes, as that body is never read.
     const refuse = (status: number, message: string, extra: string[]) =>
-      answer(status, ErrorCode.BAD_REQUEST, message, h1 ? [...extra, 'connection', 'close'] : extra);
+      answer(status, ErrorCode.BAD_REQUEST, message, extra, true);
     if (head.fieldCount > config.maxHeaderCount) {
       limitRejected.header_count.inc();
       refuse(431, `more than ${config.maxHeaderCount} header fields`, hsts);

@@ -44,6 +44,7 @@ export const limitNames = [
   'h2_streams',
   'h2_rapid_reset',
   'tunnel_idle',
+  'pool_wait',
 ] as const;
 
 export type LimitName = (typeof limitNames)[number];

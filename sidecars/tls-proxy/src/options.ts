@@ -186,6 +186,11 @@ export const tlsProxyOptions = {
     description:
       "X-Forwarded-For and Forwarded: append the client's address to what it sent, or replace it (at the edge, the upstream sees only the client's address).",
   }),
+  poolWaitTimeout: opt.duration({
+    default: '5s',
+    description:
+      'Longest a request waits for a free upstream connection (all --upstream-connections busy): then 503; 0: no bound (it waits up to --upstream-timeout in the pool).',
+  }),
   clientBodyTimeout: opt.duration({
     default: '60s',
     description:

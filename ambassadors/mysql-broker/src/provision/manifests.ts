@@ -1,12 +1,13 @@
 /**
- * The objects `--provision` creates for a missing Service: a Secret with generated credentials, a
- * headless Service and a one-replica StatefulSet with a volume claim template. Names are derived from
- * the Service name only, so every ambassador computes the same names and the API's create-by-name is
- * the lock: the first create wins, every other one gets 409 AlreadyExists and reuses the object.
+ * The objects `--provision` creates for a missing Service: two Secrets with generated credentials (the
+ * app's, which it mounts, and the root password, which only the database reads), a headless Service
+ * and a one-replica StatefulSet with a volume claim template. Names are derived from the Service name
+ * only, so every ambassador computes the same names and the API's create-by-name is the lock: the first
+ * create wins, every other one gets 409 AlreadyExists and reuses the object.
  *
- * No owner references: the Secret must outlive the StatefulSet, because the retained volume's data can
- * only be opened with the password in it. Everything carries `app.kubernetes.io/managed-by: podkit` and
- * `app.kubernetes.io/instance: <service>`, which is how to find (and delete) it.
+ * No owner references: the Secrets must outlive the StatefulSet, because the retained volume's data can
+ * only be opened with the passwords in them. Everything carries `app.kubernetes.io/managed-by: podkit`
+ * and `app.kubernetes.io/instance: <service>`, which is how to find (and delete) it.
  */
 
 import type { V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
@@ -26,8 +27,14 @@ export interface ProvisionSpec {
 export const appUser = 'app';
 export const appDatabase = 'app';
 
+/** The app's Secret: its user's credentials and where to connect, nothing more. */
 export function secretName(service: string): string {
   return `${service}-credentials`;
+}
+
+/** The database's root password: read by the image at first start, never given to the app. */
+export function rootSecretName(service: string): string {
+  return `${service}-root`;
 }
 
 export function managedLabels(service: string): Record<string, string> {
@@ -44,30 +51,29 @@ function podSelector(service: string): Record<string, string> {
   return { 'app.kubernetes.io/name': 'mysql', 'app.kubernetes.io/instance': service };
 }
 
-export function credentialsSecret(spec: ProvisionSpec, passwords: { root: string; app: string }): V1Secret {
+function secret(spec: ProvisionSpec, name: string, data: Record<string, string>): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: {
-      name: secretName(spec.service),
-      namespace: spec.namespace,
-      labels: managedLabels(spec.service),
-    },
+    metadata: { name, namespace: spec.namespace, labels: managedLabels(spec.service) },
     type: 'Opaque',
-    stringData: {
-      // Read by the mariadb image's entrypoint on first start.
-      MARIADB_ROOT_PASSWORD: passwords.root,
-      MARIADB_USER: appUser,
-      MARIADB_PASSWORD: passwords.app,
-      MARIADB_DATABASE: appDatabase,
-      // For the app (envFrom or secretKeyRef): it connects to the ambassador, never to the pods.
-      username: appUser,
-      password: passwords.app,
-      database: appDatabase,
-      host: spec.appHost,
-      port: String(spec.appPort),
-    },
+    stringData: data,
   };
+}
+
+/** For the app (envFrom or secretKeyRef): it connects to the ambassador, never to the pods. */
+export function credentialsSecret(spec: ProvisionSpec, appPassword: string): V1Secret {
+  return secret(spec, secretName(spec.service), {
+    username: appUser,
+    password: appPassword,
+    database: appDatabase,
+    host: spec.appHost,
+    port: String(spec.appPort),
+  });
+}
+
+export function rootSecret(spec: ProvisionSpec, rootPassword: string): V1Secret {
+  return secret(spec, rootSecretName(spec.service), { username: 'root', password: rootPassword });
 }
 
 export function headlessService(spec: ProvisionSpec): V1Service {
@@ -88,10 +94,11 @@ export function headlessService(spec: ProvisionSpec): V1Service {
 const mysqlUid = 999; // the mysql user of the official mariadb and mysql images
 
 export function databaseStatefulSet(spec: ProvisionSpec): V1StatefulSet {
-  const fromSecret = (key: string) => ({
-    name: key,
-    valueFrom: { secretKeyRef: { name: secretName(spec.service), key } },
+  const fromSecret = (name: string, secret: string, key: string) => ({
+    name,
+    valueFrom: { secretKeyRef: { name: secret, key } },
   });
+  const app = secretName(spec.service);
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -117,9 +124,13 @@ export function databaseStatefulSet(spec: ProvisionSpec): V1StatefulSet {
               name: 'mysql',
               image: spec.image,
               ports: [{ name: 'mysql', containerPort: 3306 }],
-              env: ['MARIADB_ROOT_PASSWORD', 'MARIADB_USER', 'MARIADB_PASSWORD', 'MARIADB_DATABASE'].map(
-                fromSecret,
-              ),
+              // Read by the mariadb image's entrypoint on first start.
+              env: [
+                fromSecret('MARIADB_ROOT_PASSWORD', rootSecretName(spec.service), 'password'),
+                fromSecret('MARIADB_USER', app, 'username'),
+                fromSecret('MARIADB_PASSWORD', app, 'password'),
+                fromSecret('MARIADB_DATABASE', app, 'database'),
+              ],
               // A TCP probe works for any MySQL image; the ambassador checks the MySQL greeting itself.
               readinessProbe: { tcpSocket: { port: 'mysql' }, periodSeconds: 5 },
               resources: { requests: { cpu: '100m', memory: '256Mi' } },

@@ -23,6 +23,8 @@ import {
   headlessService,
   managedLabels,
   type ProvisionSpec,
+  rootSecret,
+  rootSecretName,
   secretName,
 } from './manifests.js';
 
@@ -75,32 +77,41 @@ export function startProvisioner(
     }
   };
 
-  /** True when there is nothing to create: the Service exists and is not ours. */
-  const usersOwnService = async (): Promise<boolean> => {
+  /** The user's Service, one this provisioning completed (the Service comes last), or none yet. */
+  const serviceState = async (): Promise<'users' | 'provisioned' | 'missing'> => {
     try {
       const existing = (await requestJson(kc, {
         path: `${corePath}/services/${encodeURIComponent(service)}`,
         signal: stopping.signal,
       })) as V1Service;
-      if (existing.metadata?.labels?.['app.kubernetes.io/managed-by'] === managed) return false;
-      return true;
+      return existing.metadata?.labels?.['app.kubernetes.io/managed-by'] === managed
+        ? 'provisioned'
+        : 'users';
     } catch (err) {
-      if (apiStatus(err) === 404) return false;
+      if (apiStatus(err) === 404) return 'missing';
       throw err;
     }
   };
 
+  /** False when the Service is the user's: nothing to create or wait for. */
   const ensureObjects = async (): Promise<boolean> => {
-    if (await usersOwnService()) {
+    const state = await serviceState();
+    if (state === 'users') {
       log.info(
         { namespace, service },
         'the Service exists and is not podkit-managed: brokering to it as it is',
       );
       return false;
     }
+    // A complete set is left as it is: a set made before the root password had a Secret of its own
+    // must not get a new, unused one.
+    if (state === 'provisioned') {
+      log.info({ namespace, service }, 'the provisioned set is complete; reusing it');
+      return true;
+    }
     onStatus(`provisioning ${namespace}/${service}`);
-    const secret = credentialsSecret(spec, { root: password(), app: password() });
-    await create(`Secret ${secretName(service)}`, `${corePath}/secrets`, secret);
+    await create(`Secret ${rootSecretName(service)}`, `${corePath}/secrets`, rootSecret(spec, password()));
+    await create(`Secret ${secretName(service)}`, `${corePath}/secrets`, credentialsSecret(spec, password()));
     await create(`StatefulSet ${service}`, `${appsPath}/statefulsets`, databaseStatefulSet(spec));
     await create(`Service ${service}`, `${corePath}/services`, headlessService(spec));
     return true;
