@@ -15,7 +15,7 @@ import {
   type ServerOptions,
   type ServerResponse,
 } from 'node:http';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { describeError } from './errors.js';
 import { contentTypes, negotiateFormat, renderRegistry } from './exposition.js';
 import type { Health } from './health.js';
@@ -39,15 +39,33 @@ type Method = 'GET' | 'POST';
 
 const jsonType = 'application/json; charset=utf-8';
 
+/** No route reads a body; a push webhook to POST /sync fits well within this. */
+export const maxAdminBodyBytes = 1024 * 1024;
+/** Probes, scrapes and the odd POST: more at once is someone holding sockets. */
+export const maxAdminConnections = 100;
+
+type AdminLimit = 'body' | 'connections';
+
 export class AdminServer {
   readonly server: Server;
   readonly #routes = new Map<string, Map<Method, AdminHandler>>();
+  readonly #rejections: Counter<'limit'> | undefined;
 
-  /** `timeouts` are for tests; the defaults suit probes and scrapes. */
+  /** `timeouts` are for tests; the defaults suit probes and scrapes. Tripped limits count in `registry`. */
   constructor(
     private readonly log: Logger,
     timeouts: Pick<ServerOptions, 'headersTimeout' | 'requestTimeout' | 'connectionsCheckingInterval'> = {},
+    registry?: Registry,
   ) {
+    this.#rejections = registry
+      ? new Counter({
+          name: 'podkit_admin_limit_rejections_total',
+          help: 'Admin requests or connections refused for a limit: body (over the size cap, 413) or connections (over the cap, closed).',
+          labelNames: ['limit'],
+          registers: [registry],
+        })
+      : undefined;
+    for (const limit of ['body', 'connections'] as const) this.#rejections?.inc({ limit }, 0);
     this.server = createServer(
       // A probe or a scrape is a few hundred bytes: a client that takes longer than this to send one
       // is holding a socket, not asking.
@@ -56,6 +74,9 @@ export class AdminServer {
         this.#serve(request, response).catch((err: unknown) => this.#failed(request, response, err));
       },
     );
+    // Over the cap node closes a new connection at once; the ones open are not disturbed.
+    this.server.maxConnections = maxAdminConnections;
+    this.server.on('drop', () => this.#rejected('connections'));
   }
 
   /** Adds `GET path` (HEAD answers too, without the body). Paths are exact; the query is ignored. */
@@ -91,7 +112,7 @@ export class AdminServer {
   async #serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     // No route reads a body (a webhook's JSON means nothing to POST /sync): drop it as it arrives, so
     // the request is complete even while a slow handler works, and node's request timeout stays off it.
-    request.resume();
+    if (!this.#dropBody(request, response)) return;
     const path = routePath(request);
     const methods = this.#routes.get(path);
     if (!methods) {
@@ -110,7 +131,44 @@ export class AdminServer {
       });
       return;
     }
-    send(response, request, await handler(request));
+    const answer = await handler(request);
+    // A body that went over the cap while the handler worked was answered with 413 already.
+    if (!response.headersSent) send(response, request, answer);
+  }
+
+  /**
+   * Drops the body as it arrives, up to maxAdminBodyBytes; over it (announced or sent): 413 and the
+   * connection closed without reading on. False when the request was answered here.
+   */
+  #dropBody(request: IncomingMessage, response: ServerResponse): boolean {
+    const tooLarge = () => {
+      this.#rejected('body');
+      request.removeAllListeners('data');
+      request.pause();
+      if (response.headersSent) return void request.socket.destroy();
+      response.once('finish', () => request.socket.destroy());
+      send(response, request, {
+        status: 413,
+        body: { error: `the admin server takes request bodies of at most ${maxAdminBodyBytes} bytes` },
+        headers: { connection: 'close' },
+      });
+    };
+    if (Number(request.headers['content-length'] ?? 0) > maxAdminBodyBytes) {
+      tooLarge();
+      return false;
+    }
+    let received = 0;
+    request.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > maxAdminBodyBytes) tooLarge();
+    });
+    return true;
+  }
+
+  #rejected(limit: AdminLimit): void {
+    this.#rejections?.inc({ limit });
+    // Debug, not warn: a flood of refused connections must not become a flood of log lines.
+    this.log.debug({ scope: 'admin', limit }, 'admin limit reached');
   }
 
   /** A handler that threw, or an answer that cannot be sent (a body JSON cannot hold, a bad header). */
@@ -153,7 +211,7 @@ export interface AdminOptions {
 
 /** The admin server with the three routes every component has; components add theirs in start(). */
 export function createAdminServer({ log, registry, health }: AdminOptions): AdminServer {
-  const admin = new AdminServer(log);
+  const admin = new AdminServer(log, {}, registry);
   admin.get('/healthz', () => {
     const report = health.liveness.report();
     return {

@@ -4,19 +4,28 @@
  */
 
 import { Agent } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import t from 'tap';
-import { type AdminAnswer, AdminServer, createAdminServer } from '../../lib/admin.js';
+import {
+  type AdminAnswer,
+  AdminServer,
+  createAdminServer,
+  maxAdminBodyBytes,
+  maxAdminConnections,
+} from '../../lib/admin.js';
 import { Health } from '../../lib/health.js';
 import { createLogger } from '../../lib/log.js';
 import { createRegistry } from '../../lib/metrics.js';
 import { parseHostPort } from '../../lib/option-types.js';
 import { httpRequest } from '../support/http.js';
 import type { Teardown } from '../support/process.js';
+import { waitFor } from '../support/wait.js';
 
 async function startAdmin(t: Teardown, log = createLogger('test', 'silent')) {
   const health = new Health();
-  const admin = createAdminServer({ log, registry: createRegistry(), health });
-  return { admin, health, url: await listening(t, admin) };
+  const registry = createRegistry();
+  const admin = createAdminServer({ log, registry, health });
+  return { admin, health, registry, url: await listening(t, admin) };
 }
 
 async function listening(t: Teardown, admin: AdminServer): Promise<string> {
@@ -153,7 +162,7 @@ t.test('close() ends connections still waiting for an answer instead of waiting 
 t.test('a large request body is dropped as it arrives, so a slow answer is not a 408', async (t) => {
   // Short timeouts stand in for the real 30 s: the body must be complete long before the answer.
   const admin = new AdminServer(createLogger('test', 'silent'), {
-    // 2 s for a 1 MB upload in the same process: room for a busy machine, far less than the answer.
+    // 2 s for a body just under the cap in the same process: room for a busy machine, far less than the answer.
     headersTimeout: 2000,
     requestTimeout: 2000,
     connectionsCheckingInterval: 50,
@@ -167,7 +176,7 @@ t.test('a large request body is dropped as it arrives, so a slow answer is not a
   const answer = await httpRequest(`http://${address}/sync`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ commits: 'x'.repeat(1024 * 1024) }),
+    body: JSON.stringify({ commits: 'x'.repeat(maxAdminBodyBytes - 64) }),
   });
   t.equal(answer.status, 200);
   t.same(JSON.parse(answer.body), { result: 'success' });
@@ -204,4 +213,111 @@ t.test('a port in use is a clear error naming the admin server and the address',
   await t.rejects(other.listen(parseHostPort(url.slice('http://'.length))), {
     message: /^admin server cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE$/,
   });
+});
+
+/** Sends raw bytes and collects what comes back until the server closes the connection. */
+function rawExchange(url: string, bytes: string | Buffer): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(bytes, () => {}));
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') reject(err);
+    });
+    socket.on('close', () => resolve(received));
+    socket.setTimeout(15_000, () => socket.destroy(new Error('the admin server kept the connection open')));
+  });
+}
+
+/** podkit_admin_limit_rejections_total{limit} as /metrics shows it. */
+async function rejections(url: string, limit: string): Promise<number> {
+  const { body } = await httpRequest(`${url}/metrics`);
+  const line = new RegExp(`^podkit_admin_limit_rejections_total\\{limit="${limit}"\\} (\\d+)$`, 'm');
+  return Number(line.exec(body)?.[1] ?? Number.NaN);
+}
+
+t.test('a request body over the limit: 413 and the connection closed, announced or streamed', async (t) => {
+  const { admin, url } = await startAdmin(t);
+  t.equal(await rejections(url, 'body'), 0, 'the counter is there from the start');
+  admin.post('/sync', () => ({ status: 200, body: { result: 'noop' } }));
+
+  const small = await httpRequest(`${url}/sync`, { method: 'POST', body: '{"ref":"main"}' });
+  t.equal(small.status, 200, 'a webhook-sized body is fine');
+
+  const announced = await rawExchange(
+    url,
+    `POST /sync HTTP/1.1\r\nHost: x\r\nContent-Length: ${maxAdminBodyBytes + 1}\r\n\r\n`,
+  );
+  t.match(announced, /^HTTP\/1\.1 413 /, 'refused from Content-Length, before the body');
+  t.match(announced, /connection: close/i);
+
+  const chunk = 'x'.repeat(4096);
+  const chunks = Array(Math.ceil((maxAdminBodyBytes * 4) / 4096))
+    .fill(`${(4096).toString(16)}\r\n${chunk}\r\n`)
+    .join('');
+  const streamed = await rawExchange(
+    url,
+    `POST /healthz-nothing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}0\r\n\r\n`,
+  );
+  t.match(streamed, /^HTTP\/1\.1 (413|404) /, 'answered, then closed rather than reading on');
+  t.equal((await httpRequest(`${url}/healthz`)).status, 200, 'the next client is served');
+  t.equal(await rejections(url, 'body'), 2, 'each refused body is counted');
+});
+
+/** The counter read over a held keep-alive connection (a new one would be over the cap). */
+function rejectionsVia(socket: Socket | undefined, limit: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (!socket) return reject(new Error('no held connection'));
+    let text = '';
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      const length = /content-length: (\d+)/i.exec(text);
+      const start = text.indexOf('\r\n\r\n');
+      if (!length || start < 0 || text.length < start + 4 + Number(length[1])) return;
+      socket.off('data', onData);
+      const line = new RegExp(`^podkit_admin_limit_rejections_total\\{limit="${limit}"\\} (\\d+)$`, 'm');
+      resolve(Number(line.exec(text)?.[1] ?? Number.NaN));
+    };
+    socket.on('data', onData);
+    socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n');
+  });
+}
+
+t.test('connections over the cap are closed at once; the open ones are served', async (t) => {
+  const { admin, url } = await startAdmin(t);
+  const { hostname, port } = new URL(url);
+  const held: Socket[] = [];
+  t.teardown(() => {
+    for (const socket of held) socket.destroy();
+  });
+  for (let i = 0; i < maxAdminConnections; i++) {
+    const socket = connect(Number(port), hostname);
+    socket.on('error', () => {});
+    held.push(socket);
+  }
+  const count = () => new Promise<number>((resolve) => admin.server.getConnections((_err, n) => resolve(n)));
+  await waitFor(async () => (await count()) === maxAdminConnections, {
+    what: 'every held connection accepted',
+  });
+
+  const over = await rawExchange(url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  t.equal(over, '', 'closed without an answer');
+  await waitFor(async () => (await rejectionsVia(held[1], 'connections')) === 1, {
+    what: 'the refused connection counted',
+  });
+
+  held[0]?.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const answer = await new Promise<string>((resolve) => {
+    let text = '';
+    held[0]?.on('data', (chunk) => {
+      text += chunk.toString('latin1');
+    });
+    held[0]?.on('close', () => resolve(text));
+  });
+  t.match(answer, /^HTTP\/1\.1 200 /, 'a connection within the cap is served');
+  await waitFor(async () => (await count()) < maxAdminConnections, { what: 'a slot freed' });
+  t.equal((await httpRequest(`${url}/healthz`)).status, 200, 'a new connection fits again');
 });

@@ -19,6 +19,7 @@ import {
 } from './metrics.js';
 import { mysqlBrokerOptions } from './options.js';
 import { registerQuitEndpoint } from './quit-endpoint.js';
+import { backendReason, poolReason } from './readiness.js';
 import { BrokerWorkers } from './worker-pool.js';
 
 /** Round-robin over `pool`, then `fallback`: the read-only route. */
@@ -123,11 +124,11 @@ export const mysqlBroker = defineComponent({
       const primary = readWrite.primary;
       health.readiness.set('backend', primary !== undefined, {
         primary: primary?.key ?? null,
-        ...(primary ? {} : { reason: readWrite.describe() }),
+        ...(primary ? {} : { reason: poolReason(readWrite.backends, readWrite.discovered) }),
         backends: readWrite.backends.map((b) => ({
           backend: b.key,
           healthy: b.healthy ?? null,
-          detail: b.detail,
+          reason: backendReason(b),
         })),
         ...(provisioning ? { provisioning } : {}),
       });

@@ -48,6 +48,7 @@ export interface ProxyConfig {
     | { rate: number; burst: number; authenticatedRate: number; authenticatedBurst: number }
     | undefined;
   proxyProtocol: boolean;
+  acceptProxyProtocol: boolean;
   // HTTP layer limits and header policy (l7-server.ts, lib/http-proxy).
   headersWithUnderscores: 'allow' | 'drop' | 'reject';
   xff: 'append' | 'replace';
@@ -104,6 +105,7 @@ export function proxyConfig(options: TlsProxyOptions): ProxyConfig {
           }
         : undefined,
     proxyProtocol: options.proxyProtocol,
+    acceptProxyProtocol: options.acceptProxyProtocol,
     // HTTP layer limits and header policy.
     headersWithUnderscores: options.headersWithUnderscores,
     xff: options.xff,

@@ -6,8 +6,10 @@
 
 import type { Server } from 'node:net';
 import type { Logger } from 'pino';
+import { clientAddressOf } from '../../../lib/http-proxy/headers.js';
 import { listen } from '../../../lib/http-server.js';
 import { hostPort } from '../../../lib/option-types.js';
+import { connectionAddresses } from './accept-proxy.js';
 import type { Endpoint, ProxyConfig } from './config.js';
 import { createL4Server } from './l4-server.js';
 import { createL7Server } from './l7-server.js';
@@ -57,17 +59,23 @@ export function createDataPlane(options: DataPlaneOptions): DataPlane {
     },
     onHandshakeFailure(reason, socket, err) {
       metrics.handshakeFailures.inc({ reason });
-      log.debug({ client: socket.remoteAddress, reason, err: err.message }, 'TLS handshake failed');
+      const client = clientAddressOf(connectionAddresses(socket).sourceAddress);
+      log.debug({ client, reason, err: err.message }, 'TLS handshake failed');
     },
   });
   const listener = createListener({
     maxConnections: config.maxConnections,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
     firstByteTimeoutMs: config.handshakeTimeoutMs,
+    acceptProxyProtocol: config.acceptProxyProtocol,
     onTls: (socket) => tls.server.emit('connection', socket),
     onPlainHttp: () => {
       metrics.handshakeFailures.inc({ reason: 'plain_http' });
       metrics.requestsByClass['4xx'].inc();
+    },
+    onBadProxyHeader: (socket, message) => {
+      metrics.handshakeFailures.inc({ reason: 'proxy_header' });
+      log.debug({ client: clientAddressOf(socket.remoteAddress), reason: 'proxy_header' }, message);
     },
     onFirstByteTimeout: () => metrics.handshakeFailures.inc({ reason: 'timeout' }),
     onOpen: () => metrics.activeConnections.inc(),

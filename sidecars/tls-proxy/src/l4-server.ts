@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { ErrorCode } from '../../../lib/errors.js';
 import { upstreamErrorReason } from '../../../lib/http-proxy/upstream-error.js';
 import { forwardBothWays } from '../../../lib/socket-forward.js';
+import { connectionAddresses } from './accept-proxy.js';
 import type { ProxyConfig } from './config.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { proxyV2Header } from './proxy-protocol.js';
@@ -72,14 +73,7 @@ export function createL4Server({ config, metrics, log, onUpstreamRefused }: L4Op
       client.once('close', finish);
       upstream.once('close', finish);
       if (config.proxyProtocol) {
-        upstream.write(
-          proxyV2Header({
-            sourceAddress: client.remoteAddress,
-            sourcePort: client.remotePort,
-            destinationAddress: client.localAddress,
-            destinationPort: client.localPort,
-          }),
-        );
+        upstream.write(proxyV2Header(connectionAddresses(client)));
       }
       forwardBothWays(client, upstream);
     },

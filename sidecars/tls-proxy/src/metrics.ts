@@ -19,6 +19,7 @@ export const handshakeFailureReasons = [
   'client_cert_unverified',
   'client_cert_denied',
   'plain_http',
+  'proxy_header',
   'timeout',
   'other',
 ] as const;

@@ -171,6 +171,10 @@ export const tlsProxyOptions = {
   proxyProtocol: opt.bool({
     description: 'l4: send a PROXY protocol v2 header to the upstream with the client address.',
   }),
+  acceptProxyProtocol: opt.bool({
+    description:
+      'Every client connection must start with a PROXY protocol header (v1 or v2), whose source address is then the client address; one without is closed. Only behind a load balancer that sends it.',
+  }),
   certPollInterval: opt.duration({
     default: '30s',
     description: 'Also re-read the certificate files this often, in case file events are missed; 0: never.',

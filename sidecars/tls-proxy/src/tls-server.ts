@@ -12,6 +12,7 @@ import {
   type TlsOptions,
 } from 'node:tls';
 import { clientAddressOf } from '../../../lib/http-proxy/headers.js';
+import { connectionAddresses } from './accept-proxy.js';
 import {
   type ClientIdentity,
   clientIdentity,
@@ -80,7 +81,7 @@ export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
   });
   server.on('secureConnection', (socket: StatefulSocket) => {
     const state: ConnectionState = {
-      clientAddress: clientAddressOf(socket.remoteAddress),
+      clientAddress: clientAddressOf(connectionAddresses(socket).sourceAddress),
       identity: undefined,
       refusal: undefined,
     };

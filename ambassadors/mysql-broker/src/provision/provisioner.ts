@@ -41,6 +41,12 @@ function apiStatus(err: unknown): number | undefined {
 }
 
 /** The request and the server's answer, e.g. `POST /apis/apps/v1/namespaces/db/statefulsets: 403 Forbidden: ...`. */
+/** ` (HTTP 403)`, or nothing when the API was not reached. */
+function httpStatus(err: unknown): string {
+  const status = apiStatus(err);
+  return status === undefined ? '' : ` (HTTP ${status})`;
+}
+
 function apiMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -143,7 +149,8 @@ export function startProvisioner(
               { code: ErrorCode.KUBE_API, namespace, statefulSet: service, err: apiMessage(err) },
               'StatefulSet watch error; retrying',
             );
-            onStatus(`watching StatefulSet ${namespace}/${service}: ${apiMessage(err)}`);
+            // /readyz gets the status code only: the API's message goes to the log above.
+            onStatus(`watching StatefulSet ${namespace}/${service} failed${httpStatus(err)}; see the log`);
           },
         },
       );
@@ -163,7 +170,7 @@ export function startProvisioner(
           { code: ErrorCode.KUBE_API, namespace, service, err: reason },
           `provisioning failed${hint}; retrying`,
         );
-        onStatus(`provisioning failed: ${reason}${hint}`);
+        onStatus(`provisioning failed${httpStatus(err)}${hint}; see the log`);
         await pause(backoff.next(), stopping.signal);
       }
     }
