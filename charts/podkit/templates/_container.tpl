@@ -21,7 +21,8 @@ A podkit container for one component from its values block:
   args, secrets {option: {secretName, key}} (env valueFrom: secrets come from existing Secrets only),
   secretFiles {option: path} (a file mounted from a Secret volume), extraEnvVars, volumeMounts,
   resources, containerSecurityContext (merged over the secure defaults), nativeSidecar (adds
-  restartPolicy: Always for use in initContainers).
+  restartPolicy: Always for use in initContainers). A component that talks to the Kubernetes API
+  (podkit.kubeApi.needed) also mounts the kube-api-access volume (podkit.kubeApi.volume).
 Usage:
 {{ include "podkit.container" (dict "component" "tls-proxy" "values" .Values.tlsProxy "context" $) | nindent 8 }}
 */}}
@@ -79,8 +80,15 @@ Usage:
   securityContext:
     {{- $defaults := include "podkit.securityContext" . | fromYaml }}
     {{- toYaml (mergeOverwrite $defaults ($v.containerSecurityContext | default dict)) | nindent 4 }}
-  {{- with $v.volumeMounts }}
-  volumeMounts: {{- toYaml . | nindent 4 }}
+  {{- $kubeApi := eq (include "podkit.kubeApi.needed" (dict "component" $component "values" $v)) "true" }}
+  {{- if or $v.volumeMounts $kubeApi }}
+  volumeMounts:
+    {{- with $v.volumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+    {{- if $kubeApi }}
+    {{- include "podkit.kubeApi.volumeMount" . | nindent 4 }}
+    {{- end }}
   {{- end }}
 {{- end -}}
 
