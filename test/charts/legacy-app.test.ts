@@ -88,8 +88,14 @@ t.test('all eight components in one pod, as native sidecars, with distinct admin
       `${container.name} readiness on its admin port`,
     );
     t.equal(container.readinessProbe.httpGet.path, '/readyz');
-    t.equal(container.livenessProbe.httpGet.path, '/healthz');
-    t.equal(container.startupProbe.httpGet.port, adminPort);
+    if (container.name === 'db-health') {
+      // Its /healthz answers for the database: a down database must not restart the adapter.
+      t.notOk(container.livenessProbe, 'db-health has no liveness probe');
+      t.notOk(container.startupProbe, 'db-health has no startup probe');
+    } else {
+      t.equal(container.livenessProbe.httpGet.path, '/healthz');
+      t.equal(container.startupProbe.httpGet.port, adminPort);
+    }
     t.same(
       container.envFrom,
       [{ configMapRef: { name: 'legacy-podkit' } }],

@@ -64,6 +64,9 @@ Usage:
     {{- with $v.ports }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- /* db-health's /healthz and /startupz answer for the database: they go on the database's own
+  container (adapters/db-health/README.md), never on the adapter, which a down database must not restart. */}}
+  {{- if ne $component "db-health" }}
   startupProbe:
     httpGet: { path: /healthz, port: {{ $v.adminPort }} }
     periodSeconds: 2
@@ -71,6 +74,7 @@ Usage:
   livenessProbe:
     httpGet: { path: /healthz, port: {{ $v.adminPort }} }
     periodSeconds: 10
+  {{- end }}
   readinessProbe:
     httpGet: { path: /readyz, port: {{ $v.adminPort }} }
     periodSeconds: 5
