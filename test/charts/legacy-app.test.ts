@@ -124,8 +124,60 @@ t.test('every container runs with the secure security context', async (t) => {
         },
         `${file}: ${container.name}`,
       );
+      if (container.name !== 'app')
+        t.match(container.securityContext, { seccompProfile: { type: 'RuntimeDefault' } });
     }
+    t.match(spec.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
   }
+});
+
+t.test('the image tag defaults to the appVersion; a digest replaces the tag', async (t) => {
+  const tlsProxy = pod('default-values.yaml').containers.find((c: Manifest) => c.name === 'tls-proxy');
+  t.equal(tlsProxy.image, 'localhost/podkit-tls-proxy:0.1.0');
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  const manifests = await helmTemplate('legacy', chart, ['--set', `tlsProxy.image.digest=${digest}`]);
+  const pinned = manifests
+    .find((m) => m.kind === 'Deployment')
+    ?.spec.template.spec.containers.find((c: Manifest) => c.name === 'tls-proxy');
+  t.equal(pinned.image, `localhost/podkit-tls-proxy@${digest}`);
+});
+
+t.test('a changed option changes checksum/config, so the pod rolls', async (t) => {
+  const checksum = async (args: string[]) =>
+    (await helmTemplate('legacy', chart, args)).find((m) => m.kind === 'Deployment')?.spec.template.metadata
+      .annotations['checksum/config'];
+  const before = await checksum([]);
+  t.equal(await checksum([]), before, 'the same values give the same checksum');
+  t.not(await checksum(['--set', 'tlsProxy.options.upstream=http://127.0.0.1:9090']), before);
+});
+
+t.test('shareProcessNamespace only when a component that signals the app is on', async (t) => {
+  t.equal(pod('default-values.yaml').shareProcessNamespace, true, 'config-sync signals the app');
+  t.notOk(pod('minimal-values.yaml').shareProcessNamespace, 'tls-proxy alone signals nothing');
+});
+
+t.test('config-sync reads Secrets only with includeSecrets', async (t) => {
+  const rules = async (args: string[]) =>
+    (await helmTemplate('legacy', chart, args)).find((m) => m.kind === 'Role')?.rules as {
+      resources: string[];
+    }[];
+  t.same(
+    (await rules([])).flatMap((r) => r.resources),
+    ['configmaps'],
+  );
+  t.same(
+    (await rules(['--set', 'configSync.options.includeSecrets=true'])).flatMap((r) => r.resources),
+    ['configmaps', 'secrets'],
+  );
+});
+
+t.test('NOTES.txt tells how to reach the app through its Service', async (t) => {
+  const { stdout } = await helm(['install', 'legacy', chart, '--dry-run=client', '-n', 'shop']);
+  const notes = stdout.slice(stdout.indexOf('NOTES:'));
+  const service = rendered.get('default-values.yaml')?.find((m) => m.kind === 'Service');
+  const https = service?.spec.ports.find((p: { name: string }) => p.name === 'https');
+  t.match(notes, `kubectl -n shop port-forward svc/${service?.metadata.name} 8443:${https.port}`);
+  t.match(notes, `Metrics (metrics-exporter): port ${service?.spec.ports[1].port}, path /metrics`);
 });
 
 t.test('options become PODKIT_* ConfigMap keys; secrets come from existing Secrets', async (t) => {
