@@ -86,6 +86,13 @@ t.test('each component README follows the one template', async (t) => {
     t.ok(purpose.length <= 3, `${entry.dir}: what it is for fits in 3 lines (${purpose.length})`);
     const pod = readme.slice(readme.indexOf('## In a pod\n') + '## In a pod\n'.length).trimStart();
     t.ok(pod.startsWith('```yaml\n'), `${entry.dir}: a pod example right after "In a pod"`);
+    // The chart values for its container (test/charts/readme-values.test.ts renders them with helm).
+    const inPod = pod.slice(0, pod.indexOf('\n## '));
+    t.match(
+      inPod,
+      /\n### Chart values\n[^#]*?```yaml\n\w+:\n {2}enabled: true\n/,
+      `${entry.dir}: "In a pod" has a "Chart values" block`,
+    );
     const performanceSection = readme.slice(readme.indexOf('## Performance\n'));
     t.match(
       performanceSection,

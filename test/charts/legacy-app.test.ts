@@ -9,36 +9,17 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { parseAllDocuments } from 'yaml';
 import { components } from '../../components.js';
-import { helm, helmFailure } from '../support/helm.js';
+import { helm, helmFailure, helmTemplate, type Manifest } from '../support/helm.js';
+import { schemaProblems } from '../support/kube-schema.js';
 import { repoRoot } from '../support/process.js';
 
 const run = promisify(execFile);
 const chart = join(repoRoot, 'charts/legacy-app');
 const library = join(repoRoot, 'charts/podkit');
 
-interface Manifest {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string };
-  // biome-ignore lint/suspicious/noExplicitAny: rendered objects are checked against their schema below
-  [key: string]: any;
-}
-
-async function render(valuesFile: string, extra: string[] = []): Promise<Manifest[]> {
-  const { stdout } = await helm(['template', 'legacy', chart, '-f', valuesFile, ...extra]);
-  return parseAllDocuments(stdout)
-    .map((doc) => doc.toJSON() as Manifest | null)
-    .filter((m): m is Manifest => m !== null);
-}
-
-/** kubernetes-models' class for an object, by apiVersion and kind (core group: `v1`). */
-async function modelFor(
-  manifest: Manifest,
-): Promise<(new (data: unknown) => { validate(): void }) | undefined> {
-  const module = (await import(`kubernetes-models/${manifest.apiVersion}`)) as Record<string, unknown>;
-  return module[manifest.kind] as (new (data: unknown) => { validate(): void }) | undefined;
+function render(valuesFile: string): Promise<Manifest[]> {
+  return helmTemplate('legacy', chart, ['-f', valuesFile]);
 }
 
 const ciDir = join(chart, 'ci');
@@ -62,21 +43,35 @@ t.test('helm lint --strict passes for both charts', async (t) => {
   t.match(stdout, /2 chart\(s\) linted, 0 chart\(s\) failed/);
 });
 
-t.test('every ci/ values file renders and every manifest matches its Kubernetes schema', async (t) => {
-  t.ok(rendered.size >= 3, 'ci/ values files rendered');
-  for (const [file, manifests] of rendered) {
-    for (const manifest of manifests) {
-      // The Prometheus operator's CRD is not a Kubernetes built-in.
-      if (manifest.apiVersion === 'monitoring.coreos.com/v1') continue;
-      const Model = await modelFor(manifest);
-      t.ok(Model, `${file}: ${manifest.kind} ${manifest.apiVersion} is a known kind`);
-      if (Model)
-        t.doesNotThrow(
-          () => new Model(manifest).validate(),
-          `${file}: ${manifest.kind} ${manifest.metadata.name}`,
-        );
+t.test(
+  'every ci/ values file renders and every manifest matches its Kubernetes schema, no unknown field',
+  async (t) => {
+    t.ok(rendered.size >= 3, 'ci/ values files rendered');
+    for (const [file, manifests] of rendered) {
+      for (const manifest of manifests) {
+        // The Prometheus operator's CRD is not a Kubernetes built-in.
+        if (manifest.apiVersion === 'monitoring.coreos.com/v1') continue;
+        t.same(await schemaProblems(manifest), [], `${file}: ${manifest.kind} ${manifest.metadata.name}`);
+      }
     }
-  }
+  },
+);
+
+t.test('the schema check refuses a misspelt field and a field in the wrong place', async (t) => {
+  const deployment = structuredClone(
+    rendered.get('default-values.yaml')?.find((m) => m.kind === 'Deployment'),
+  );
+  if (!deployment) throw new Error('no Deployment rendered');
+  const container = deployment.spec.template.spec.containers[1];
+  container.securityContex = container.securityContext;
+  delete container.securityContext;
+  deployment.spec.template.spec.readinessProbe = container.readinessProbe;
+  t.same(await schemaProblems(deployment), [
+    '/spec/template/spec/readinessProbe: unknown field',
+    '/spec/template/spec/containers/1/securityContex: unknown field',
+  ]);
+  deployment.spec.replicas = 'two';
+  t.match((await schemaProblems(deployment))[0], /replicas/, 'a wrong type is still the schema error');
 });
 
 t.test('all eight components in one pod, as native sidecars, with distinct admin ports probed', async (t) => {
@@ -93,8 +88,14 @@ t.test('all eight components in one pod, as native sidecars, with distinct admin
       `${container.name} readiness on its admin port`,
     );
     t.equal(container.readinessProbe.httpGet.path, '/readyz');
-    t.equal(container.livenessProbe.httpGet.path, '/healthz');
-    t.equal(container.startupProbe.httpGet.port, adminPort);
+    if (container.name === 'db-health') {
+      // Its /healthz answers for the database: a down database must not restart the adapter.
+      t.notOk(container.livenessProbe, 'db-health has no liveness probe');
+      t.notOk(container.startupProbe, 'db-health has no startup probe');
+    } else {
+      t.equal(container.livenessProbe.httpGet.path, '/healthz');
+      t.equal(container.startupProbe.httpGet.port, adminPort);
+    }
     t.same(
       container.envFrom,
       [{ configMapRef: { name: 'legacy-podkit' } }],
@@ -123,8 +124,60 @@ t.test('every container runs with the secure security context', async (t) => {
         },
         `${file}: ${container.name}`,
       );
+      if (container.name !== 'app')
+        t.match(container.securityContext, { seccompProfile: { type: 'RuntimeDefault' } });
     }
+    t.match(spec.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
   }
+});
+
+t.test('the image tag defaults to the appVersion; a digest replaces the tag', async (t) => {
+  const tlsProxy = pod('default-values.yaml').containers.find((c: Manifest) => c.name === 'tls-proxy');
+  t.equal(tlsProxy.image, 'localhost/podkit-tls-proxy:0.1.0');
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  const manifests = await helmTemplate('legacy', chart, ['--set', `tlsProxy.image.digest=${digest}`]);
+  const pinned = manifests
+    .find((m) => m.kind === 'Deployment')
+    ?.spec.template.spec.containers.find((c: Manifest) => c.name === 'tls-proxy');
+  t.equal(pinned.image, `localhost/podkit-tls-proxy@${digest}`);
+});
+
+t.test('a changed option changes checksum/config, so the pod rolls', async (t) => {
+  const checksum = async (args: string[]) =>
+    (await helmTemplate('legacy', chart, args)).find((m) => m.kind === 'Deployment')?.spec.template.metadata
+      .annotations['checksum/config'];
+  const before = await checksum([]);
+  t.equal(await checksum([]), before, 'the same values give the same checksum');
+  t.not(await checksum(['--set', 'tlsProxy.options.upstream=http://127.0.0.1:9090']), before);
+});
+
+t.test('shareProcessNamespace only when a component that signals the app is on', async (t) => {
+  t.equal(pod('default-values.yaml').shareProcessNamespace, true, 'config-sync signals the app');
+  t.notOk(pod('minimal-values.yaml').shareProcessNamespace, 'tls-proxy alone signals nothing');
+});
+
+t.test('config-sync reads Secrets only with includeSecrets', async (t) => {
+  const rules = async (args: string[]) =>
+    (await helmTemplate('legacy', chart, args)).find((m) => m.kind === 'Role')?.rules as {
+      resources: string[];
+    }[];
+  t.same(
+    (await rules([])).flatMap((r) => r.resources),
+    ['configmaps'],
+  );
+  t.same(
+    (await rules(['--set', 'configSync.options.includeSecrets=true'])).flatMap((r) => r.resources),
+    ['configmaps', 'secrets'],
+  );
+});
+
+t.test('NOTES.txt tells how to reach the app through its Service', async (t) => {
+  const { stdout } = await helm(['install', 'legacy', chart, '--dry-run=client', '-n', 'shop']);
+  const notes = stdout.slice(stdout.indexOf('NOTES:'));
+  const service = rendered.get('default-values.yaml')?.find((m) => m.kind === 'Service');
+  const https = service?.spec.ports.find((p: { name: string }) => p.name === 'https');
+  t.match(notes, `kubectl -n shop port-forward svc/${service?.metadata.name} 8443:${https.port}`);
+  t.match(notes, `Metrics (metrics-exporter): port ${service?.spec.ports[1].port}, path /metrics`);
 });
 
 t.test('options become PODKIT_* ConfigMap keys; secrets come from existing Secrets', async (t) => {

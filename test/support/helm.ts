@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../../scripts/repo-root.js';
 
 const run = promisify(execFile);
@@ -67,4 +68,21 @@ export async function helmFailure(args: string[], cwd = repoRoot): Promise<{ cod
     return { code: failed.code ?? -1, stderr: failed.stderr ?? '' };
   }
   throw new Error(`helm ${args.join(' ')} succeeded; a failure was expected`);
+}
+
+/** A rendered Kubernetes object. */
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; [key: string]: unknown };
+  // biome-ignore lint/suspicious/noExplicitAny: rendered objects are checked against their schema by the tests
+  [key: string]: any;
+}
+
+/** `helm template <release> <chart> ...args`, parsed into its objects. */
+export async function helmTemplate(release: string, chart: string, args: string[] = []): Promise<Manifest[]> {
+  const { stdout } = await helm(['template', release, chart, ...args]);
+  return parseAllDocuments(stdout)
+    .map((doc) => doc.toJSON() as Manifest | null)
+    .filter((m): m is Manifest => m !== null);
 }

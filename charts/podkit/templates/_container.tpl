@@ -21,7 +21,8 @@ A podkit container for one component from its values block:
   args, secrets {option: {secretName, key}} (env valueFrom: secrets come from existing Secrets only),
   secretFiles {option: path} (a file mounted from a Secret volume), extraEnvVars, volumeMounts,
   resources, containerSecurityContext (merged over the secure defaults), nativeSidecar (adds
-  restartPolicy: Always for use in initContainers).
+  restartPolicy: Always for use in initContainers). A component that talks to the Kubernetes API
+  (podkit.kubeApi.needed) also mounts the kube-api-access volume (podkit.kubeApi.volume).
 Usage:
 {{ include "podkit.container" (dict "component" "tls-proxy" "values" .Values.tlsProxy "context" $) | nindent 8 }}
 */}}
@@ -63,6 +64,9 @@ Usage:
     {{- with $v.ports }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
+  {{- /* db-health's /healthz and /startupz answer for the database: they go on the database's own
+  container (adapters/db-health/README.md), never on the adapter, which a down database must not restart. */}}
+  {{- if ne $component "db-health" }}
   startupProbe:
     httpGet: { path: /healthz, port: {{ $v.adminPort }} }
     periodSeconds: 2
@@ -70,6 +74,7 @@ Usage:
   livenessProbe:
     httpGet: { path: /healthz, port: {{ $v.adminPort }} }
     periodSeconds: 10
+  {{- end }}
   readinessProbe:
     httpGet: { path: /readyz, port: {{ $v.adminPort }} }
     periodSeconds: 5
@@ -79,8 +84,15 @@ Usage:
   securityContext:
     {{- $defaults := include "podkit.securityContext" . | fromYaml }}
     {{- toYaml (mergeOverwrite $defaults ($v.containerSecurityContext | default dict)) | nindent 4 }}
-  {{- with $v.volumeMounts }}
-  volumeMounts: {{- toYaml . | nindent 4 }}
+  {{- $kubeApi := eq (include "podkit.kubeApi.needed" (dict "component" $component "values" $v)) "true" }}
+  {{- if or $v.volumeMounts $kubeApi }}
+  volumeMounts:
+    {{- with $v.volumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+    {{- if $kubeApi }}
+    {{- include "podkit.kubeApi.volumeMount" . | nindent 4 }}
+    {{- end }}
   {{- end }}
 {{- end -}}
 
