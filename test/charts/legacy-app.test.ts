@@ -227,6 +227,21 @@ t.test('a wrong value type fails with the schema message', async (t) => {
   t.match(failure.stderr, "at '/replicaCount': got string, want number");
 });
 
+t.test('native sidecars refuse a cluster older than Kubernetes 1.29', async (t) => {
+  const failure = await helmFailure([
+    'template',
+    'legacy',
+    chart,
+    '--kube-version',
+    '1.28.0',
+    '--set',
+    'tlsProxy.nativeSidecar=true',
+  ]);
+  t.match(failure.stderr, 'nativeSidecar (tls-proxy) needs Kubernetes >= 1.29, not v1.28.0');
+  await helm(['template', 'legacy', chart, '--kube-version', '1.28.0']);
+  t.pass('regular sidecars render for 1.28');
+});
+
 t.test('a misspelt key of a component block fails the install with its name', async (t) => {
   for (const [set, message] of [
     ['gitPull.enabeld=true', 'git-pull: unknown values key "enabeld"'],
