@@ -227,6 +227,32 @@ t.test('a wrong value type fails with the schema message', async (t) => {
   t.match(failure.stderr, "at '/replicaCount': got string, want number");
 });
 
+t.test('native sidecars refuse a cluster older than Kubernetes 1.29', async (t) => {
+  const failure = await helmFailure([
+    'template',
+    'legacy',
+    chart,
+    '--kube-version',
+    '1.28.0',
+    '--set',
+    'tlsProxy.nativeSidecar=true',
+  ]);
+  t.match(failure.stderr, 'nativeSidecar (tls-proxy) needs Kubernetes >= 1.29, not v1.28.0');
+  await helm(['template', 'legacy', chart, '--kube-version', '1.28.0']);
+  t.pass('regular sidecars render for 1.28');
+});
+
+t.test('a misspelt key of a component block fails the install with its name', async (t) => {
+  for (const [set, message] of [
+    ['gitPull.enabeld=true', 'git-pull: unknown values key "enabeld"'],
+    ['tlsProxy.optons.upstream=http://x', 'tls-proxy: unknown values key "optons"'],
+    ['dbHealth.image.tg=1', 'db-health: unknown values key "image.tg"'],
+  ] as const) {
+    const failure = await helmFailure(['template', 'legacy', chart, '--set', set]);
+    t.match(failure.stderr, message, set);
+  }
+});
+
 t.test('values.schema.json and the README parameter tables are what readme-generator makes', async (t) => {
   const schema = await readFile(join(chart, 'values.schema.json'), 'utf8');
   const readme = await readFile(join(chart, 'README.md'), 'utf8');

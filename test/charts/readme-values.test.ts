@@ -19,6 +19,7 @@ import { repoRoot } from '../support/process.js';
 /** A chart rendering one podkit container from the values block named by `valuesKey`. */
 const podTemplate = `{{- $block := index .Values .Values.valuesKey }}
 {{- $components := dict .Values.component $block }}
+{{- include "podkit.checkValues" (dict "component" .Values.component "values" $block) }}
 {{ include "podkit.configMap" (dict "components" $components "context" $) }}
 ---
 apiVersion: v1

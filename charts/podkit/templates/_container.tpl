@@ -138,3 +138,26 @@ Usage:
   {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/*
+Fails the render on a key a component's values block does not know, so a typo in a values file
+(`enabeld`, `optons`, `image.tg`) stops `helm install` instead of being ignored. `chartKeys` adds keys
+the calling chart reads from the block itself. Call it for every block, enabled or not: `enabeld: true`
+leaves a component off.
+Usage:
+{{ include "podkit.checkValues" (dict "component" "tls-proxy" "values" .Values.tlsProxy "chartKeys" (list "port")) }}
+*/}}
+{{- define "podkit.checkValues" -}}
+{{- $known := concat (list "enabled" "nativeSidecar" "signalsApp" "image" "adminPort" "adminPortName" "options" "secrets" "secretFiles" "args" "ports" "extraEnvVars" "volumeMounts" "resources" "containerSecurityContext") (.chartKeys | default list) -}}
+{{- range $key, $_ := .values -}}
+{{- if not (has $key $known) -}}
+{{- fail (printf "%s: unknown values key %q (known: %s)" $.component $key (join ", " $known)) -}}
+{{- end -}}
+{{- end -}}
+{{- $imageKeys := list "registry" "repository" "tag" "digest" "pullPolicy" -}}
+{{- range $key, $_ := (.values.image | default dict) -}}
+{{- if not (has $key $imageKeys) -}}
+{{- fail (printf "%s: unknown values key \"image.%s\" (known: %s)" $.component $key (join ", " $imageKeys)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
