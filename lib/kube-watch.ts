@@ -5,7 +5,8 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type KubeConfig, type KubernetesObject, Watch } from '@kubernetes/client-node';
+import { type KubeConfig, type KubernetesObject, type RequestContext, Watch } from '@kubernetes/client-node';
+import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import { Backoff } from './backoff.js';
 import { describeError, ErrorCode, PodkitError } from './errors.js';
 import { KubeApiError, listAll } from './kube-request.js';
@@ -185,7 +186,11 @@ class Reflector<T extends KubernetesObject> implements ResourceWatch {
       let expired = false;
       let failure: Error | undefined;
       let stream: AbortController | undefined;
-      let agent: { destroy?: () => void } | undefined;
+      let request: Dispatcher.DispatchController | undefined;
+      const onStart = (controller: Dispatcher.DispatchController) => {
+        request = controller;
+        if (settled) controller.abort(new Error('watch ended'));
+      };
       let idleTimer: NodeJS.Timeout | undefined;
       const finish = (settle: () => void) => {
         if (settled) return;
@@ -194,9 +199,9 @@ class Reflector<T extends KubernetesObject> implements ResourceWatch {
         clearTimeout(resyncTimer);
         this.#cancelStream = undefined;
         stream?.abort();
-        // Destroying the request's own agent also cuts a connection still waiting for response headers,
-        // which the Watch's AbortController cannot reach yet.
-        agent?.destroy?.();
+        // The request's own controller also cuts a request still waiting for response headers, which
+        // the Watch's AbortController cannot reach yet.
+        request?.abort(new Error('watch ended'));
         settle();
       };
       const armIdle = () => {
@@ -242,18 +247,20 @@ class Reflector<T extends KubernetesObject> implements ResourceWatch {
           else resolve(delivered > 0 ? 'ended' : 'quiet');
         });
 
-      // Watch reads only these two members of its KubeConfig; wrapping them hands us the request's agent.
+      // Watch reads only these two members of its KubeConfig; wrapping them adds a fresh token and
+      // hands us the request's controller.
       const config = {
         getCurrentCluster: () => this.kc.getCurrentCluster(),
-        applyToFetchOptions: async (opts: Parameters<KubeConfig['applyToFetchOptions']>[0]) => {
-          const init = await this.kc.applyToFetchOptions(opts);
+        applySecurityAuthentication: async (ctx: RequestContext) => {
+          await this.kc.applySecurityAuthentication(ctx);
           const bearer = await freshBearer(this.kc);
-          // applyToFetchOptions answers a Headers object (node-fetch's), set in place.
-          const headers = init.headers as { set?: (name: string, value: string) => void } | undefined;
-          if (bearer) headers?.set?.('Authorization', bearer);
-          if (init.agent && typeof init.agent === 'object') agent = init.agent as { destroy?: () => void };
-          if (settled) agent?.destroy?.();
-          return init;
+          if (bearer) ctx.setHeaderParam('Authorization', bearer);
+          // The dispatcher is shared (cached per cluster and user): the request is cut through its
+          // own controller, never by destroying the dispatcher.
+          const shared = ctx.getDispatcher() ?? getGlobalDispatcher();
+          ctx.setDispatcher(
+            shared.compose((dispatch) => (options, handler) => dispatch(options, cuttable(handler, onStart))),
+          );
         },
       } as unknown as KubeConfig;
       const query = {
@@ -282,4 +289,28 @@ class Reflector<T extends KubernetesObject> implements ResourceWatch {
     }
     return new PodkitError(ErrorCode.KUBE_API, `watch ${this.#path}: ${describeError(err)}`, { cause: err });
   }
+}
+
+/** `handler` as is, except that its request's controller is also given to `onStart`. */
+function cuttable(
+  handler: Dispatcher.DispatchHandler,
+  onStart: (controller: Dispatcher.DispatchController) => void,
+): Dispatcher.DispatchHandler {
+  const wrapped: Dispatcher.DispatchHandler = {
+    onRequestStart(controller, context) {
+      onStart(controller);
+      handler.onRequestStart?.(controller, context);
+    },
+  };
+  for (const name of [
+    'onRequestUpgrade',
+    'onResponseStart',
+    'onResponseData',
+    'onResponseEnd',
+    'onResponseError',
+  ] as const) {
+    const method = handler[name];
+    if (method) (wrapped as Record<string, unknown>)[name] = method.bind(handler);
+  }
+  return wrapped;
 }

@@ -52,6 +52,7 @@ export const trafficSplit = defineComponent({
       variantHeader: options.variantHeader.trim(),
       upstreamTimeoutMs: options.upstreamTimeout,
       upstreamConnections: options.upstreamConnections,
+      poolWaitTimeoutMs: options.poolWaitTimeout,
     });
     split.apply(settings);
     const { server, connections } = createSplitServer({ split, log, preserveHost: options.preserveHost });

@@ -90,6 +90,15 @@ export function createMetrics(registry: Registry) {
     registers,
   });
   for (const kind of mismatchKinds) mismatches.inc({ kind }, 0);
+  const limitRejections = new Counter({
+    name: name('limit_rejections_total'),
+    help: 'Requests refused because a limit was reached, by limit (pool_wait: no connection to the version came free within --pool-wait-timeout).',
+    labelNames: ['limit'],
+    registers,
+  });
+  // Bound once, so a refusal does no label hashing.
+  const poolWaitRejected = limitRejections.labels({ limit: 'pool_wait' });
+  poolWaitRejected.inc(0);
   return {
     /** The core's handles for one version, labelled with its name. */
     version: (variant: string): UpstreamMetrics => bindUpstreamMetrics(versions, { variant }),
@@ -113,6 +122,7 @@ export function createMetrics(registry: Registry) {
     }),
     compareResults,
     mismatches,
+    poolWaitRejected,
     compareBodySkipped: new Counter({
       name: name('compare_body_skipped_total'),
       help: 'Compared answers whose bodies were not compared, one of them being over --compare-max-body.',

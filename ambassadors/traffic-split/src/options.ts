@@ -105,6 +105,11 @@ export const trafficSplitOptions = {
     max: 10_000,
     description: 'Keep-alive connections to each upstream (the primary, each variant, the mirror).',
   }),
+  poolWaitTimeout: opt.duration({
+    default: '5s',
+    description:
+      'Longest a request waits for a free connection to its version (all --upstream-connections busy): then 503; 0: no bound (it waits up to --upstream-timeout in the pool).',
+  }),
   configFile: opt.file({
     mustExist: true,
     description:

@@ -37,6 +37,8 @@ export interface SplitOptions {
   variantHeader: string;
   upstreamTimeoutMs: number;
   upstreamConnections: number;
+  /** Bound on the wait for a free connection to the primary or a variant; 0: none. */
+  poolWaitTimeoutMs: number;
 }
 
 export class Split {
@@ -122,6 +124,15 @@ export class Split {
       timeoutMs: this.options.upstreamTimeoutMs,
       metrics: counted(handles, stats.track(name)),
       onRefused: name === 'primary' ? () => this.#probe?.probe.recheck() : () => {},
+      // The mirror's copies are bounded by --mirror-max-inflight and never wait for a client.
+      ...(name !== 'mirror' && this.options.poolWaitTimeoutMs > 0
+        ? {
+            poolWait: {
+              timeoutMs: this.options.poolWaitTimeoutMs,
+              onTimeout: () => metrics.poolWaitRejected.inc(),
+            },
+          }
+        : {}),
     });
   }
 
