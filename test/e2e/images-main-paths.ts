@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { imageReference } from '../../scripts/images.js';
 import { httpRequest } from '../support/http.js';
-import { podman, readOnlyRoot } from '../support/images.js';
+import { podman, runOnHost } from '../support/images.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 import type { BuiltImages } from './images-runtime.js';
@@ -38,14 +38,7 @@ export function mainPathTests({ id, tag, tempDir, containers }: BuiltImages): vo
     const admin = await freePort();
     const name = `podkit-metrics-exporter-${id}`;
     containers.push(name);
-    await podman([
-      'run',
-      '-d',
-      '--name',
-      name,
-      '--network',
-      'host',
-      ...readOnlyRoot,
+    await runOnHost(name, [
       '-v',
       `${dir}:/etc/metrics:ro`,
       imageReference('metrics-exporter', tag),
@@ -76,14 +69,7 @@ export function mainPathTests({ id, tag, tempDir, containers }: BuiltImages): vo
     const admin = await freePort();
     const name = `podkit-log-normalizer-${id}`;
     containers.push(name);
-    await podman([
-      'run',
-      '-d',
-      '--name',
-      name,
-      '--network',
-      'host',
-      ...readOnlyRoot,
+    await runOnHost(name, [
       '-v',
       `${logs}:/var/log/app`,
       imageReference('log-normalizer', tag),

@@ -23,7 +23,7 @@ import {
   readBundleMeta,
 } from '../../scripts/runtime-tree.js';
 import { httpRequest } from '../support/http.js';
-import { podman, podmanResult, readOnlyRoot } from '../support/images.js';
+import { podman, podmanResult, readOnlyRoot, runOnHost } from '../support/images.js';
 import { startMariaDb } from '../support/mariadb.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
@@ -162,14 +162,7 @@ export function runtimeTreeTests({ id, tag, nodeImage, tempDir, containers }: Bu
     const broker = `podkit-mysql-broker-${id}`;
     containers.push(health, broker);
     // Host networking: the database listens on the host's loopback, as it would on the pod's.
-    await podman([
-      'run',
-      '-d',
-      '--name',
-      health,
-      '--network',
-      'host',
-      ...readOnlyRoot,
+    await runOnHost(health, [
       '-e',
       `PODKIT_MYSQL_PASSWORD=${db.password}`,
       '-v',
@@ -185,14 +178,7 @@ export function runtimeTreeTests({ id, tag, nodeImage, tempDir, containers }: Bu
       `127.0.0.1:${healthAdmin}`,
     ]);
     // Two workers: the broker forks its bundled worker script.
-    await podman([
-      'run',
-      '-d',
-      '--name',
-      broker,
-      '--network',
-      'host',
-      ...readOnlyRoot,
+    await runOnHost(broker, [
       imageReference('mysql-broker', tag),
       '--listen',
       `127.0.0.1:${brokerPort}`,
@@ -250,14 +236,7 @@ export function runtimeTreeTests({ id, tag, nodeImage, tempDir, containers }: Bu
     const [port, admin] = [await freePort(), await freePort()];
     const name = `podkit-traffic-split-${id}`;
     containers.push(name);
-    await podman([
-      'run',
-      '-d',
-      '--name',
-      name,
-      '--network',
-      'host',
-      ...readOnlyRoot,
+    await runOnHost(name, [
       imageReference('traffic-split', tag),
       '--listen',
       `127.0.0.1:${port}`,

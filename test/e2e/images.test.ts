@@ -4,7 +4,8 @@
  * ships, are checked in images-runtime.ts; the legacy app serves, reloads on SIGHUP through tini, and
  * stops cleanly on SIGTERM; every component image prints its version, runs as 65532 under tini and
  * refuses a bad flag with exit 2; in a real pod the legacy app answers HTTPS through the tls-proxy
- * sidecar and its workers, and git-pull publishes a repository into a volume. Every container runs with
+ * sidecar and its workers, and git-pull publishes a repository into a volume; the legacy-app chart,
+ * rendered by helm, runs as a pod with `podman kube play` (legacy-app-chart.ts). Every container runs with
  * a read-only root filesystem and no writable /tmp (readOnlyRoot), only its declared volumes writable,
  * and the base's node is the LTS `npm ci` installs (test/support/node-lts.ts).
  */
@@ -29,12 +30,20 @@ import { buildImages, imageReference, imageSpecs } from '../../scripts/images.js
 import { CertificateAuthority, writeCert } from '../support/certs.js';
 import { makeRemote } from '../support/git.js';
 import { httpRequest } from '../support/http.js';
-import { makeLocalNodeImage, podman, podmanResult, readOnlyRoot, removeImages } from '../support/images.js';
+import {
+  makeLocalNodeImage,
+  podman,
+  podmanResult,
+  readOnlyRoot,
+  removeImages,
+  runOnHost,
+} from '../support/images.js';
 import { majorOf, nodeLtsMajor } from '../support/node-lts.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 import { mainPathTests } from './images-main-paths.js';
 import { runtimeTreeTests } from './images-runtime.js';
+import { chartPodTests } from './legacy-app-chart.js';
 
 // Nine builds (the base's npm ci and tsc are most of it) and a pod take 3 to 8 minutes on a 2-core
 // machine, depending on what else runs: give this file more than the suite's 180 s default.
@@ -120,6 +129,8 @@ t.test('base image: podkit as uid 65532 under tini', async (t) => {
 
 runtimeTreeTests({ id, tag, nodeImage, tempDir, containers });
 mainPathTests({ id, tag, nodeImage, tempDir, containers });
+// The legacy-app chart played as a pod from these same images (built once per run, here).
+chartPodTests({ id, tag, tempDir });
 
 t.test('legacy-app image: serves on its port, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   const dir = tempDir('podkit-image-');
@@ -138,14 +149,7 @@ t.test('legacy-app image: serves on its port, reloads on SIGHUP, exits 0 on SIGT
   containers.push(name);
   // Host networking: the app binds 127.0.0.1 only, as in a pod, and the test reaches it on loopback.
   // (podman 4.3 ignores tmpfs modes here, so the writable log directory is a host directory.)
-  await podman([
-    'run',
-    '-d',
-    '--name',
-    name,
-    '--network',
-    'host',
-    ...readOnlyRoot,
+  await runOnHost(name, [
     '-v',
     `${logs}:/var/log/legacy`,
     '-v',

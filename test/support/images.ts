@@ -180,3 +180,12 @@ export async function removeImages(references: string[]): Promise<void> {
  * unless it declares them as volumes.
  */
 export const readOnlyRoot = ['--read-only', '--read-only-tmpfs=false'] as const;
+
+/**
+ * `podman run -d` of a container on the host's network with a read-only root (readOnlyRoot): what it
+ * serves on its loopback is on the host's, as on a pod's, so the test reaches it on 127.0.0.1.
+ * `args` are podman's options (-v, -e), the image, then the image's arguments.
+ */
+export async function runOnHost(name: string, args: string[]): Promise<void> {
+  await podman(['run', '-d', '--name', name, '--network', 'host', ...readOnlyRoot, ...args]);
+}
