@@ -32,6 +32,7 @@ t.test('a kubelet-style ..data swap is noticed once, debounced', async (t) => {
   // The swap is two steps (symlink, rename); the debounce must span both on a busy machine too.
   await swapSymlink(join(dir, '..data'), '..v2');
   await waitFor(() => calls.length > 0, { what: 'a change callback' });
+  // Proving there is no second callback: one would come a debounce after the swap's last event.
   await new Promise((resolve) => setTimeout(resolve, 600));
   t.same(calls, ['event'], 'one callback for the whole swap');
 });

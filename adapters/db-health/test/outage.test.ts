@@ -160,16 +160,24 @@ t.test('database frozen (SIGSTOP): 503 with "timeout", and the connections do no
 
   // Several timed-out cycles: each destroys its connection and tries a new one; the number held open
   // must stay within the pool however long the freeze lasts.
+  const runs = (text: string, result: string) =>
+    metric(text, 'podkit_db_health_check_runs_total', { check: 'database-up', result }) ?? 0;
   let maxOpen = 0;
-  const watchUntil = Date.now() + 3 * (intervalMs + timeoutMs);
-  while (Date.now() < watchUntil) {
-    const open = metric(await metricsText(app.adminUrl), 'podkit_db_health_open_connections') ?? Number.NaN;
-    maxOpen = Math.max(maxOpen, open);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const text = await metricsText(app.adminUrl);
-  const timeouts =
-    metric(text, 'podkit_db_health_check_runs_total', { check: 'database-up', result: 'timeout' }) ?? 0;
+  const timedOutBefore = runs(await metricsText(app.adminUrl), 'timeout');
+  let timeouts = 0;
+  await waitFor(
+    async () => {
+      const text = await metricsText(app.adminUrl);
+      maxOpen = Math.max(maxOpen, metric(text, 'podkit_db_health_open_connections') ?? Number.NaN);
+      timeouts = runs(text, 'timeout');
+      return timeouts >= timedOutBefore + 3;
+    },
+    {
+      timeoutMs: 3 * (intervalMs + timeoutMs) + slackMs + 10_000,
+      intervalMs: 100,
+      what: '3 more timed-out runs',
+    },
+  );
   t.ok(timeouts >= 3, `${timeouts} timed-out runs while frozen`);
   t.ok(maxOpen <= poolSize, `at most ${maxOpen} connections open while frozen (pool size ${poolSize})`);
 
@@ -184,7 +192,12 @@ t.test('database frozen (SIGSTOP): 503 with "timeout", and the connections do no
     timeoutMs: 10_000,
     what: `at most ${poolSize} connections for the adapter's user, seen from the server`,
   });
-  await new Promise((resolve) => setTimeout(resolve, 3 * intervalMs));
+  // And stay there: three more successful checks, each of which could have opened another.
+  const successes = runs(await metricsText(app.adminUrl), 'success');
+  await waitFor(async () => runs(await metricsText(app.adminUrl), 'success') >= successes + 3, {
+    timeoutMs: 3 * intervalMs + slackMs + 5000,
+    what: 'three more successful checks',
+  });
   const settled = await serverConnections(db);
   t.ok(
     settled <= poolSize,

@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import { createLogger } from '../../../lib/log.js';
 import { type HostPort, hostPort } from '../../../lib/option-types.js';
 import { runPodkit } from '../../../test/support/process.js';
+import { waitFor } from '../../../test/support/wait.js';
 import type { CheckResult } from '../src/backend-check.js';
 import { BackendPool } from '../src/backend-pool.js';
 import { parseDnsName, resolveBackends } from '../src/discovery/dns.js';
@@ -201,7 +202,7 @@ t.test('BackendPool: first checks answering out of order at start-up are no fail
       return { healthy: true, detail: 'MySQL test' };
     },
   );
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await waitFor(() => changes.length >= 2, { what: 'both first checks answered' });
   t.same(changes, ['->b:1', 'b:1>a:1'], 'b served until a answered');
   t.equal(pool.primary?.key, 'a:1', 'first healthy wins');
   t.same(failovers, [], 'settling on the preferred backend is not counted as a failover');
@@ -222,15 +223,16 @@ t.test('BackendPool: first healthy in list order wins; a change of primary is a 
       return { healthy, detail: healthy ? 'MySQL test' : 'connection refused' };
     },
   );
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 60));
-  await settle();
+  const primaryBecomes = (key: string) =>
+    waitFor(() => pool.primary?.key === key, { what: `${key} the primary` });
+  await primaryBecomes('a:1');
   t.equal(pool.primary?.key, 'a:1');
   health.set('a:1', false);
-  await settle();
+  await primaryBecomes('b:1');
   t.equal(pool.primary?.key, 'b:1', 'failover to the next healthy backend');
   t.same(unhealthy, ['a:1']);
   health.set('a:1', true);
-  await settle();
+  await primaryBecomes('a:1');
   t.equal(pool.primary?.key, 'a:1', 'the first backend wins again when healthy');
   pool.markFailed('a:1', 'connection refused');
   t.equal(pool.primary?.key, 'b:1', 'a failed connection takes the backend out at once');
@@ -241,7 +243,7 @@ t.test('BackendPool: first healthy in list order wins; a change of primary is a 
   pool.markFailed('b:1', 'connection refused');
   t.equal(pool.primary, undefined, 'no healthy backend for a moment');
   health.set('a:1', true);
-  await settle();
+  await primaryBecomes('a:1');
   t.equal(pool.primary?.key, 'a:1');
   t.same(failovers.at(-1), 'b:1>a:1', 'b to a, across the outage');
   pool.setBackends([]);

@@ -149,7 +149,9 @@ export const gitPull = defineComponent({
       cleanup: (signal) => syncer.cleanup(signal),
       afterSync: async () => {
         const collected = await garbage.burstOver();
+        // A line either way, so that the end of a sync's housekeeping can be seen (tests wait for it).
         if (collected) log.debug(collected, 'collected the garbage of syncs');
+        else log.debug('no garbage of syncs worth collecting yet');
       },
       periodMs: o.period,
       syncTimeoutMs: o.syncTimeout,

@@ -261,16 +261,22 @@ t.test(
       '0',
     ]);
     await app.waitLive(remote.first);
-    await new Promise((resolve) => setTimeout(resolve, 500)); // a collection after the first sync is logged by now
     const collected = () => app.logs.filter((line) => line.msg === 'collected the garbage of syncs');
+    // Each sync's housekeeping ends with one of these two lines.
+    const housekeeping = () =>
+      collected().length +
+      app.logs.filter((line) => line.msg === 'no garbage of syncs worth collecting yet').length;
+    await waitFor(() => housekeeping() === 1, { what: "the first sync's housekeeping" });
     const already = collected().length;
     let publishes = 0;
     while (collected().length === already && publishes < 12) {
       const hash = await remote.commit({ 'version.txt': `${publishes + 2}\n` });
       await remote.push();
+      const done = housekeeping();
       const answer = await httpRequest(`${app.adminUrl}/sync`, { method: 'POST' });
       t.equal(JSON.parse(answer.body).hash, hash, `publish ${++publishes}`);
-      await new Promise((resolve) => setTimeout(resolve, 100)); // the collection runs after the answer
+      // The collection runs after the answer.
+      await waitFor(() => housekeeping() > done, { what: `the housekeeping of publish ${publishes}` });
     }
     const line = collected()[already];
     t.ok(line && publishes > 0, `a collection after ${publishes} publishes`);

@@ -91,6 +91,9 @@ export function createTlsServer(options: TlsServerOptions): ProxyTlsServer {
   });
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
     options.onHandshakeFailure(handshakeFailureReason(err), socket, err);
+    // With a tlsClientError listener node leaves the socket open on a handshake timeout: a client
+    // that stalls mid-handshake would keep its connection slot for ever.
+    socket.destroy();
   });
   return {
     server,
