@@ -56,7 +56,8 @@ t.test('--sync-open: the push is live when the answer comes; sooner requests get
   t.equal(tooSoon.headers['retry-after'], '1');
   t.equal(JSON.parse(tooSoon.body).code, 'PODKIT_ERR_RATE_LIMITED');
 
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  // A caller that waits what Retry-After says is served.
+  await new Promise((resolve) => setTimeout(resolve, Number(tooSoon.headers['retry-after']) * 1000 + 100));
   const again = await httpRequest(`${app.adminUrl}/sync`, { method: 'POST' });
   t.equal(again.status, 200);
   t.match(JSON.parse(again.body), { result: 'noop', hash: second });
