@@ -216,7 +216,7 @@ async function dbHealth(ctx: DemoContext): Promise<DemoContainer[]> {
       readyUrl: `http://${admin}/readyz`,
       tryLines: [
         `curl http://${admin}/readyz          the database's readiness from real queries (also /healthz, /startupz, /metrics)`,
-        `${sql} -e 'SET GLOBAL read_only = 1'   then /readyz turns 503: "the server is read-only" (= 0 to undo)`,
+        `${sql} -e 'SET GLOBAL read_only = 1'   then /readyz turns 503 ("unexpected result"; the log says "the server is read-only"; = 0 to undo)`,
         `node dist/cli.js db-health --probe readiness --admin-address ${admin}; echo $?   the exec-probe form`,
         `edit ${checks} then: pkill -HUP -f 'cli.js db-health'   reload the custom checks`,
       ],

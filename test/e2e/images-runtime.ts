@@ -176,6 +176,9 @@ export function runtimeTreeTests({ id, tag, nodeImage, tempDir, containers }: Bu
       '1s',
       '--admin-address',
       `127.0.0.1:${healthAdmin}`,
+      // The value a check read is in its debug "check ran" line, not in the (public) probe body.
+      '--log-level',
+      'debug',
     ]);
     // Two workers: the broker forks its bundled worker script.
     await runOnHost(broker, [
@@ -203,7 +206,14 @@ export function runtimeTreeTests({ id, tag, nodeImage, tempDir, containers }: Bu
     ).catch(logsOnFailure(health));
     const greeting = JSON.parse(readiness?.body ?? '{}').checks?.greeting;
     t.equal(greeting?.ok, true, 'the check from the YAML file passes');
-    t.equal(greeting?.detail.observed, 'café', 'with the text of the latin1 column');
+    const ran = (await podman(['logs', health]))
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map(
+        (line) => JSON.parse(line) as { msg?: string; check?: string; status?: string; observed?: unknown },
+      )
+      .find((line) => line.msg === 'check ran' && line.check === 'greeting' && line.status === 'ok');
+    t.equal(ran?.observed, 'café', 'with the text of the latin1 column');
 
     await waitFor(
       async () =>

@@ -94,7 +94,13 @@ export class CheckLoop {
     const [first, ...rest] = this.#checks;
     if (!first) return;
     if (!(await this.#run(first))) {
-      const outcome = { ok: false, observed: null, reason: `not run: ${first.name} failed`, latencyMs: null };
+      const outcome: RecordedOutcome = {
+        ok: false,
+        observed: null,
+        reason: `not run: ${first.name} failed`,
+        publicReason: 'not run: database-up failed',
+        latencyMs: null,
+      };
       for (const check of rest) this.#record(check, outcome, 'skipped');
       return;
     }
@@ -140,7 +146,13 @@ export class CheckLoop {
   #logTransition(name: string, next: CheckResult, skipped: boolean): void {
     const log = this.#options.log;
     log.debug(
-      { check: name, status: next.status, observed: next.observed, latencyMs: next.latencyMs },
+      {
+        check: name,
+        status: next.status,
+        observed: next.observed,
+        latencyMs: next.latencyMs,
+        ...(next.status === 'fail' ? { reason: next.lastError } : {}),
+      },
       'check ran',
     );
     if (skipped) return;

@@ -59,10 +59,10 @@ function parseJson(body: Buffer): unknown {
 
 interface ProbeBody {
   status?: unknown;
-  checks?: Record<string, { ok?: unknown; detail?: { lastError?: unknown; status?: unknown } }>;
+  checks?: Record<string, { ok?: unknown; detail?: { reason?: unknown } }>;
 }
 
-/** `readiness ok (database-up, writable)` or `readiness not ready: writable: the server is read-only ...`. */
+/** `readiness ok (database-up, writable)` or `readiness not ready: writable: unexpected result`. */
 function summary(probe: ProbeName, status: number, raw: unknown): string {
   const body = (typeof raw === 'object' && raw !== null ? raw : {}) as ProbeBody;
   const checks = Object.entries(body.checks ?? {});
@@ -70,9 +70,6 @@ function summary(probe: ProbeName, status: number, raw: unknown): string {
   if (status === 200) return `${probe} ${state} (${checks.map(([name]) => name).join(', ')})`;
   const failing = checks
     .filter(([, check]) => check.ok !== true)
-    .map(
-      ([name, check]) =>
-        `${name}: ${check.detail?.status === 'pending' ? 'not run yet' : String(check.detail?.lastError)}`,
-    );
+    .map(([name, check]) => `${name}: ${String(check.detail?.reason)}`);
   return `${probe} ${state}${failing.length ? `: ${failing.join('; ')}` : ''}`;
 }

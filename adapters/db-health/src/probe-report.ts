@@ -1,6 +1,8 @@
 /**
- * From check results to probe answers. Each probe lists the checks that gate it, with status, observed
- * value, expectation, latency and last error; it passes when every one of them passes, with two
+ * From check results to probe answers. Each probe lists the checks that gate it, with status,
+ * expectation, latency and a short fixed reason. Anyone who reaches the admin port reads these bodies,
+ * so what a query returned and what the server said stay in the log ("check failing", and the debug
+ * "check ran"). A probe passes when every one of them passes, with two
  * deliberate differences:
  *
  * - before a check has run, readiness and startup fail (nothing is known yet) but liveness passes;
@@ -34,10 +36,10 @@ export function probeConditions(probe: ProbeName, inputs: ProbeInputs): Map<stri
 function condition(probe: ProbeName, check: Check, result: CheckResult, inputs: ProbeInputs): Condition {
   const detail: Record<string, unknown> = {
     status: result.status,
-    observed: result.observed,
+    reason: result.status === 'ok' ? null : result.status === 'pending' ? 'not run yet' : result.lastReason,
     expected: check.expected,
     latencyMs: result.latencyMs === null ? null : Math.round(result.latencyMs * 100) / 100,
-    lastError: result.lastError,
+    lastReason: result.lastReason,
     lastErrorAt: iso(result.lastErrorAt),
     checkedAt: iso(result.checkedAt),
   };

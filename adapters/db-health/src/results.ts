@@ -4,6 +4,7 @@
  */
 
 import type { Observed } from './expectation.js';
+import type { PublicReason } from './mysql-errors.js';
 
 export type CheckStatus = 'pending' | 'ok' | 'fail';
 
@@ -13,6 +14,8 @@ export interface CheckResult {
   latencyMs: number | null;
   /** The most recent failure reason; kept after the check recovers, with its time. */
   lastError: string | null;
+  /** The short fixed phrase for lastError, the only part of it the probe bodies show. */
+  lastReason: PublicReason | null;
   lastErrorAt: number | null;
   checkedAt: number | null;
   /** Start of the current run of failures (ms since epoch); null while passing. */
@@ -23,6 +26,7 @@ export interface RecordedOutcome {
   ok: boolean;
   observed: Observed;
   reason?: string;
+  publicReason?: PublicReason;
   /** null when the check did not run (the database was down). */
   latencyMs: number | null;
 }
@@ -33,6 +37,7 @@ export function pendingResult(): CheckResult {
     observed: null,
     latencyMs: null,
     lastError: null,
+    lastReason: null,
     lastErrorAt: null,
     checkedAt: null,
     failingSince: null,
@@ -55,6 +60,7 @@ export function nextResult(previous: CheckResult, outcome: RecordedOutcome, now:
     observed: outcome.observed,
     latencyMs: outcome.latencyMs,
     lastError: outcome.reason ?? 'failed',
+    lastReason: outcome.publicReason ?? 'unexpected result',
     lastErrorAt: now,
     checkedAt: now,
     failingSince: previous.failingSince ?? now,

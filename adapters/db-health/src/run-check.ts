@@ -6,11 +6,13 @@
  */
 
 import type { Check, Outcome } from './checks.js';
-import { describeMysqlError, timeoutFailure } from './mysql-errors.js';
+import { describeMysqlError, type PublicReason, timeoutFailure } from './mysql-errors.js';
 import type { ConnectionPool } from './pool.js';
 
 export interface RunOutcome extends Outcome {
   timedOut: boolean;
+  /** The fixed phrase the probe bodies show when it failed; `reason` (with server text) is for the log. */
+  publicReason?: PublicReason;
 }
 
 export interface RunOptions {
@@ -42,11 +44,20 @@ export async function runCheck(
       );
       work.catch(() => {});
       if (signal.aborted)
-        return { ok: false, observed: null, reason: 'cancelled: shutting down', timedOut: false };
+        return {
+          ok: false,
+          observed: null,
+          reason: 'cancelled: shutting down',
+          publicReason: 'shutting down',
+          timedOut: false,
+        };
       return { ok: false, observed: null, ...timeoutFailure(timeoutMs) };
     }
     if (conn) pool.release(conn);
-    return { ...winner, timedOut: false };
+    // The check ran but did not like what it saw (a value, a state): the details stay in the log.
+    return winner.ok
+      ? { ...winner, timedOut: false }
+      : { ...winner, publicReason: 'unexpected result', timedOut: false };
   } catch (err) {
     const failure = describeMysqlError(err, server, timeoutMs);
     // An SQL error (bad query, missing grant) leaves the connection usable; anything else may not.

@@ -11,6 +11,7 @@ import { startMariaDb } from '../../../test/support/mariadb.js';
 import { waitFor } from '../../../test/support/wait.js';
 import {
   createHealthUser,
+  failingLine,
   healthUrl,
   metric,
   metricsText,
@@ -144,7 +145,13 @@ t.test('each expectation kind fails exactly the probes it gates', async (t) => {
       const failing = (await probe(app.adminUrl, path)).body.checks[c.check];
       t.match(failing, {
         ok: false,
-        detail: { status: 'fail', observed: c.observed, lastError: c.lastError },
+        detail: { status: 'fail', reason: 'unexpected result', lastReason: 'unexpected result' },
+      });
+      t.notOk('observed' in (failing?.detail ?? {}), 'the query result stays out of the probe body');
+      t.match(await app.waitForLog(failingLine(c.check)), {
+        level: 'warn',
+        observed: c.observed,
+        reason: c.lastError,
       });
       const text = await metricsText(app.adminUrl);
       t.equal(metric(text, 'podkit_db_health_check_success', { check: c.check }), 0);
@@ -155,7 +162,7 @@ t.test('each expectation kind fails exactly the probes it gates', async (t) => {
       });
       t.match((await probe(app.adminUrl, path)).body.checks[c.check], {
         ok: true,
-        detail: { status: 'ok', lastError: c.lastError },
+        detail: { status: 'ok', reason: null, lastReason: 'unexpected result' },
       });
     });
   }
@@ -210,7 +217,9 @@ t.test(
     await waitFor(
       async () => {
         const checks = (await probe(app.adminUrl, '/readyz')).body.checks;
-        return Boolean(checks['no-such-table']?.detail.lastError && checks['not-granted']?.detail.lastError);
+        return Boolean(
+          checks['no-such-table']?.detail.lastReason && checks['not-granted']?.detail.lastReason,
+        );
       },
       { what: 'the new checks have run' },
     );
@@ -221,12 +230,14 @@ t.test(
       ['database-up', 'no-such-table', 'not-granted'],
       'the old check is gone',
     );
+    t.equal(readyz.body.checks['no-such-table']?.detail.reason, 'query failed');
+    t.equal(readyz.body.checks['not-granted']?.detail.reason, 'access denied');
     t.match(
-      readyz.body.checks['no-such-table']?.detail.lastError,
+      (await app.waitForLog(failingLine('no-such-table'))).reason,
       /^ER_NO_SUCH_TABLE: Table '.*\.missing_table' doesn't exist$/,
     );
     t.match(
-      readyz.body.checks['not-granted']?.detail.lastError,
+      (await app.waitForLog(failingLine('not-granted'))).reason,
       /^access denied: SELECT command denied to user 'podkit_health'@'127\.0\.0\.1' for table .*user.* \(grant the check's user/,
     );
     const text = await metricsText(app.adminUrl);
@@ -274,8 +285,9 @@ t.test('a query slower than the timeout fails with "timeout" and is cut on the s
   t.equal(readyz.status, 503);
   t.match(readyz.body.checks.slow, {
     ok: false,
-    detail: { status: 'fail', lastError: 'timeout after 500 ms' },
+    detail: { status: 'fail', reason: 'timed out' },
   });
+  t.match(await app.waitForLog(failingLine('slow')), { reason: 'timeout after 500 ms' });
   // Each abandoned SLEEP(5) would otherwise keep a server thread for 5 s: six runs would pile up.
   t.ok(peak <= 2, `at most ${peak} server connections for the adapter's user during six timed-out runs`);
 });

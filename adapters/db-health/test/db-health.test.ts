@@ -14,6 +14,7 @@ import { runPodkit } from '../../../test/support/process.js';
 import { waitFor } from '../../../test/support/wait.js';
 import {
   createHealthUser,
+  failingLine,
   healthPassword,
   healthUrl,
   metric,
@@ -21,6 +22,7 @@ import {
   probe,
   probeCodes,
   promtool,
+  ranLine,
   startAdapter,
   tempDir,
 } from './helpers.js';
@@ -30,7 +32,14 @@ await createHealthUser(db);
 const fast = ['--check-interval', '300ms', '--check-timeout', '1s'];
 
 t.test('healthy database: all three probes 200, each check listed with its facts', async (t) => {
-  const app = await startAdapter(t, ['--mysql-url', healthUrl(db), ...fast, '--require-writable']);
+  const app = await startAdapter(t, [
+    '--mysql-url',
+    healthUrl(db),
+    ...fast,
+    '--require-writable',
+    '--log-level',
+    'debug',
+  ]);
   await waitFor(async () => (await probe(app.adminUrl, '/startupz')).status === 200, {
     what: '/startupz 200',
   });
@@ -46,10 +55,12 @@ t.test('healthy database: all three probes 200, each check listed with its facts
   const up = readyz.body.checks['database-up'];
   t.match(up, {
     ok: true,
-    detail: { status: 'ok', observed: 1, expected: { equals: 1 }, lastError: null },
+    detail: { status: 'ok', reason: null, expected: { equals: 1 }, lastReason: null },
   });
   t.type(up?.detail.latencyMs, 'number');
-  t.match(readyz.body.checks.writable, { ok: true, detail: { observed: 'read-write' } });
+  t.match(readyz.body.checks.writable, { ok: true, detail: { reason: null } });
+  t.match(await app.waitForLog(ranLine('database-up', 'ok')), { observed: 1 });
+  t.match(await app.waitForLog(ranLine('writable', 'ok')), { observed: 'read-write' });
   const healthz = await probe(app.adminUrl, '/healthz');
   t.same(Object.keys(healthz.body.checks), ['database-up'], 'writable does not gate liveness');
   t.equal((await probe(app.adminUrl, '/startupz')).body.status, 'started');
@@ -65,7 +76,7 @@ t.test('healthy database: all three probes 200, each check listed with its facts
 });
 
 t.test(
-  'wrong password: a clear reason in the body and the log; a rotated password file applies',
+  'wrong password: a short reason in the body, the clear one in the log; a rotated password file applies',
   async (t) => {
     const dir = tempDir(t);
     const passwordFile = join(dir, 'password');
@@ -83,12 +94,14 @@ t.test(
     );
     const readyz = await probe(app.adminUrl, '/readyz');
     t.equal(readyz.status, 503);
-    t.match(
-      readyz.body.checks['database-up']?.detail.lastError,
-      /^access denied: Access denied for user 'podkit_health'@'127\.0\.0\.1' \(using password: YES\) \(check --mysql-password-file or PODKIT_MYSQL_PASSWORD/,
-    );
-    const line = await app.waitForLog((l) => l.msg === 'check failing' && l.check === 'database-up');
-    t.match(line, { level: 'warn', code: 'PODKIT_ERR_DB_CHECK', reason: /^access denied: / });
+    t.equal(readyz.body.checks['database-up']?.detail.reason, 'access denied');
+    const line = await app.waitForLog(failingLine('database-up'));
+    t.match(line, {
+      level: 'warn',
+      code: 'PODKIT_ERR_DB_CHECK',
+      reason:
+        /^access denied: Access denied for user 'podkit_health'@'127\.0\.0\.1' \(using password: YES\) \(check --mysql-password-file or PODKIT_MYSQL_PASSWORD/,
+    });
     t.notOk('stack' in line || 'err' in line, 'no stack trace in the log line');
     t.notMatch(app.transcript(), /not-the-password/, 'the password never appears in the output');
 
@@ -100,7 +113,7 @@ t.test(
   },
 );
 
-t.test('unknown host and nothing listening: the reason says which', async (t) => {
+t.test('unknown host and nothing listening: the logged reason says which', async (t) => {
   const unknown = await startAdapter(
     t,
     ['--mysql-url', 'mysql://health@no-such-host.invalid:3306/', ...fast],
@@ -112,19 +125,18 @@ t.test('unknown host and nothing listening: the reason says which', async (t) =>
   const refused = await startAdapter(t, ['--mysql-url', `mysql://health@127.0.0.1:${port}/`, ...fast], {
     ready: false,
   });
-  const reason = async (adminUrl: string) =>
-    (await probe(adminUrl, '/readyz')).body.checks['database-up']?.detail.lastError;
-  await waitFor(
-    async () => Boolean(await reason(unknown.adminUrl)) && Boolean(await reason(refused.adminUrl)),
-    {
-      what: 'both failing',
-    },
-  );
-  t.match(await reason(unknown.adminUrl), /^unknown host "no-such-host\.invalid": the name does not resolve/);
+  const unknownLine = await unknown.waitForLog(failingLine('database-up'));
+  const refusedLine = await refused.waitForLog(failingLine('database-up'));
+  t.match(unknownLine.reason, /^unknown host "no-such-host\.invalid": the name does not resolve/);
   t.equal(
-    await reason(refused.adminUrl),
+    refusedLine.reason,
     `connection refused by 127.0.0.1:${port}: is the database running and listening there?`,
   );
+  for (const app of [unknown, refused])
+    t.equal(
+      (await probe(app.adminUrl, '/readyz')).body.checks['database-up']?.detail.reason,
+      'database unreachable',
+    );
   t.equal((await probe(unknown.adminUrl, '/readyz')).status, 503);
 });
 
@@ -150,9 +162,10 @@ t.test('exec probe mode: exit 0 when the probe passes, 1 when it fails or nobody
   );
   const notReady = await runPodkit(['db-health', '--probe', 'readiness', ...downAdmin]);
   t.equal(notReady.code, 1);
+  t.equal(notReady.stdout, 'readiness not ready: database-up: database unreachable\n');
   t.equal(
-    notReady.stdout,
-    `readiness not ready: database-up: connection refused by 127.0.0.1:${port}: is the database running and listening there?\n`,
+    (await down.waitForLog(failingLine('database-up'))).reason,
+    `connection refused by 127.0.0.1:${port}: is the database running and listening there?`,
   );
   t.equal((await runPodkit(['db-health', '--probe', 'startup', ...downAdmin])).code, 1);
   t.equal((await runPodkit(['db-health', '--probe', 'liveness', ...downAdmin])).code, 0, 'liveness grace');
@@ -190,6 +203,55 @@ t.test('exec probe mode: exit 0 when the probe passes, 1 when it fails or nobody
   t.equal(
     bad.stderr,
     'podkit db-health: invalid --probe "ready": expected one of liveness, readiness, startup\n',
+  );
+});
+
+t.test('query results and server messages reach the log, never a probe body', async (t) => {
+  // Secret-looking strings in a passing value, a failing value and a server error message: anyone who
+  // reaches the admin port reads the probes, only the pod's owner reads its log.
+  const passing = 'tok_pass_4f9a1c';
+  const failing = 'sk_live_7b2e90';
+  const inError = 'pw_table_c3d815';
+  const checks = join(tempDir(t), 'checks.yaml');
+  const all = '[liveness, readiness, startup]';
+  writeFileSync(
+    checks,
+    [
+      `- { name: passing, sql: "SELECT '${passing}'", expect: { regex: '^tok_' }, probes: ${all} }`,
+      `- { name: failing, sql: "SELECT '${failing}'", expect: { equals: other }, probes: ${all} }`,
+      `- { name: erroring, sql: "SELECT * FROM mysql.${inError}", probes: ${all} }`,
+      '',
+    ].join('\n'),
+  );
+  const app = await startAdapter(
+    t,
+    ['--mysql-url', healthUrl(db), ...fast, '--checks-file', checks, '--log-level', 'debug'],
+    { ready: false },
+  );
+  t.match(await app.waitForLog(ranLine('passing', 'ok')), { observed: passing });
+  t.match(await app.waitForLog(failingLine('failing')), { observed: failing });
+  t.match(await app.waitForLog(failingLine('erroring')), { reason: new RegExp(inError) });
+
+  const bodies = await Promise.all(
+    (['/healthz', '/readyz', '/startupz'] as const).map(async (path) => ({
+      path,
+      text: await (await fetch(`${app.adminUrl}${path}`)).text(),
+    })),
+  );
+  for (const { path, text } of bodies) {
+    for (const secret of [passing, failing, inError])
+      t.notOk(text.includes(secret), `${path} does not contain ${secret}`);
+    const body = JSON.parse(text) as { checks: Record<string, { detail: { reason: unknown } }> };
+    t.equal(body.checks.failing?.detail.reason, 'unexpected result', `${path}: the short reason`);
+    t.equal(body.checks.erroring?.detail.reason, 'access denied', `${path}: the short reason`);
+  }
+  const admin = ['--admin-address', app.adminUrl.replace('http://', '')];
+  const exec = await runPodkit(['db-health', '--probe', 'readiness', ...admin]);
+  t.equal(exec.code, 1);
+  t.equal(
+    exec.stdout,
+    'readiness not ready: failing: unexpected result; erroring: access denied\n',
+    'the exec probe prints the short reasons',
   );
 });
 

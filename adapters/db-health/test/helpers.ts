@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MariaDb } from '../../../test/support/mariadb.js';
-import { type Started, startComponent, type Teardown } from '../../../test/support/process.js';
+import { type LogLine, type Started, startComponent, type Teardown } from '../../../test/support/process.js';
 
 export const healthUser = 'podkit_health';
 export const healthPassword = 'health-pw-9f2c';
@@ -50,10 +50,11 @@ export interface ProbeCheck {
   ok: boolean;
   detail: {
     status: string;
-    observed: unknown;
+    /** The short fixed reason while not passing; what the server said and the query returned are logged. */
+    reason: string | null;
     expected: unknown;
     latencyMs: number | null;
-    lastError: string | null;
+    lastReason: string | null;
     failingSince?: string | null;
   };
 }
@@ -115,4 +116,23 @@ export function promtool(text: string): Promise<{ code: number; output: string }
     });
     child.stdin?.end(text);
   });
+}
+
+/** The adapter's "check failing" line for `check` (reason and observed value, which probe bodies omit). */
+export const failingLine =
+  (check: string) =>
+  (line: LogLine): boolean =>
+    line.msg === 'check failing' && line.check === check;
+
+/** The debug "check ran" line for `check`, with `status` when given: where a passing value is seen. */
+export const ranLine =
+  (check: string, status?: string) =>
+  (line: LogLine): boolean =>
+    line.msg === 'check ran' && line.check === check && (status === undefined || line.status === status);
+
+/** The newest log line matching, after waiting for a first one. */
+export async function latestLog(app: Started, match: (line: LogLine) => boolean): Promise<LogLine> {
+  await app.waitForLog(match);
+  const lines = app.logs.filter(match);
+  return lines[lines.length - 1] as LogLine;
 }

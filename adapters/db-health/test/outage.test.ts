@@ -9,11 +9,14 @@ import { startMariaDb } from '../../../test/support/mariadb.js';
 import { waitFor } from '../../../test/support/wait.js';
 import {
   createHealthUser,
+  failingLine,
   healthUrl,
+  latestLog,
   metric,
   metricsText,
   probe,
   probeCodes,
+  ranLine,
   serverConnections,
   startAdapter,
 } from './helpers.js';
@@ -43,7 +46,8 @@ t.test(
   'database stopped: readiness 503 within interval + timeout, liveness after its grace, back after restart',
   async (t) => {
     const graceMs = 4000;
-    const app = await startAdapter(t, [...args, '--liveness-grace', `${graceMs}ms`]);
+    // Debug: each run's reason is in its "check ran" line.
+    const app = await startAdapter(t, [...args, '--liveness-grace', `${graceMs}ms`, '--log-level', 'debug']);
     t.same(await probeCodes(app.adminUrl), { liveness: 200, readiness: 200, startup: 200 });
 
     const stopping = Date.now();
@@ -73,11 +77,11 @@ t.test(
     const readyz = await probe(app.adminUrl, '/readyz');
     t.match(readyz.body.checks['database-up'], {
       ok: false,
-      detail: {
-        status: 'fail',
-        observed: null,
-        lastError: /^connection refused by 127\.0\.0\.1:\d+|closed by the server/,
-      },
+      detail: { status: 'fail', reason: 'database unreachable' },
+    });
+    t.match(await latestLog(app, ranLine('database-up', 'fail')), {
+      observed: null,
+      reason: /^connection refused by 127\.0\.0\.1:\d+|closed by the server/,
     });
 
     await waitFor(async () => (await probe(app.adminUrl, '/healthz')).status === 503, {
@@ -140,7 +144,8 @@ t.test('database frozen (SIGSTOP): 503 with "timeout", and the connections do no
     `readiness failed ${Date.now() - frozenAt} ms after the freeze`,
   );
   const readyz = await probe(app.adminUrl, '/readyz');
-  t.equal(readyz.body.checks['database-up']?.detail.lastError, `timeout after ${timeoutMs} ms`);
+  t.equal(readyz.body.checks['database-up']?.detail.reason, 'timed out');
+  t.equal((await app.waitForLog(failingLine('database-up'))).reason, `timeout after ${timeoutMs} ms`);
 
   // Probes answer from the latest results, not from the database: a burst of them while it hangs is
   // answered at once (a probe that queried would wait the whole timeout) and opens nothing.

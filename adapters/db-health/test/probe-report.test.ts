@@ -21,7 +21,7 @@ function inputs(results: Record<string, CheckResult>, now: number, livenessGrace
 t.test('results: failingSince spans a run of failures; the last error outlives recovery', async (t) => {
   const first = nextResult(
     pendingResult(),
-    { ok: false, observed: null, reason: 'refused', latencyMs: 1 },
+    { ok: false, observed: null, reason: 'refused', publicReason: 'database unreachable', latencyMs: 1 },
     t0,
   );
   t.same(first, {
@@ -29,23 +29,32 @@ t.test('results: failingSince spans a run of failures; the last error outlives r
     observed: null,
     latencyMs: 1,
     lastError: 'refused',
+    lastReason: 'database unreachable',
     lastErrorAt: t0,
     checkedAt: t0,
     failingSince: t0,
   });
   const second = nextResult(
     first,
-    { ok: false, observed: null, reason: 'timeout after 1000 ms', latencyMs: 1000 },
+    {
+      ok: false,
+      observed: null,
+      reason: 'timeout after 1000 ms',
+      publicReason: 'timed out',
+      latencyMs: 1000,
+    },
     t0 + 5000,
   );
   t.equal(second.failingSince, t0, 'still failing since the first failure');
   t.equal(second.lastError, 'timeout after 1000 ms');
+  t.equal(second.lastReason, 'timed out');
   const recovered = nextResult(second, { ok: true, observed: 1, latencyMs: 2 }, t0 + 9000);
   t.same(recovered, {
     status: 'ok',
     observed: 1,
     latencyMs: 2,
     lastError: 'timeout after 1000 ms',
+    lastReason: 'timed out',
     lastErrorAt: t0 + 5000,
     checkedAt: t0 + 9000,
     failingSince: null,
@@ -61,12 +70,34 @@ t.test('before the first run: readiness and startup fail, liveness passes', asyn
   t.equal(liveness.get('database-up')?.ok, true);
   t.equal(readiness.get('database-up')?.ok, false);
   t.equal(probeConditions('startup', pending).get('database-up')?.ok, false);
+  t.match(readiness.get('database-up')?.detail, {
+    status: 'pending',
+    reason: 'not run yet',
+    lastReason: null,
+  });
+});
+
+t.test('a failure without a fixed phrase (an expectation not met) shows "unexpected result"', async (t) => {
+  const failed = nextResult(
+    pendingResult(),
+    { ok: false, observed: 4, reason: 'observed 4', latencyMs: 1 },
+    t0,
+  );
+  t.match(probeConditions('readiness', inputs({ 'database-up': failed }, t0)).get('database-up')?.detail, {
+    reason: 'unexpected result',
+  });
 });
 
 t.test('a failing check fails readiness at once and liveness only after the grace', async (t) => {
   const failing = nextResult(
     pendingResult(),
-    { ok: false, observed: null, reason: 'connection refused', latencyMs: 3 },
+    {
+      ok: false,
+      observed: 'secret-ish value',
+      reason: 'connection refused',
+      publicReason: 'database unreachable',
+      latencyMs: 3,
+    },
     t0,
   );
   const within = inputs({ 'database-up': failing }, t0 + 29_999);
@@ -75,19 +106,20 @@ t.test('a failing check fails readiness at once and liveness only after the grac
   t.equal(live?.ok, true, 'liveness holds during the grace');
   t.match(live?.detail, {
     status: 'fail',
-    lastError: 'connection refused',
+    reason: 'database unreachable',
     livenessFailsAt: '2026-01-01T00:00:30.000Z',
   });
   const after = probeConditions('liveness', inputs({ 'database-up': failing }, t0 + 30_000)).get(
     'database-up',
   );
   t.equal(after?.ok, false, 'liveness fails once the grace is over');
+  // Exactly these fields: what the query returned and what the server said stay in the log.
   t.same(after?.detail, {
     status: 'fail',
-    observed: null,
+    reason: 'database unreachable',
     expected: { min: 1 },
     latencyMs: 3,
-    lastError: 'connection refused',
+    lastReason: 'database unreachable',
     lastErrorAt: '2026-01-01T00:00:00.000Z',
     checkedAt: '2026-01-01T00:00:00.000Z',
     failingSince: '2026-01-01T00:00:00.000Z',

@@ -9,8 +9,17 @@ import { join } from 'node:path';
 import t from 'tap';
 import { CertificateAuthority, writeCert } from '../../../test/support/certs.js';
 import { startMariaDb } from '../../../test/support/mariadb.js';
-import { waitFor } from '../../../test/support/wait.js';
-import { createHealthUser, healthUser, probe, startAdapter, tempDir } from './helpers.js';
+import type { Started } from '../../../test/support/process.js';
+import {
+  createHealthUser,
+  failingLine,
+  healthUser,
+  latestLog,
+  probe,
+  ranLine,
+  startAdapter,
+  tempDir,
+} from './helpers.js';
 
 const dir = tempDir(t);
 const ca = await CertificateAuthority.create();
@@ -40,16 +49,11 @@ writeFileSync(
   ].join('\n'),
 );
 
-async function reason(adminUrl: string): Promise<string | null | undefined> {
-  let last: string | null | undefined;
-  await waitFor(
-    async () => {
-      last = (await probe(adminUrl, '/readyz')).body.checks['database-up']?.detail.lastError;
-      return Boolean(last);
-    },
-    { what: 'database-up failing' },
-  );
-  return last;
+/** database-up's failure: the short reason the probe body shows, and the full one the log has. */
+async function failure(app: Started): Promise<{ reason: unknown; logged: unknown }> {
+  const line = await app.waitForLog(failingLine('database-up'));
+  const body = (await probe(app.adminUrl, '/readyz')).body.checks['database-up']?.detail;
+  return { reason: body?.reason, logged: line.reason };
 }
 
 t.test('with the CA: ready, over TLS 1.2 or newer (seen from the server)', async (t) => {
@@ -61,26 +65,30 @@ t.test('with the CA: ready, over TLS 1.2 or newer (seen from the server)', async
     '--checks-file',
     checks,
     ...fast,
+    '--log-level',
+    'debug',
   ]);
-  t.match((await probe(app.adminUrl, '/readyz')).body.checks['tls-version'], {
-    ok: true,
-    detail: { observed: /^TLSv1\.[23]$/ },
-  });
+  t.match((await probe(app.adminUrl, '/readyz')).body.checks['tls-version'], { ok: true });
+  t.match(await latestLog(app, ranLine('tls-version', 'ok')), { observed: /^TLSv1\.[23]$/ });
 });
 
 t.test('a user that requires TLS, without --mysql-ca-file: access denied, said plainly', async (t) => {
   const app = await startAdapter(t, ['--mysql-url', url, ...fast], { ready: false });
-  t.match(await reason(app.adminUrl), /^access denied: Access denied for user 'podkit_health'@/);
+  t.match(await failure(app), {
+    reason: 'access denied',
+    logged: /^access denied: Access denied for user 'podkit_health'@/,
+  });
 });
 
 t.test('a CA that did not sign the server certificate: refused, naming the CA file', async (t) => {
   const app = await startAdapter(t, ['--mysql-url', url, '--mysql-ca-file', otherCaFile, ...fast], {
     ready: false,
   });
-  t.match(
-    await reason(app.adminUrl),
-    /^TLS: the server's certificate is not accepted: .*certificate.* \(check --mysql-ca-file and the host in --mysql-url\)$/,
-  );
+  t.match(await failure(app), {
+    reason: 'TLS failed',
+    logged:
+      /^TLS: the server's certificate is not accepted: .*certificate.* \(check --mysql-ca-file and the host in --mysql-url\)$/,
+  });
 });
 
 t.test('a certificate for another host name: refused', async (t) => {
@@ -93,8 +101,8 @@ t.test('a certificate for another host name: refused', async (t) => {
     ['--mysql-url', `mysql://${healthUser}@localhost:${other.port}/`, '--mysql-ca-file', caFile, ...fast],
     { ready: false },
   );
-  t.match(
-    await reason(app.adminUrl),
-    /^TLS: the server's certificate is not accepted: .*localhost.*db\.example/,
-  );
+  t.match(await failure(app), {
+    reason: 'TLS failed',
+    logged: /^TLS: the server's certificate is not accepted: .*localhost.*db\.example/,
+  });
 });

@@ -64,12 +64,18 @@ export class Syncer {
   /** The source's latest content is what is live. */
   #inSync = false;
   #ready = false;
-  #sourceProblem: { reason: string; since: string } | undefined;
+  /** Since when the source fails; why is in the log only (an upstream's words are not for /readyz). */
+  #sourceProblem: { since: string } | undefined;
   #refusalsShown = '';
   /** The last content refused by validation. */
   #invalid: { hash: string; reason: string } | undefined;
-  /** Why the last snapshot was not published, for --one-time's exit reason. */
+  /** Why the last snapshot was not published, for --one-time's exit reason and the log. */
   lastProblem: string | undefined;
+  /**
+   * The same in a few fixed words, for /readyz: anyone who reaches the admin port reads it, and the
+   * full reason may quote an upstream's body, the app's health answer or a validator's output.
+   */
+  #shortProblem: string | undefined;
 
   constructor(options: SyncerOptions) {
     this.#o = options;
@@ -117,7 +123,7 @@ export class Syncer {
   invalid(reason: string): void {
     this.#sourceProblem = undefined;
     this.#inSync = false;
-    this.lastProblem = reason;
+    this.#problem(reason, 'source answer refused');
     this.#o.metrics.syncs.inc({ result: 'invalid' });
     this.#o.log.error(
       { code: ErrorCode.VALIDATION, reason },
@@ -128,8 +134,8 @@ export class Syncer {
 
   sourceError(err: Error): void {
     const reason = describeError(err);
-    this.#sourceProblem = { reason, since: this.#sourceProblem?.since ?? new Date().toISOString() };
-    this.lastProblem = reason;
+    this.#sourceProblem = { since: this.#sourceProblem?.since ?? new Date().toISOString() };
+    this.#problem(reason, 'cannot read the source');
     this.#o.metrics.sourceErrors.inc();
     this.#o.log.warn(
       { code: isPodkitError(err) ? err.code : ErrorCode.SOURCE, err: reason },
@@ -183,7 +189,10 @@ export class Syncer {
     const hash = contentHash(files);
     if (this.#bad.has(hash)) {
       this.#inSync = false;
-      this.lastProblem = `content ${short(hash)} made the app unhealthy before; waiting for a change`;
+      this.#problem(
+        `content ${short(hash)} made the app unhealthy before; waiting for a change`,
+        'content that made the app unhealthy before; waiting for a change',
+      );
       return this.#count('known_bad');
     }
     if (this.#live?.hash === hash) {
@@ -194,7 +203,7 @@ export class Syncer {
     this.#inSync = false;
     if (this.#invalid?.hash === hash) {
       // The same refused content again (a re-list, a poll): counted, but validated and logged only once.
-      this.lastProblem = this.#invalid.reason;
+      this.#problem(this.#invalid.reason, 'configuration refused');
       return this.#count('invalid');
     }
     const generation = this.#generation + 1;
@@ -210,9 +219,10 @@ export class Syncer {
           : undefined,
       );
     } catch (err) {
-      this.lastProblem = describeError(err);
+      const reason = describeError(err);
+      this.#problem(reason, err instanceof ValidationError ? 'configuration refused' : 'publish failed');
       if (err instanceof ValidationError) {
-        this.#invalid = { hash, reason: this.lastProblem };
+        this.#invalid = { hash, reason };
         this.#o.log.error(
           { code: err.code, key: err.key, reason: err.message, hash: short(hash) },
           'configuration refused: not published; the last good one stays',
@@ -257,7 +267,10 @@ export class Syncer {
       health: verdict.last,
     };
     if (!previous) {
-      this.lastProblem = `the app is not healthy with generation ${bad.generation}: ${verdict.last}`;
+      this.#problem(
+        `the app is not healthy with generation ${bad.generation}: ${verdict.last}`,
+        `the app is not healthy with generation ${bad.generation}`,
+      );
       log.error(
         facts,
         'the app is not healthy after the reload and there is no previous version to put back',
@@ -269,13 +282,16 @@ export class Syncer {
     try {
       await layout.publish(previous.files, previous.generation);
     } catch (err) {
-      this.lastProblem = describeError(err);
+      this.#problem(describeError(err), 'rollback failed');
       log.error({ ...facts, err: this.lastProblem }, 'rollback failed: the unhealthy version is still live');
       return this.#count('error');
     }
     this.#setLive(previous);
     metrics.rollbacks.inc();
-    this.lastProblem = `generation ${bad.generation} rolled back: ${verdict.last}`;
+    this.#problem(
+      `generation ${bad.generation} rolled back: ${verdict.last}`,
+      `generation ${bad.generation} rolled back: the app was not healthy`,
+    );
     log.error(
       { ...facts, restored: previous.generation },
       'rolled back: the app was not healthy after the reload; this content is not retried until the source changes it',
@@ -333,9 +349,14 @@ export class Syncer {
 
   #count(result: SyncResult): SyncResult {
     this.#o.metrics.syncs.inc({ result });
-    if (result === 'published' || result === 'unchanged') this.lastProblem = undefined;
+    if (result === 'published' || result === 'unchanged') this.#problem(undefined, undefined);
     this.#updateReadiness();
     return result;
+  }
+
+  #problem(full: string | undefined, short: string | undefined): void {
+    this.lastProblem = full;
+    this.#shortProblem = short;
   }
 
   #succeeded(): void {
@@ -346,10 +367,10 @@ export class Syncer {
   #updateReadiness(): void {
     const live = this.#live;
     const source = this.#sourceProblem
-      ? `failing since ${this.#sourceProblem.since}: ${this.#sourceProblem.reason}`
+      ? `failing since ${this.#sourceProblem.since}: cannot read the source (see the log)`
       : 'ok';
     if (!this.#ready) {
-      this.#o.readiness(false, { reason: this.lastProblem ?? 'waiting for the first sync', source });
+      this.#o.readiness(false, { reason: this.#shortProblem ?? 'waiting for the first sync', source });
       return;
     }
     // Once a good configuration is live, a source outage does not make the pod unready: the app is

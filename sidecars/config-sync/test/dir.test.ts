@@ -118,8 +118,13 @@ t.test('the source directory disappears: the last good stays and the pod stays r
   t.equal(readTarget(target, 'app.conf'), 'good');
   const ready = await readyz(sync.adminUrl);
   t.equal(ready.status, 200);
-  t.match(JSON.stringify(ready.body), /cannot read --source-dir .*ENOENT/);
-  t.ok(sync.logs.some((l) => l.code === 'PODKIT_ERR_SOURCE'));
+  t.match(JSON.stringify(ready.body), /"source":"failing since .*: cannot read the source/);
+  t.ok(
+    sync.logs.some(
+      (l) => l.code === 'PODKIT_ERR_SOURCE' && /cannot read --source-dir .*ENOENT/.test(String(l.err)),
+    ),
+    'the log has the reason',
+  );
 
   mkdirSync(source);
   writeFileSync(join(source, 'app.conf'), 'back');

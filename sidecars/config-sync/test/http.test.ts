@@ -40,6 +40,7 @@ async function configServer(t: Teardown, tls?: { cert: string; key: string }) {
   const state = {
     body: '{"app.conf":"greeting = one\\n"}',
     status: 200,
+    errorBody: 'config store broke',
     token: undefined as string | undefined,
     seen: [] as Seen[],
   };
@@ -56,8 +57,7 @@ async function configServer(t: Teardown, tls?: { cert: string; key: string }) {
     if (state.token !== undefined && req.headers.authorization !== `Bearer ${state.token}`) {
       return answer(401, { 'content-type': 'application/json' }, '{"error":"unauthorized"}');
     }
-    if (state.status !== 200)
-      return answer(state.status, { 'content-type': 'text/plain' }, 'config store broke');
+    if (state.status !== 200) return answer(state.status, { 'content-type': 'text/plain' }, state.errorBody);
     const etag = `"${createHash('sha256').update(state.body).digest('hex').slice(0, 16)}"`;
     if (req.headers['if-none-match'] === etag) return answer(304, { etag });
     return answer(200, { etag, 'content-type': 'application/json' }, state.body);
@@ -82,6 +82,33 @@ const httpArgs = (url: string, target: string, ...more: string[]) => [
   '20ms',
   ...more,
 ];
+
+t.test('what the config server answered reaches the log, never /readyz', async (t) => {
+  // An error body may carry anything (a stack trace, a connection string): /readyz is unauthenticated.
+  const secret = 'pw_cfg_51e0c7';
+  const config = await configServer(t);
+  config.state.status = 500;
+  config.state.errorBody = `store failed: postgres://cfg:${secret}@db/config`;
+  const target = tempDir();
+  const sync = await startSync(t, httpArgs(config.url, target), { ready: false });
+  const logged = (l: { msg?: unknown; err?: unknown }) =>
+    l.msg === 'cannot read the source; the last good configuration stays' && String(l.err).includes(secret);
+  await waitFor(() => sync.logs.some(logged), { what: 'the error body in the log' });
+  const notReady = await readyz(sync.adminUrl);
+  t.equal(notReady.status, 503);
+  t.match(notReady.body, { checks: { config: { detail: { reason: 'cannot read the source' } } } });
+  t.notMatch(JSON.stringify(notReady.body), secret, 'not ready: no error body in /readyz');
+
+  config.state.status = 200;
+  await waitForFile(target, 'app.conf', 'greeting = one\n');
+  config.state.status = 500;
+  const errors = await metric(sync.adminUrl, 'podkit_config_sync_source_errors_total');
+  await waitForMetric(sync.adminUrl, 'podkit_config_sync_source_errors_total', '', (v) => v >= errors + 1);
+  const ready = await readyz(sync.adminUrl);
+  t.equal(ready.status, 200);
+  t.match(JSON.stringify(ready.body), /failing since /);
+  t.notMatch(JSON.stringify(ready.body), secret, 'ready, source failing: no error body in /readyz');
+});
 
 t.test('conditional GET: 304s while nothing changes, a change is published', async (t) => {
   const config = await configServer(t);
@@ -143,7 +170,15 @@ t.test('5xx, malformed answers and a vanished server keep the last good configur
   config.server.closeAllConnections();
   const errors = await metric(sync.adminUrl, 'podkit_config_sync_source_errors_total');
   await waitForMetric(sync.adminUrl, 'podkit_config_sync_source_errors_total', '', (v) => v >= errors + 2);
-  t.match(JSON.stringify((await readyz(sync.adminUrl)).body), /ECONNREFUSED/);
+  t.match(JSON.stringify((await readyz(sync.adminUrl)).body), /failing since .*: cannot read the source/);
+  t.ok(
+    sync.logs.some(
+      (l) =>
+        l.msg === 'cannot read the source; the last good configuration stays' &&
+        /ECONNREFUSED/.test(String(l.err)),
+    ),
+    'the log names the refused connection',
+  );
   t.equal(readTarget(target, 'app.conf'), 'greeting = one\n');
   t.equal((await readyz(sync.adminUrl)).status, 200);
 });

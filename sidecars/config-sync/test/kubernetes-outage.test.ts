@@ -31,10 +31,13 @@ t.test(
     await kube.stop();
     // The open watch is cut first; the retries then find nothing listening.
     await waitFor(
-      async () => /failing since .*ECONNREFUSED/.test(JSON.stringify((await readyz(sync.adminUrl)).body)),
-      {
-        what: 'readiness detail naming the refused connection',
-      },
+      async () =>
+        /failing since .*: cannot read the source/.test(JSON.stringify((await readyz(sync.adminUrl)).body)),
+      { what: 'readiness detail saying the source fails' },
+    );
+    await waitFor(
+      () => sync.logs.some((l) => l.code === 'PODKIT_ERR_KUBE_API' && /ECONNREFUSED/.test(String(l.err))),
+      { what: 'the log naming the refused connection' },
     );
     t.equal(
       (await readyz(sync.adminUrl)).status,
@@ -68,7 +71,11 @@ t.test('API unreachable at start, or the ConfigMap missing: not ready until the 
   await waitForMetric(sync.adminUrl, 'podkit_config_sync_source_errors_total', '', (v) => v >= 1);
   const down = await readyz(sync.adminUrl);
   t.equal(down.status, 503);
-  t.match(JSON.stringify(down.body), /ECONNREFUSED/);
+  t.match(down.body, { checks: { config: { detail: { reason: 'cannot read the source' } } } });
+  t.ok(
+    sync.logs.some((l) => /ECONNREFUSED/.test(String(l.err))),
+    'the log names the refused connection',
+  );
 
   await kube.start();
   await waitFor(() => sync.logs.some((l) => /ConfigMap default\/app-config not found/.test(String(l.err))), {
