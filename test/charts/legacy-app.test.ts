@@ -9,6 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { parse as parseYaml } from 'yaml';
 import { components } from '../../components.js';
 import { helm, helmFailure, helmTemplate, type Manifest } from '../support/helm.js';
 import { schemaProblems } from '../support/kube-schema.js';
@@ -202,6 +203,40 @@ t.test('options become PODKIT_* ConfigMap keys; secrets come from existing Secre
   t.ok(
     broker?.rules.some((r: { verbs: string[] }) => r.verbs.includes('create')),
     'provisioning grants create',
+  );
+});
+
+t.test("default values give metrics-exporter the app's /stats mapping as a mounted file", async (t) => {
+  const manifests = rendered.get('default-values.yaml') ?? [];
+  const config = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'legacy-podkit');
+  t.equal(config?.data.PODKIT_METRICS_EXPORTER_JSON_URL, 'http://127.0.0.1:8080/stats');
+  t.equal(config?.data.PODKIT_METRICS_EXPORTER_JSON_MAPPING_FILE, '/etc/metrics-exporter/stats-mapping.yml');
+  const spec = pod('default-values.yaml');
+  const exporter = spec.containers.find((c: Manifest) => c.name === 'metrics-exporter');
+  t.same(exporter.volumeMounts, [
+    { name: 'metrics-mapping', mountPath: '/etc/metrics-exporter', readOnly: true },
+  ]);
+  const volume = spec.volumes.find((v: Manifest) => v.name === 'metrics-mapping');
+  const mapping = manifests.find(
+    (m) => m.kind === 'ConfigMap' && m.metadata.name === volume?.configMap?.name,
+  );
+  // The chart's default is the example's mapping, so the two cannot drift apart.
+  const example = await readFile(join(repoRoot, 'examples/legacy-app/stats-mapping.yml'), 'utf8');
+  t.same(parseYaml(mapping?.data['stats-mapping.yml'] ?? ''), parseYaml(example));
+
+  const own = await helmTemplate('legacy', chart, [
+    '--set',
+    'metricsExporter.options.jsonMappingFile=/etc/mine/mapping.yml',
+  ]);
+  const ownConfig = own.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'legacy-podkit');
+  t.equal(
+    ownConfig?.data.PODKIT_METRICS_EXPORTER_JSON_MAPPING_FILE,
+    '/etc/mine/mapping.yml',
+    "the user's own file wins",
+  );
+  t.notOk(
+    own.some((m) => m.kind === 'ConfigMap' && m.metadata.name.endsWith('-metrics-mapping')),
+    'no mapping ConfigMap when the user brings a file',
   );
 });
 

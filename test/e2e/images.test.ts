@@ -5,7 +5,8 @@
  * stops cleanly on SIGTERM; every component image prints its version, runs as 65532 under tini and
  * refuses a bad flag with exit 2; in a real pod the legacy app answers HTTPS through the tls-proxy
  * sidecar and its workers, and git-pull publishes a repository into a volume; the legacy-app chart,
- * rendered by helm, runs as a pod with `podman kube play` (legacy-app-chart.ts). Every container runs with
+ * rendered by helm, runs as a pod with `podman kube play` (legacy-app-chart.ts), and the README's
+ * `docker run` commands work with podman (readme-run.ts). Every container runs with
  * a read-only root filesystem and no writable /tmp (readOnlyRoot), only its declared volumes writable,
  * and the base's node is the LTS `npm ci` installs (test/support/node-lts.ts).
  */
@@ -44,6 +45,7 @@ import { waitFor } from '../support/wait.js';
 import { mainPathTests } from './images-main-paths.js';
 import { runtimeTreeTests } from './images-runtime.js';
 import { chartPodTests } from './legacy-app-chart.js';
+import { readmeRunTests } from './readme-run.js';
 
 // Nine builds (the base's npm ci and tsc are most of it) and a pod take 3 to 8 minutes on a 2-core
 // machine, depending on what else runs: give this file more than the suite's 180 s default.
@@ -131,6 +133,7 @@ runtimeTreeTests({ id, tag, nodeImage, tempDir, containers });
 mainPathTests({ id, tag, nodeImage, tempDir, containers });
 // The legacy-app chart played as a pod from these same images (built once per run, here).
 chartPodTests({ id, tag, tempDir });
+readmeRunTests({ id, tag, tempDir, containers });
 
 t.test('legacy-app image: serves on its port, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   const dir = tempDir('podkit-image-');

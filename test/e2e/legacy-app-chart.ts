@@ -242,10 +242,8 @@ export function chartPodTests(context: ChartPodContext): void {
       'tls.key': server.keyPem,
       'ca.crt': clientCa.certPem,
     });
-    const mapping = configMap('legacy-app-metrics', {
-      'stats-mapping.yml': readFileSync(join(repoRoot, 'examples/legacy-app/stats-mapping.yml'), 'utf8'),
-    });
-    const toPlay = [tls, mapping, ...manifests] as Manifest[];
+    // metrics-exporter's /stats mapping is the chart's own ConfigMap (metricsExporter.statsMapping).
+    const toPlay = [tls, ...manifests] as Manifest[];
     volumes = volumesOf(toPlay, deployment);
     manifestFile = join(work, 'pod.yaml');
     writeFileSync(manifestFile, toPlay.map((m) => stringify(m)).join('---\n'));

@@ -42,7 +42,7 @@ Usage:
 tls-proxy: {{ toJson .Values.tlsProxy }}
 config-sync: {{ toJson .Values.configSync }}
 log-normalizer: {{ toJson .Values.logNormalizer }}
-metrics-exporter: {{ toJson .Values.metricsExporter }}
+metrics-exporter: {{ include "legacy-app.metricsExporter" . }}
 mysql-broker: {{ toJson .Values.mysqlBroker }}
 db-health: {{ toJson .Values.dbHealth }}
 git-pull: {{ toJson .Values.gitPull }}
@@ -60,4 +60,31 @@ Usage:
 {{- else -}}
 {{- .Values.serviceAccount.name | default "default" -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+"true" when the chart mounts metricsExporter.statsMapping as the exporter's mapping file: without a
+mapping metrics-exporter refuses --json-url, so the default values ship the app's.
+Usage:
+{{- if eq (include "legacy-app.statsMapping.on" .) "true" }}
+*/}}
+{{- define "legacy-app.statsMapping.on" -}}
+{{- $v := .Values.metricsExporter -}}
+{{- and $v.enabled $v.statsMapping (not (($v.options | default dict).jsonMappingFile)) -}}
+{{- end -}}
+
+{{/*
+The metrics-exporter values block as the pod gets it: statsMapping becomes a mounted file and its
+--json-mapping-file option.
+Usage:
+metrics-exporter: {{ include "legacy-app.metricsExporter" . }}
+*/}}
+{{- define "legacy-app.metricsExporter" -}}
+{{- $v := omit (deepCopy .Values.metricsExporter) "statsMapping" -}}
+{{- if eq (include "legacy-app.statsMapping.on" .) "true" -}}
+{{- $_ := set $v "options" (merge (dict "jsonMappingFile" "/etc/metrics-exporter/stats-mapping.yml") ($v.options | default dict)) -}}
+{{- $mount := dict "name" "metrics-mapping" "mountPath" "/etc/metrics-exporter" "readOnly" true -}}
+{{- $_ := set $v "volumeMounts" (append ($v.volumeMounts | default list) $mount) -}}
+{{- end -}}
+{{- toJson $v -}}
 {{- end -}}
