@@ -38,13 +38,15 @@ declare -A provider=(
   [tini-static]=tini [busybox]=busybox-static [openssl]=openssl [git]=git [curl]=curl
   [wrk]=wrk [nginx]=nginx [haproxy]=haproxy [sshd]=openssh-server [ssh-keygen]=openssh-client [pgrep]=procps
   [unshare]=util-linux [catatonit]=catatonit [chromium]=chromium [redis-server]=redis-server [strace]=strace
-  [unzip]=unzip [update-ca-certificates]=ca-certificates
+  [unzip]=unzip [update-ca-certificates]=ca-certificates [rabbitmq-server]=rabbitmq-server
 )
 # catatonit: with no registry to pull a pause image from, `podman pod create` builds one from it.
 # unzip: the chart tests unpack helm from the npm package that ships it (test/support/helm.ts).
+# rabbitmq-server: the FTGO example services (examples/ftgo) message each other through a private broker
+# (test/support/rabbitmq.ts).
 # chromium: traffic-split's experiment page is tested in a real headless browser (playwright-core drives it).
 case "$profile" in
-  test)  needed=(mariadbd mariadb-install-db mariadb promtool podman runc tini-static busybox openssl git curl sshd ssh-keygen pgrep unshare catatonit redis-server chromium strace unzip update-ca-certificates) ;;
+  test)  needed=(mariadbd mariadb-install-db mariadb promtool podman runc tini-static busybox openssl git curl sshd ssh-keygen pgrep unshare catatonit redis-server chromium strace unzip update-ca-certificates rabbitmq-server) ;;
   demo)  needed=(openssl git curl update-ca-certificates) ;;
   bench) needed=(wrk nginx haproxy mariadbd mariadb-install-db mariadb mariadb-slap openssl git curl redis-server update-ca-certificates) ;;
   *) echo "ensure-system: unknown profile '$profile' (expected test, demo or bench)" >&2; exit 2 ;;
