@@ -229,7 +229,10 @@ t.test('stop() cuts connections and start() brings the same data back on the sam
   await kube.stop();
   await waitFor(() => watch.ended !== undefined, { what: 'the watch to be cut' });
   t.ok(watch.ended?.err, 'a cut stream is an error, not a clean end');
-  await t.rejects(core.listNamespacedConfigMap({ namespace: 'default' }), { code: 'ECONNREFUSED' });
+  // fetch (undici) says "fetch failed" and keeps the reason in `cause`.
+  await t.rejects(core.listNamespacedConfigMap({ namespace: 'default' }), {
+    cause: { code: 'ECONNREFUSED' },
+  });
   kube.create(configMap('b'));
   await kube.start();
   const list = await core.listNamespacedConfigMap({ namespace: 'default' });
