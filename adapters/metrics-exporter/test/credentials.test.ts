@@ -66,7 +66,7 @@ t.test('the passwords are in no log, metric, probe body or command line, through
   const admin = new Redis({ port: redis.port, host: '127.0.0.1', password: secrets.redisPassword });
   t.teardown(() => admin.disconnect());
   await admin.config('SET', 'requirepass', secrets.rotatedRedisPassword);
-  await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+  await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
   writeFileSync(mysqlPasswordFile, `${secrets.wrongMysqlPassword}\n`);
   await db.stop();
   await db.start();
