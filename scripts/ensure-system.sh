@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what podkit's tests, demo and benchmarks need from the system, only when it is missing.
-#   scripts/ensure-system.sh test|demo|bench
+#   scripts/ensure-system.sh test|demo|ftgo|bench
 # As root (or with passwordless sudo) and apt it installs (about a minute on a fresh machine); otherwise
 # it stops at once with one line naming what to install, so a missing tool never turns into a pile of
 # failing tests.
@@ -48,8 +48,9 @@ declare -A provider=(
 case "$profile" in
   test)  needed=(mariadbd mariadb-install-db mariadb promtool podman runc tini-static busybox openssl git curl sshd ssh-keygen pgrep unshare catatonit redis-server chromium strace unzip update-ca-certificates rabbitmq-server) ;;
   demo)  needed=(openssl git curl update-ca-certificates) ;;
+  ftgo)  needed=(mariadbd mariadb-install-db mariadb rabbitmq-server curl update-ca-certificates) ;;
   bench) needed=(wrk nginx haproxy mariadbd mariadb-install-db mariadb mariadb-slap openssl git curl redis-server update-ca-certificates) ;;
-  *) echo "ensure-system: unknown profile '$profile' (expected test, demo or bench)" >&2; exit 2 ;;
+  *) echo "ensure-system: unknown profile '$profile' (expected test, demo, ftgo or bench)" >&2; exit 2 ;;
 esac
 
 # Debian installs some daemons under /usr/sbin, which a non-login PATH may lack.

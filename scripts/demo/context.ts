@@ -10,6 +10,8 @@ export interface DemoContainer {
   /** Script under dist/ and its arguments. */
   script: string;
   args: string[];
+  /** Set in its environment besides the demo's own. */
+  env?: Record<string, string>;
   /** URL that answers 2xx once the container is up. */
   readyUrl: string;
   /** Lines for the banner: what to open, what to try. */
