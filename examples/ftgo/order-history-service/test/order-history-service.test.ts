@@ -1,59 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import amqp from 'amqplib';
 import t from 'tap';
-import { sharedMariaDb } from '../../../../test/support/mariadb.js';
 import { distDir, spawnNode, type Teardown } from '../../../../test/support/process.js';
-import { sharedRabbitMq } from '../../../../test/support/rabbitmq.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { loadConfig } from '../../common/src/config.js';
-import { exchange } from '../../common/src/messages.js';
 import { startService } from '../../common/src/service.js';
+import { ftgoBrokers, type PublishOptions } from '../../common/test/support/brokers.js';
 import { orderHistoryService } from '../src/service.js';
 
-const db = sharedMariaDb(t);
-const rabbit = sharedRabbitMq(t);
+const brokers = ftgoBrokers(t);
+const serviceEnv = () => brokers.serviceEnv('ftgo_order_history');
 
-async function serviceEnv(): Promise<NodeJS.ProcessEnv> {
-  const [mariadb, broker] = await Promise.all([db(), rabbit()]);
-  return {
-    HOST: '127.0.0.1',
-    PORT: '0',
-    MYSQL_PORT: String(mariadb.port),
-    MYSQL_PASSWORD: mariadb.password,
-    MYSQL_DATABASE: `ftgo_order_history_${randomUUID().slice(0, 8)}`,
-    AMQP_URL: broker.url,
-    LOG_LEVEL: 'warn',
-  };
-}
-
-interface Sent {
-  messageId?: string;
-  /** The order service's outbox row id, as its publisher sends it; none: a sender without it. */
-  eventId?: number;
-}
-
-/** Publishes Order events as the order service's outbox does (that service is being built elsewhere). */
+/** Order events as the order service's outbox sends them (that service is being built elsewhere). */
 async function orderEvents(t: Teardown) {
-  const broker = await amqp.connect((await rabbit()).url);
-  t.teardown(() => broker.close());
-  const channel = await broker.createChannel();
-  await channel.assertExchange(exchange, 'topic', { durable: true });
-  return (type: string, payload: { orderId: number; [field: string]: unknown }, sent: Sent = {}) => {
-    const messageId = sent.messageId ?? randomUUID();
-    channel.publish(exchange, 'Order', Buffer.from(JSON.stringify(payload)), {
-      messageId,
-      type,
-      persistent: true,
-      contentType: 'application/json',
-      headers: {
-        aggregateType: 'Order',
-        aggregateId: String(payload.orderId),
-        ...(sent.eventId === undefined ? {} : { eventId: sent.eventId }),
-      },
-    });
-    return messageId;
-  };
+  const publish = await brokers.publisher(t);
+  return (type: string, payload: { orderId: number; [field: string]: unknown }, options?: PublishOptions) =>
+    publish('Order', type, payload, options);
 }
 
 const lines = [{ menuItemId: '1', name: 'Chicken Vindaloo', price: '12.34', quantity: 2 }];
@@ -85,7 +46,11 @@ interface HistoryOrder {
 t.test('the order history view from Order events', async (t) => {
   const service = await startService(
     orderHistoryService,
-    loadConfig('order-history-service', { port: 8086, database: 'x' }, await serviceEnv()),
+    loadConfig(
+      'order-history-service',
+      { port: 8086, database: 'x' },
+      { ...(await serviceEnv()), LOG_LEVEL: 'warn' },
+    ),
   );
   t.teardown(() => service.close());
   const { app } = service;
@@ -167,7 +132,7 @@ t.test('the order history view from Order events', async (t) => {
   await t.test(
     'a duplicate changes nothing: the same message id, or an older copy of an event',
     async (t) => {
-      const revisedTo = (quantity: number, total: string, sent: Sent) =>
+      const revisedTo = (quantity: number, total: string, sent: PublishOptions) =>
         publish(
           'OrderRevised',
           {
@@ -226,7 +191,7 @@ t.test('the order history view from Order events', async (t) => {
 
 t.test('as a process: the view as the original e2e reads it; SIGTERM stops it', async (t) => {
   const proc = spawnNode(t, join(distDir, 'examples/ftgo/order-history-service/src/main.js'), [], {
-    env: { ...(await serviceEnv()), LOG_LEVEL: 'info' },
+    env: await serviceEnv(),
   });
   const base = String((await proc.waitForLog('listening', 30_000)).address);
   const publish = await orderEvents(t);
