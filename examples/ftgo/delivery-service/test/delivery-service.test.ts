@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import t from 'tap';
 import { distDir, spawnNode } from '../../../../test/support/process.js';
 import { waitFor } from '../../../../test/support/wait.js';
@@ -38,7 +37,7 @@ t.test('deliveries from events; least busy courier; picked up, delivered', async
     const response = await app.inject({ method: 'GET', url: `/deliveries/${orderId}` });
     return response.statusCode === 200 ? (response.json() as DeliveryStatus).deliveryInfo.state : undefined;
   };
-  const available = (app: FastifyInstance, courierId: number, value: unknown) =>
+  const available = (courierId: number, value: unknown) =>
     app.inject({ method: 'POST', url: `/couriers/${courierId}/availability`, payload: { available: value } });
   const orderCreated = (orderId: number, extra: object = {}) =>
     publish('Order', 'OrderCreated', {
@@ -86,7 +85,7 @@ t.test('deliveries from events; least busy courier; picked up, delivered', async
       t.equal(await stateOf(101), 'PENDING', 'accepted, but no courier is available');
 
       const courier = Date.now();
-      t.equal((await available(app, courier, true)).statusCode, 200, 'an unknown courier is created');
+      t.equal((await available(courier, true)).statusCode, 200, 'an unknown courier is created');
       const scheduled = await delivery(101);
       t.same(scheduled, {
         deliveryInfo: { id: 101, state: 'SCHEDULED' },
@@ -108,7 +107,7 @@ t.test('deliveries from events; least busy courier; picked up, delivered', async
       });
 
       const second = courier + 1;
-      t.equal((await available(app, second, true)).statusCode, 200);
+      t.equal((await available(second, true)).statusCode, 200);
       ticketAccepted(102);
       await waitFor(async () => (await stateOf(102)) === 'SCHEDULED', { what: 'delivery 102 scheduled' });
       t.equal((await delivery(102)).assignedCourier, second, 'the least busy courier takes it');
@@ -132,7 +131,7 @@ t.test('deliveries from events; least busy courier; picked up, delivered', async
       });
 
       await t.test('bad requests get 400 and change nothing', async (t) => {
-        t.equal((await available(app, courier, 'yes')).statusCode, 400, 'available not a boolean');
+        t.equal((await available(courier, 'yes')).statusCode, 400, 'available not a boolean');
         const missing = await app.inject({
           method: 'POST',
           url: `/couriers/${courier}/availability`,
@@ -140,7 +139,7 @@ t.test('deliveries from events; least busy courier; picked up, delivered', async
         });
         t.equal(missing.statusCode, 400);
         t.match(missing.json(), { message: /available/ });
-        t.equal((await available(app, 0, true)).statusCode, 400, 'courier id 0');
+        t.equal((await available(0, true)).statusCode, 400, 'courier id 0');
         t.equal((await app.inject({ method: 'GET', url: '/deliveries/abc' })).statusCode, 400);
         t.equal((await app.inject({ method: 'GET', url: '/couriers/999' })).statusCode, 404, 'none created');
       });
