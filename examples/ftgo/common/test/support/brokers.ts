@@ -16,6 +16,15 @@ export interface PublishOptions {
   messageId?: string;
   /** The sender's outbox sequence, as the outbox publisher sends it; none: a sender without it. */
   eventId?: number;
+  /** A command's reply channel and saga id, as a saga orchestrator sends them. */
+  replyTo?: string;
+  correlationId?: string;
+}
+
+export interface Received {
+  type: string;
+  correlationId: string | undefined;
+  payload: Record<string, unknown>;
 }
 
 export type Publish = (
@@ -47,6 +56,30 @@ export function ftgoBrokers(t: Teardown) {
       return (await rabbit()).url;
     },
 
+    /** A queue of the test's own bound to `routingKey`, collecting what arrives (parsed). */
+    async listen(t: Teardown, routingKey: string): Promise<Received[]> {
+      const connection = await amqp.connect((await rabbit()).url);
+      t.teardown(() => connection.close());
+      const channel = await connection.createChannel();
+      await channel.assertExchange(exchange, 'topic', { durable: true });
+      const { queue } = await channel.assertQueue('', { exclusive: true });
+      await channel.bindQueue(queue, exchange, routingKey);
+      const received: Received[] = [];
+      await channel.consume(
+        queue,
+        (message) => {
+          if (!message) return;
+          received.push({
+            type: String(message.properties.type),
+            correlationId: message.properties.correlationId as string | undefined,
+            payload: JSON.parse(message.content.toString('utf8')) as Record<string, unknown>,
+          });
+        },
+        { noAck: true },
+      );
+      return received;
+    },
+
     /** Publishes messages as another service's outbox would; the connection closes with `t`. */
     async publisher(t: Teardown): Promise<Publish> {
       const connection = await amqp.connect((await rabbit()).url);
@@ -61,6 +94,8 @@ export function ftgoBrokers(t: Teardown) {
           type,
           persistent: true,
           contentType: 'application/json',
+          ...(options.replyTo ? { replyTo: options.replyTo } : {}),
+          ...(options.correlationId ? { correlationId: options.correlationId } : {}),
           headers: {
             aggregateType: routingKey,
             ...(aggregateId === undefined ? {} : { aggregateId: String(aggregateId) }),
