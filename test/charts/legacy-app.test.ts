@@ -172,6 +172,38 @@ t.test('config-sync reads Secrets only with includeSecrets', async (t) => {
   );
 });
 
+t.test(
+  "extraVolumeMounts give the app a volume of podkitVolumes (its MySQL password's Secret)",
+  async (t) => {
+    const volumes = [
+      { name: 'logs' },
+      { name: 'run' },
+      { name: 'tls', secretName: 'legacy-app-tls' },
+      { name: 'mysql', secretName: 'legacy-db' },
+    ];
+    const mount = { name: 'mysql', mountPath: '/etc/legacy-mysql', readOnly: true };
+    const manifests = await helmTemplate('legacy', chart, [
+      '--set-json',
+      `podkitVolumes=${JSON.stringify(volumes)}`,
+      '--set-json',
+      `extraVolumeMounts=${JSON.stringify([mount])}`,
+    ]);
+    const deployment = manifests.find((m) => m.kind === 'Deployment');
+    const spec = deployment?.spec.template.spec;
+    const app = spec.containers.find((c: Manifest) => c.name === 'app');
+    t.same(app.volumeMounts.at(-1), mount, "after the app's own mounts");
+    t.equal(app.volumeMounts.length, 4);
+    t.same(
+      spec.volumes.find((v: Manifest) => v.name === 'mysql'),
+      { name: 'mysql', secret: { secretName: 'legacy-db' } },
+      'the Secret volume',
+    );
+    t.same(await schemaProblems(deployment as Manifest), [], 'a valid Deployment');
+    const plain = pod('default-values.yaml').containers.find((c: Manifest) => c.name === 'app');
+    t.equal(plain.volumeMounts.length, 3, 'none by default');
+  },
+);
+
 t.test('NOTES.txt tells how to reach the app through its Service', async (t) => {
   const { stdout } = await helm(['install', 'legacy', chart, '--dry-run=client', '-n', 'shop']);
   const notes = stdout.slice(stdout.indexOf('NOTES:'));
