@@ -204,6 +204,47 @@ t.test(
   },
 );
 
+t.test(
+  'config-sync with options.kubeconfig calls that API server: no token, ServiceAccount or Role',
+  async (t) => {
+    const manifests = await helmTemplate('legacy', chart, [
+      '--set-json',
+      `podkitVolumes=${JSON.stringify([{ name: 'logs' }, { name: 'run' }, { name: 'kube', secretName: 'legacy-kube' }])}`,
+      '--set-json',
+      `configSync.volumeMounts=${JSON.stringify([
+        { name: 'app-config', mountPath: '/etc/legacy' },
+        { name: 'kube', mountPath: '/etc/kube', readOnly: true },
+      ])}`,
+      '--set',
+      'configSync.options.kubeconfig=/etc/kube/kubeconfig',
+    ]);
+    const spec = manifests.find((m) => m.kind === 'Deployment')?.spec.template.spec;
+    const configSync = spec.containers.find((c: Manifest) => c.name === 'config-sync');
+    t.same(
+      configSync.volumeMounts.map((m: Manifest) => m.name),
+      ['app-config', 'kube'],
+      'its kubeconfig Secret, and no kube-api-access',
+    );
+    t.notOk(
+      spec.volumes.some((v: Manifest) => v.name === 'kube-api-access'),
+      'no projected token volume',
+    );
+    t.equal(spec.automountServiceAccountToken, false);
+    t.notOk(spec.serviceAccountName, 'no ServiceAccount named');
+    t.same(
+      manifests.filter((m) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(m.kind)).map((m) => m.kind),
+      [],
+      'no ServiceAccount, Role or RoleBinding rendered',
+    );
+    const config = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'legacy-podkit');
+    t.equal(config?.data.PODKIT_CONFIG_SYNC_KUBECONFIG, '/etc/kube/kubeconfig');
+    t.equal(config?.data.PODKIT_CONFIG_SYNC_SOURCE, 'kubernetes');
+    // Without it, the default: the pod's own service account, mounted into config-sync only.
+    const inCluster = pod('default-values.yaml');
+    t.ok(inCluster.volumes.some((v: Manifest) => v.name === 'kube-api-access'));
+  },
+);
+
 t.test('NOTES.txt tells how to reach the app through its Service', async (t) => {
   const { stdout } = await helm(['install', 'legacy', chart, '--dry-run=client', '-n', 'shop']);
   const notes = stdout.slice(stdout.indexOf('NOTES:'));
