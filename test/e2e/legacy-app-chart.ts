@@ -145,7 +145,7 @@ export function chartPodTests(context: ChartPodContext): void {
     await removeVolumes(volumes);
   });
 
-  t.test('legacy-app chart: helm template, podman kube play, HTTPS and mTLS from the host', async (t) => {
+  t.test('legacy-app chart played by podman: HTTPS, config-sync, MariaDB, probes, stop', async (t) => {
     const ca = await CertificateAuthority.create('podkit e2e CA');
     const clientCa = await CertificateAuthority.create('podkit e2e client CA');
     const strangerCa = await CertificateAuthority.create('podkit e2e stranger CA');
