@@ -5,11 +5,11 @@
  */
 
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { repoRoot } from './support/process.js';
 
 const run = promisify(execFile);
@@ -59,9 +59,10 @@ t.test('a Node at or above the floor passes the check', async (t) => {
 });
 
 /** A `podman` first on PATH that reports `version` and knows no `kube` command, like podman 3. */
-async function podmanWithoutKube(version: string): Promise<string> {
+async function podmanWithoutKube(t: Test, version: string): Promise<string> {
   const real = (await run('sh', ['-c', 'command -v podman'])).stdout.trim();
   const dir = mkdtempSync(join(tmpdir(), 'podkit-fake-podman-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(
     join(dir, 'podman'),
     `#!/bin/sh\n[ "$1" = --version ] && echo "podman version ${version}" && exit 0\n` +
@@ -74,7 +75,7 @@ async function podmanWithoutKube(version: string): Promise<string> {
 t.test('the test profile needs `podman kube play`: a podman without it stops it with one line', async (t) => {
   // Node from node_modules, as npm scripts run it: the machine's own may be older than the floor.
   const path = `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`;
-  const old = await ensureSystem('test', `${await podmanWithoutKube('3.4.4')}:${path}`);
+  const old = await ensureSystem('test', `${await podmanWithoutKube(t, '3.4.4')}:${path}`);
   t.equal(old.code, 1);
   t.equal(old.stderr.trim().split('\n').length, 1, 'one line');
   t.match(old.stderr, /needs `podman kube play` \(podman >= 4\); this is podman version 3\.4\.4/);
