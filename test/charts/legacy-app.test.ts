@@ -361,6 +361,25 @@ t.test('a misspelt key of a component block fails the install with its name', as
   }
 });
 
+t.test("a misspelt top-level key fails the install with its name; helm's global passes", async (t) => {
+  for (const [set, message] of [
+    ['replicaCont=2', 'values: unknown top-level key "replicaCont"'],
+    ['tlsProxi.enabled=false', 'values: unknown top-level key "tlsProxi"'],
+  ] as const) {
+    const failure = await helmFailure(['template', 'legacy', chart, '--set', set]);
+    t.match(failure.stderr, message, set);
+  }
+  await helm(['template', 'legacy', chart, '--set', 'global.imageRegistry=registry.example']);
+  const helpers = await readFile(join(chart, 'templates/_helpers.tpl'), 'utf8');
+  const listed = /define "legacy-app\.valuesKeys" -\}\}([^{]*)\{\{- end/.exec(helpers)?.[1];
+  const defaults = parseYaml(await readFile(join(chart, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+  t.same(
+    parseYaml(listed ?? 'null'),
+    Object.keys(defaults).sort(),
+    'legacy-app.valuesKeys lists the keys of values.yaml',
+  );
+});
+
 t.test('values.schema.json and the README parameter tables are what readme-generator makes', async (t) => {
   const schema = await readFile(join(chart, 'values.schema.json'), 'utf8');
   const readme = await readFile(join(chart, 'README.md'), 'utf8');

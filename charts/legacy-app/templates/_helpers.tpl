@@ -88,3 +88,14 @@ metrics-exporter: {{ include "legacy-app.metricsExporter" . }}
 {{- end -}}
 {{- toJson $v -}}
 {{- end -}}
+
+{{/*
+The chart's top-level values keys (those of values.yaml), for podkit.checkTopLevelValues;
+test/charts/legacy-app.test.ts keeps it equal to values.yaml.
+*/}}
+{{- define "legacy-app.valuesKeys" -}}
+[affinity, appConfig, configSync, containerSecurityContext, dbHealth, extraEnvVars, gitPull, image, ingress,
+ logNormalizer, metrics, metricsExporter, mysqlBroker, nameOverride, networkPolicy, nodeSelector, pdb,
+ podAnnotations, podSecurityContext, podkitVolumes, rbac, replicaCount, resources, service, serviceAccount,
+ tlsProxy, tolerations, trafficSplit]
+{{- end -}}

@@ -32,6 +32,7 @@ export function toMessage(raw: ConsumeMessage): Message {
     ...(headers.aggregateId ? { aggregateId: String(headers.aggregateId) } : {}),
     ...(raw.properties.correlationId ? { correlationId: String(raw.properties.correlationId) } : {}),
     ...(raw.properties.replyTo ? { replyTo: String(raw.properties.replyTo) } : {}),
+    ...(Number.isSafeInteger(headers.eventId) ? { eventId: Number(headers.eventId) } : {}),
   };
 }
 

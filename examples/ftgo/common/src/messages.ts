@@ -17,6 +17,8 @@ export interface Message<T = unknown> {
   readonly correlationId?: string;
   /** The channel a command's reply goes to. */
   readonly replyTo?: string;
+  /** The sender's outbox sequence: increases with each message a service sends, so per aggregate too. */
+  readonly eventId?: number;
 }
 
-export type OutgoingMessage<T = unknown> = Omit<Message<T>, 'messageId'>;
+export type OutgoingMessage<T = unknown> = Omit<Message<T>, 'messageId' | 'eventId'>;

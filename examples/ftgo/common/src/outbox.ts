@@ -116,7 +116,13 @@ export class OutboxPublisher {
           type: row.type,
           ...(row.correlation_id ? { correlationId: row.correlation_id } : {}),
           ...(row.reply_to ? { replyTo: row.reply_to } : {}),
-          headers: { aggregateType: row.aggregate_type, aggregateId: row.aggregate_id },
+          // The row id orders a sender's events (one aggregate's come from successive transactions), so a
+          // view can ignore an event older than the last it applied (eventId, as in design notes 2.6.3).
+          headers: {
+            aggregateType: row.aggregate_type,
+            aggregateId: row.aggregate_id,
+            eventId: Number(row.id),
+          },
         });
       }
       await this.channel.waitForConfirms();

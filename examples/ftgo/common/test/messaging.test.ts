@@ -6,7 +6,7 @@ import { sharedMariaDb } from '../../../../test/support/mariadb.js';
 import type { Teardown } from '../../../../test/support/process.js';
 import { sharedRabbitMq } from '../../../../test/support/rabbitmq.js';
 import { waitFor } from '../../../../test/support/wait.js';
-import { handleOnce } from '../src/consumer.js';
+import { handleOnce, toMessage } from '../src/consumer.js';
 import { inTransaction, openDatabase } from '../src/db.js';
 import { createLogger } from '../src/log.js';
 import { exchange } from '../src/messages.js';
@@ -87,6 +87,11 @@ t.test('outbox: only committed messages are sent, in order, each marked sent', a
     sink.received.map((m) => JSON.parse(m.content.toString()).n),
     Array.from({ length: 20 }, (_, n) => n),
     'one aggregate in order, across batches',
+  );
+  const eventIds = sink.received.map((m) => toMessage(m).eventId ?? 0);
+  t.ok(
+    eventIds.every((id, n) => id > 0 && (n === 0 || id > (eventIds[n - 1] ?? 0))),
+    `eventId increases with each message: ${eventIds.join(',')}`,
   );
   await waitFor(async () => (await unsent(pool)) === 0, { what: 'rows marked sent' });
   t.equal(published, 20);

@@ -2,30 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
 import t from 'tap';
-import { sharedMariaDb } from '../../../../test/support/mariadb.js';
 import { distDir, spawnNode } from '../../../../test/support/process.js';
-import { sharedRabbitMq } from '../../../../test/support/rabbitmq.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { loadConfig } from '../../common/src/config.js';
 import { exchange } from '../../common/src/messages.js';
 import { startService } from '../../common/src/service.js';
+import { ftgoBrokers } from '../../common/test/support/brokers.js';
 import { consumerService } from '../src/service.js';
 
-const db = sharedMariaDb(t);
-const rabbit = sharedRabbitMq(t);
-
-async function serviceEnv(): Promise<NodeJS.ProcessEnv> {
-  const [mariadb, broker] = await Promise.all([db(), rabbit()]);
-  return {
-    HOST: '127.0.0.1',
-    PORT: '0',
-    MYSQL_PORT: String(mariadb.port),
-    MYSQL_PASSWORD: mariadb.password,
-    MYSQL_DATABASE: `ftgo_consumer_${randomUUID().slice(0, 8)}`,
-    AMQP_URL: broker.url,
-    OUTBOX_POLL_MS: '50',
-  };
-}
+const brokers = ftgoBrokers(t);
+const serviceEnv = () => brokers.serviceEnv('ftgo_consumer');
 
 /** A queue of the test's own bound to `channel`, collecting what arrives. */
 async function listen(channel: Channel, routingKey: string): Promise<ConsumeMessage[]> {
@@ -40,7 +26,7 @@ async function listen(channel: Channel, routingKey: string): Promise<ConsumeMess
 t.test('REST API as the original, ConsumerCreated published through the outbox once', async (t) => {
   const env = { ...(await serviceEnv()), LOG_LEVEL: 'warn' };
   const config = loadConfig('consumer-service', { port: 8081, database: 'unused' }, env);
-  const broker = await amqp.connect((await rabbit()).url);
+  const broker = await amqp.connect(await brokers.amqpUrl());
   t.teardown(() => broker.close());
   const events = await listen(await broker.createChannel(), 'Consumer');
   const service = await startService(consumerService, config);
@@ -102,7 +88,7 @@ t.test('as a process: verifyConsumerDetails answered once per command, JSON logs
   });
   const { consumerId } = (await created.json()) as { consumerId: number };
 
-  const broker = await amqp.connect((await rabbit()).url);
+  const broker = await amqp.connect(await brokers.amqpUrl());
   t.teardown(() => broker.close());
   const channel = await broker.createChannel();
   const replyChannel = `test-replies-${randomUUID()}`;

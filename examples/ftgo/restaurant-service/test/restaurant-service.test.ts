@@ -1,31 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import amqp, { type ConsumeMessage } from 'amqplib';
 import t from 'tap';
-import { sharedMariaDb } from '../../../../test/support/mariadb.js';
 import { distDir, spawnNode } from '../../../../test/support/process.js';
-import { sharedRabbitMq } from '../../../../test/support/rabbitmq.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { loadConfig } from '../../common/src/config.js';
 import { exchange } from '../../common/src/messages.js';
 import { startService } from '../../common/src/service.js';
+import { ftgoBrokers } from '../../common/test/support/brokers.js';
 import { restaurantService } from '../src/service.js';
 
-const db = sharedMariaDb(t);
-const rabbit = sharedRabbitMq(t);
-
-async function serviceEnv(): Promise<NodeJS.ProcessEnv> {
-  const [mariadb, broker] = await Promise.all([db(), rabbit()]);
-  return {
-    HOST: '127.0.0.1',
-    PORT: '0',
-    MYSQL_PORT: String(mariadb.port),
-    MYSQL_PASSWORD: mariadb.password,
-    MYSQL_DATABASE: `ftgo_restaurant_${randomUUID().slice(0, 8)}`,
-    AMQP_URL: broker.url,
-    OUTBOX_POLL_MS: '50',
-  };
-}
+const brokers = ftgoBrokers(t);
+const serviceEnv = () => brokers.serviceEnv('ftgo_restaurant');
 
 // The original's end-to-end tests send prices as decimal strings; numbers are accepted too.
 const ajanta = {
@@ -42,7 +27,7 @@ const ajanta = {
 t.test(
   'REST API as the original; RestaurantCreated carries the menu with decimal-string prices',
   async (t) => {
-    const broker = await amqp.connect((await rabbit()).url);
+    const broker = await amqp.connect(await brokers.amqpUrl());
     t.teardown(() => broker.close());
     const channel = await broker.createChannel();
     await channel.assertExchange(exchange, 'topic', { durable: true });
