@@ -106,4 +106,10 @@ if ((conf_needed)); then
   printf '%s\n' "$merged" | "${as_root[@]}" tee "$conf" >/dev/null
   echo "ensure-system: set runtime = \"runc\" and default_ulimits in $conf" >&2
 fi
+
+# The e2e plays the legacy-app chart with `podman kube play`, which podman 3 lacks (it has `play kube`).
+if [[ " ${needed[*]} " == *" podman "* ]] && ! podman kube play --help >/dev/null 2>&1; then
+  echo "podkit's e2e needs \`podman kube play\` (podman >= 4); this is $(podman --version 2>&1 | head -1)" >&2
+  exit 1
+fi
 exit 0

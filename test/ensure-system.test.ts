@@ -1,14 +1,15 @@
 /**
  * scripts/ensure-system.sh proves the machine before the tests run: a Node older than the engines
- * floor stops it with one line, and its containers.conf merge keeps the machine's other settings.
+ * floor stops it with one line, so does a podman without `kube play` (the e2e plays a chart with it),
+ * and its containers.conf merge keeps the machine's other settings.
  */
 
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { repoRoot } from './support/process.js';
 
 const run = promisify(execFile);
@@ -55,6 +56,31 @@ t.test('a Node at or above the floor passes the check', async (t) => {
     const result = await ensureSystem('demo', `${nodeReporting(version)}:${process.env.PATH}`);
     t.notMatch(result.stderr, /Node\.js/, `${version} accepted`);
   }
+});
+
+/** A `podman` first on PATH that reports `version` and knows no `kube` command, like podman 3. */
+async function podmanWithoutKube(t: Test, version: string): Promise<string> {
+  const real = (await run('sh', ['-c', 'command -v podman'])).stdout.trim();
+  const dir = mkdtempSync(join(tmpdir(), 'podkit-fake-podman-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(
+    join(dir, 'podman'),
+    `#!/bin/sh\n[ "$1" = --version ] && echo "podman version ${version}" && exit 0\n` +
+      `[ "$1" = kube ] && echo 'Error: unrecognized command \`podman kube\`' >&2 && exit 125\nexec ${real} "$@"\n`,
+  );
+  chmodSync(join(dir, 'podman'), 0o755);
+  return dir;
+}
+
+t.test('the test profile needs `podman kube play`: a podman without it stops it with one line', async (t) => {
+  // Node from node_modules, as npm scripts run it: the machine's own may be older than the floor.
+  const path = `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`;
+  const old = await ensureSystem('test', `${await podmanWithoutKube(t, '3.4.4')}:${path}`);
+  t.equal(old.code, 1);
+  t.equal(old.stderr.trim().split('\n').length, 1, 'one line');
+  t.match(old.stderr, /needs `podman kube play` \(podman >= 4\); this is podman version 3\.4\.4/);
+  const real = await ensureSystem('test', path);
+  t.notMatch(real.stderr, /kube play/, "this machine's podman has it");
 });
 
 t.test('containers.conf is merged: the two settings podman needs, everything else kept', async (t) => {

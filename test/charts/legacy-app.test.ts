@@ -172,6 +172,79 @@ t.test('config-sync reads Secrets only with includeSecrets', async (t) => {
   );
 });
 
+t.test(
+  "extraVolumeMounts give the app a volume of podkitVolumes (its MySQL password's Secret)",
+  async (t) => {
+    const volumes = [
+      { name: 'logs' },
+      { name: 'run' },
+      { name: 'tls', secretName: 'legacy-app-tls' },
+      { name: 'mysql', secretName: 'legacy-db' },
+    ];
+    const mount = { name: 'mysql', mountPath: '/etc/legacy-mysql', readOnly: true };
+    const manifests = await helmTemplate('legacy', chart, [
+      '--set-json',
+      `podkitVolumes=${JSON.stringify(volumes)}`,
+      '--set-json',
+      `extraVolumeMounts=${JSON.stringify([mount])}`,
+    ]);
+    const deployment = manifests.find((m) => m.kind === 'Deployment');
+    const spec = deployment?.spec.template.spec;
+    const app = spec.containers.find((c: Manifest) => c.name === 'app');
+    t.same(app.volumeMounts.at(-1), mount, "after the app's own mounts");
+    t.equal(app.volumeMounts.length, 4);
+    t.same(
+      spec.volumes.find((v: Manifest) => v.name === 'mysql'),
+      { name: 'mysql', secret: { secretName: 'legacy-db' } },
+      'the Secret volume',
+    );
+    t.same(await schemaProblems(deployment as Manifest), [], 'a valid Deployment');
+    const plain = pod('default-values.yaml').containers.find((c: Manifest) => c.name === 'app');
+    t.equal(plain.volumeMounts.length, 3, 'none by default');
+  },
+);
+
+t.test(
+  'config-sync with options.kubeconfig calls that API server: no token, ServiceAccount or Role',
+  async (t) => {
+    const manifests = await helmTemplate('legacy', chart, [
+      '--set-json',
+      `podkitVolumes=${JSON.stringify([{ name: 'logs' }, { name: 'run' }, { name: 'kube', secretName: 'legacy-kube' }])}`,
+      '--set-json',
+      `configSync.volumeMounts=${JSON.stringify([
+        { name: 'app-config', mountPath: '/etc/legacy' },
+        { name: 'kube', mountPath: '/etc/kube', readOnly: true },
+      ])}`,
+      '--set',
+      'configSync.options.kubeconfig=/etc/kube/kubeconfig',
+    ]);
+    const spec = manifests.find((m) => m.kind === 'Deployment')?.spec.template.spec;
+    const configSync = spec.containers.find((c: Manifest) => c.name === 'config-sync');
+    t.same(
+      configSync.volumeMounts.map((m: Manifest) => m.name),
+      ['app-config', 'kube'],
+      'its kubeconfig Secret, and no kube-api-access',
+    );
+    t.notOk(
+      spec.volumes.some((v: Manifest) => v.name === 'kube-api-access'),
+      'no projected token volume',
+    );
+    t.equal(spec.automountServiceAccountToken, false);
+    t.notOk(spec.serviceAccountName, 'no ServiceAccount named');
+    t.same(
+      manifests.filter((m) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(m.kind)).map((m) => m.kind),
+      [],
+      'no ServiceAccount, Role or RoleBinding rendered',
+    );
+    const config = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'legacy-podkit');
+    t.equal(config?.data.PODKIT_CONFIG_SYNC_KUBECONFIG, '/etc/kube/kubeconfig');
+    t.equal(config?.data.PODKIT_CONFIG_SYNC_SOURCE, 'kubernetes');
+    // Without it, the default: the pod's own service account, mounted into config-sync only.
+    const inCluster = pod('default-values.yaml');
+    t.ok(inCluster.volumes.some((v: Manifest) => v.name === 'kube-api-access'));
+  },
+);
+
 t.test('NOTES.txt tells how to reach the app through its Service', async (t) => {
   const { stdout } = await helm(['install', 'legacy', chart, '--dry-run=client', '-n', 'shop']);
   const notes = stdout.slice(stdout.indexOf('NOTES:'));

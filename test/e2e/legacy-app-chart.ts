@@ -1,25 +1,33 @@
 /**
  * The legacy-app chart as a real pod: `helm template` with test/e2e/legacy-app-values.yaml and the
- * images the images test just built (same tag), the Secret the chart expects made here from the test
- * CA, then `podman kube play`. From the host: HTTPS through tls-proxy with the test CA, over HTTP/1.1
- * and HTTP/2, mTLS with the right and the wrong client certificate; `podman kube down` stops every
- * container with exit code 0 within the grace period. Pods, secrets and volumes go in teardown.
+ * images the images test just built (same tag), the Secrets the chart expects made here, then `podman
+ * kube play`. From the host: HTTPS through tls-proxy with the test CA, over HTTP/1.1 and HTTP/2, mTLS
+ * with the right and the wrong client certificate (pod-https.ts); config-sync reloads the app from the
+ * fake kube-apiserver and rolls a bad config back (legacy-app-config-sync.ts); a note written over HTTPS
+ * lands in the private MariaDB through mysql-broker, db-health reports that database ready and then its
+ * failure, and every rendered probe answers from inside the pod (legacy-app-db-probes.ts); every
+ * container exits 0 on SIGTERM within the grace period. Pods, volumes, the API server and the MariaDB
+ * go in teardown.
  */
 
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect as http2Connect } from 'node:http2';
-import { request as httpsRequest } from 'node:https';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseAllDocuments, stringify } from 'yaml';
 import { imageReference } from '../../scripts/images.js';
 import { repoRoot } from '../../scripts/repo-root.js';
-import { CertificateAuthority, type IssuedCert } from '../support/certs.js';
+import { CertificateAuthority } from '../support/certs.js';
 import { helm } from '../support/helm.js';
 import { httpRequest } from '../support/http.js';
 import { podman, podmanResult } from '../support/images.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
+import { configSyncTests } from './legacy-app-config-sync.js';
+import { podDatabaseTests } from './legacy-app-db-probes.js';
+import { podNetwork, startPodDatabase } from './pod-database.js';
+import { http2Get, httpsCall, httpsGet, type TlsAnswer } from './pod-https.js';
+import { kubeNamespace, startPodKube } from './pod-kube.js';
 
 export interface ChartPodContext {
   id: string;
@@ -54,21 +62,24 @@ interface PodTemplate {
   spec: {
     template: {
       spec: {
-        containers: { name: string; image: string; volumeMounts?: { name: string }[] }[];
+        containers: {
+          name: string;
+          image: string;
+          volumeMounts?: { name: string }[];
+          livenessProbe?: { httpGet?: { path: string; port: number } };
+          readinessProbe?: { httpGet?: { path: string; port: number } };
+          startupProbe?: { httpGet?: { path: string; port: number } };
+        }[];
         volumes: {
           name: string;
           secret?: { secretName: string };
           configMap?: { name: string };
           emptyDir?: object;
+          hostPath?: { path: string; type: string };
         }[];
       };
     };
   };
-}
-
-interface TlsAnswer {
-  status: number;
-  body: string;
 }
 
 /**
@@ -82,81 +93,26 @@ function configMap(name: string, data: Record<string, string>): object {
 /**
  * podman 4.3 workarounds on the rendered pod, none needed by a cluster: a Secret volume crashes kube
  * play unless `optional` is set (containers/podman#16636), and with it set the files hold the base64
- * text, not the bytes, so Secret volumes are played from a ConfigMap of the same name; and emptyDir
- * volumes become named volumes called as in the pod (`logs`), shared by every pod on the machine, so
- * they get this release's prefix.
+ * text, not the bytes, so Secret volumes are played from a ConfigMap of the same name; and an emptyDir
+ * becomes a named volume called as in the pod (`logs`), shared by every pod on the machine and filled
+ * with the image's files at that path (the app's image has /etc/legacy/app.conf, which would hide that
+ * config-sync has not written it yet), so each emptyDir is played as an empty host directory of its own.
  */
-function forPodman43(deployment: PodTemplate, release: string): void {
-  const spec = deployment.spec.template.spec;
-  const renamed = new Map<string, string>();
-  for (const volume of spec.volumes) {
+function forPodman43(deployment: PodTemplate, emptyDir: (name: string) => string): void {
+  for (const volume of deployment.spec.template.spec.volumes) {
     if (volume.secret) {
       volume.configMap = { name: volume.secret.secretName };
       delete volume.secret;
     } else if (volume.emptyDir) {
-      renamed.set(volume.name, `${release}-${volume.name}`);
-      volume.name = `${release}-${volume.name}`;
+      volume.hostPath = { path: emptyDir(volume.name), type: 'Directory' };
+      delete volume.emptyDir;
     }
   }
-  for (const container of spec.containers) {
-    for (const mount of container.volumeMounts ?? []) mount.name = renamed.get(mount.name) ?? mount.name;
-  }
 }
 
-/** GET over HTTPS trusting only `ca`, presenting `client` if given, on a fresh connection. */
-function httpsGet(url: string, ca: string, client?: IssuedCert): Promise<TlsAnswer> {
-  return new Promise((resolve, reject) => {
-    const options = { ca, cert: client?.chainPem, key: client?.keyPem, agent: false, timeout: 5_000 };
-    const req = httpsRequest(url, options, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** GET / over HTTP/2 (ALPN h2 only), with the client certificate. */
-function http2Get(origin: string, ca: string, client: IssuedCert): Promise<TlsAnswer & { alpn: string }> {
-  return new Promise((resolve, reject) => {
-    const session = http2Connect(origin, {
-      ca,
-      cert: client.chainPem,
-      key: client.keyPem,
-      ALPNProtocols: ['h2'],
-    });
-    session.on('error', reject);
-    const stream = session.request({ ':path': '/' });
-    let status = 0;
-    let body = '';
-    stream.setEncoding('utf8');
-    stream.on('response', (headers) => {
-      status = Number(headers[':status']);
-    });
-    stream.on('data', (chunk) => {
-      body += chunk;
-    });
-    stream.on('end', () => {
-      const alpn = session.alpnProtocol ?? '';
-      session.close();
-      resolve({ status, body, alpn });
-    });
-    stream.on('error', reject);
-  });
-}
-
-/** The named volumes kube play makes for this pod: one per ConfigMap and per emptyDir. kube down leaves
- * the ConfigMap ones. */
-function volumesOf(manifests: Manifest[], deployment: PodTemplate): string[] {
-  const configMaps = manifests.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name);
-  const emptyDirs = deployment.spec.template.spec.volumes.filter((v) => v.emptyDir).map((v) => v.name);
-  return [...configMaps, ...emptyDirs];
+/** The named volumes kube play makes for this pod, one per ConfigMap, which kube down leaves. */
+function volumesOf(manifests: Manifest[]): string[] {
+  return manifests.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name);
 }
 
 async function removeVolumes(names: string[]): Promise<void> {
@@ -189,7 +145,7 @@ export function chartPodTests(context: ChartPodContext): void {
     await removeVolumes(volumes);
   });
 
-  t.test('legacy-app chart: helm template, podman kube play, HTTPS and mTLS from the host', async (t) => {
+  t.test('legacy-app chart played by podman: HTTPS, config-sync, MariaDB, probes, stop', async (t) => {
     const ca = await CertificateAuthority.create('podkit e2e CA');
     const clientCa = await CertificateAuthority.create('podkit e2e client CA');
     const strangerCa = await CertificateAuthority.create('podkit e2e stranger CA');
@@ -216,6 +172,19 @@ export function chartPodTests(context: ChartPodContext): void {
       image: { tag },
       ports: [{ name: 'https', containerPort: 8443, hostPort: port, hostIP: '127.0.0.1' }],
     };
+    // The private MariaDB (legacy-app-db-probes.ts) starts on this port once the pod runs; its password
+    // is the pod's Secret legacy-app-mysql, of this run only.
+    const dbPort = await freePort();
+    const dbPassword = `legacy-${randomBytes(12).toString('base64url')}`;
+    const dbHost = `host.containers.internal:${dbPort}`;
+    tags.mysqlBroker = { image: { tag }, options: { backends: dbHost } };
+    tags.dbHealth = { image: { tag }, options: { mysqlUrl: `mysql://legacy@${dbHost}/legacy` } };
+    // config-sync watches the chart's app ConfigMap in the fake kube-apiserver (pod-kube.ts), reached
+    // the same way; its kubeconfig is the pod's Secret legacy-app-kube.
+    const kubePort = await freePort();
+    const podKube = await startPodKube(t, ca, kubePort);
+    const appConfigMap = `${release}-legacy-app-config`;
+    tags.configSync = { image: { tag }, options: { configmap: appConfigMap } };
     const tagValues = join(work, 'tags-values.yaml');
     writeFileSync(tagValues, stringify({ image: { tag }, ...tags }));
     const { stdout } = await helm([
@@ -231,7 +200,12 @@ export function chartPodTests(context: ChartPodContext): void {
       .map((doc) => doc.toJS() as Manifest | null)
       .filter((m): m is Manifest => m !== null && playedKinds.has(m.kind));
     const deployment = manifests.find((m) => m.kind === 'Deployment') as unknown as PodTemplate;
-    forPodman43(deployment, release);
+    // Writable by the containers' uid 65532, as an emptyDir is with the pod's fsGroup.
+    forPodman43(deployment, (name) => {
+      const dir = tempDir(`podkit-e2e-${name}-`);
+      chmodSync(dir, 0o777);
+      return dir;
+    });
     const containers = deployment.spec.template.spec.containers;
     const containerNames = containers.map((c) => c.name);
     t.equal(containers[0]?.image, imageReference('legacy-app', tag), 'the app runs the image just built');
@@ -243,8 +217,21 @@ export function chartPodTests(context: ChartPodContext): void {
       'ca.crt': clientCa.certPem,
     });
     // metrics-exporter's /stats mapping is the chart's own ConfigMap (metricsExporter.statsMapping).
-    const toPlay = [tls, ...manifests] as Manifest[];
-    volumes = volumesOf(toPlay, deployment);
+    const mysqlSecret = configMap('legacy-app-mysql', { password: dbPassword });
+    const kubeSecret = configMap('legacy-app-kube', { kubeconfig: podKube.kubeconfig });
+    // What `helm install` would have created in the cluster config-sync watches.
+    const rendered = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === appConfigMap) as
+      | (Manifest & { data: Record<string, string> })
+      | undefined;
+    if (!rendered) throw new Error(`no ConfigMap ${appConfigMap} rendered`);
+    podKube.kube.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: appConfigMap, namespace: kubeNamespace },
+      data: rendered.data,
+    });
+    const toPlay = [tls, mysqlSecret, kubeSecret, ...manifests] as Manifest[];
+    volumes = volumesOf(toPlay);
     manifestFile = join(work, 'pod.yaml');
     writeFileSync(manifestFile, toPlay.map((m) => stringify(m)).join('---\n'));
 
@@ -252,6 +239,11 @@ export function chartPodTests(context: ChartPodContext): void {
     const play = await podmanResult(['kube', 'play', manifestFile], { timeoutMs: 180_000 });
     if (play.code !== 0)
       throw new Error(`podman kube play exited ${play.code}: ${play.stderr.slice(0, 4000)}`);
+    // The pod's way to the host (its network's gateway) exists now: the API server and the database
+    // listen there too. config-sync and mysql-broker retry until they do.
+    const { gateway } = await podNetwork(pod);
+    await podKube.forwardFrom(gateway);
+    const database = await startPodDatabase(t, pod, dbPort, dbPassword);
 
     const logsOf = async () => {
       const logs = await Promise.all(
@@ -270,7 +262,8 @@ export function chartPodTests(context: ChartPodContext): void {
         answer = await httpsGet(`${origin}/`, ca.certPem, client).catch(() => undefined);
         return answer?.status === 200;
       },
-      { timeoutMs: 60_000, intervalMs: 250, what: 'HTTPS through the pod' },
+      // The app starts once config-sync has written its config (it restarts until then).
+      { timeoutMs: 120_000, intervalMs: 250, what: 'HTTPS through the pod' },
     ).catch(async (err) => {
       throw new Error(`${(err as Error).message}\n${await logsOf()}`);
     });
@@ -306,29 +299,45 @@ export function chartPodTests(context: ChartPodContext): void {
     t.ok(requests >= 2, `legacy_requests_total ${requests}: the app's own count, mapped`);
 
     // The app's log files, read from the shared emptyDir, come out of log-normalizer's stdout as JSON.
+    const appLog = async () =>
+      (await podman(['logs', container('log-normalizer')]))
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((record) => record.source === '/var/log/legacy/info.log');
     let records: Record<string, unknown>[] = [];
     await waitFor(
       async () => {
-        records = (await podman(['logs', container('log-normalizer')]))
-          .split('\n')
-          .filter((line) => line.startsWith('{'))
-          .map((line) => JSON.parse(line) as Record<string, unknown>)
-          .filter((record) => record.source === '/var/log/legacy/info.log');
+        records = await appLog();
         return records.some((record) => /listening on 127\.0\.0\.1:8080/.test(String(record.msg)));
       },
       { timeoutMs: 30_000, what: "the app's start-up line on log-normalizer's stdout" },
     );
     t.match(records[0], { level: 'info', time: String }, 'JSON records with the level from the file name');
 
-    // What each container holds once started and served (docs/performance.md keeps the figures).
-    for (const name of containerNames)
-      t.comment(`RSS ${name}: ${await containerRssKiB(container(name))} KiB`);
+    const https = (method: string, path: string, body?: string) =>
+      httpsCall(method, `${origin}${path}`, ca.certPem, client, body);
+    await configSyncTests(t, { kube: podKube.kube, configMap: appConfigMap, container, https, appLog });
+    await podDatabaseTests(t, { containers, container, database, https });
 
-    // A pod being deleted: the kubelet sends SIGTERM and waits the grace period; `podman pod stop
-    // --time` does the same (podman 4.3's kube down alone kills them at once: exit 137). Each container must
-    // exit 0, well within the grace period; then kube down removes the pod.
+    // What each container holds once started and served (docs/performance.md keeps the figures).
+    const imageSize = async (reference: string) =>
+      Number(await podman(['image', 'inspect', '--format', '{{.Size}}', reference]));
+    const baseSize = await imageSize(imageReference('base', tag));
+    for (const c of containers) {
+      const own = (await imageSize(c.image)) - baseSize;
+      t.comment(`RSS ${c.name}: ${await containerRssKiB(container(c.name))} KiB, own layer ${own} B`);
+    }
+
+    // A pod being deleted: the kubelet sends SIGTERM to every container, waits the grace period, and
+    // removes the sandbox last; `podman stop --time` on the containers does the same (4.3's kube down alone
+    // kills at once, and `podman pod stop` may stop the infra container first: with a shared PID
+    // namespace it is PID 1, and its exit SIGKILLs the rest). Each container must exit 0, well within
+    // the grace period; then kube down removes the pod.
     const started = Date.now();
-    await podman(['pod', 'stop', '--time', String(gracePeriodMs / 1000), pod], { timeoutMs: 120_000 });
+    await podman(['stop', '--time', String(gracePeriodMs / 1000), ...containerNames.map(container)], {
+      timeoutMs: 120_000,
+    });
     const elapsed = Date.now() - started;
     const states = JSON.parse(await podman(['inspect', ...containerNames.map(container)])) as {
       Name: string;

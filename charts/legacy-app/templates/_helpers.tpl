@@ -94,8 +94,8 @@ The chart's top-level values keys (those of values.yaml), for podkit.checkTopLev
 test/charts/legacy-app.test.ts keeps it equal to values.yaml.
 */}}
 {{- define "legacy-app.valuesKeys" -}}
-[affinity, appConfig, configSync, containerSecurityContext, dbHealth, extraEnvVars, gitPull, image, ingress,
- logNormalizer, metrics, metricsExporter, mysqlBroker, nameOverride, networkPolicy, nodeSelector, pdb,
- podAnnotations, podSecurityContext, podkitVolumes, rbac, replicaCount, resources, service, serviceAccount,
- tlsProxy, tolerations, trafficSplit]
+[affinity, appConfig, configSync, containerSecurityContext, dbHealth, extraEnvVars, extraVolumeMounts,
+ gitPull, image, ingress, logNormalizer, metrics, metricsExporter, mysqlBroker, nameOverride, networkPolicy,
+ nodeSelector, pdb, podAnnotations, podSecurityContext, podkitVolumes, rbac, replicaCount, resources,
+ service, serviceAccount, tlsProxy, tolerations, trafficSplit]
 {{- end -}}

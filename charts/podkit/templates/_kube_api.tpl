@@ -1,13 +1,17 @@
 {{/*
-"true" when a component's values block makes it talk to the Kubernetes API (config-sync with
+"true" when a component's values block makes it talk to the pod's own Kubernetes API (config-sync with
 options.source kubernetes, mysql-broker with options.discovery kubernetes), else "false". Only such a
-container gets the API token; every other container of the pod runs without one.
+container gets the API token; every other container of the pod runs without one. With
+options.kubeconfig (a file from a Secret in volumeMounts) the component calls the API server that file
+names with its credentials: no service account, token or RBAC of this cluster is needed.
 Usage:
 {{ include "podkit.kubeApi.needed" (dict "component" "config-sync" "values" .Values.configSync) }}
 */}}
 {{- define "podkit.kubeApi.needed" -}}
 {{- $options := .values.options | default dict -}}
 {{- if not .values.enabled -}}
+false
+{{- else if $options.kubeconfig -}}
 false
 {{- else if eq .component "config-sync" -}}
 {{- eq (toString ($options.source | default "")) "kubernetes" -}}
