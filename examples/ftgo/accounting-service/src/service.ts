@@ -10,7 +10,7 @@ import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { Migration } from '../../common/src/db.js';
 import type { Message } from '../../common/src/messages.js';
 import { formatCents, toCents } from '../../common/src/money.js';
-import { addToOutbox } from '../../common/src/outbox.js';
+import { replyFailure, replySuccess } from '../../common/src/replies.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
 import { loadCardLimit } from './card-limit.js';
 
@@ -138,16 +138,6 @@ function readCommand(message: Message): CardCommand | undefined {
   return { consumerId, orderId, cents };
 }
 
-async function reply(conn: PoolConnection, command: Message, failure?: string): Promise<void> {
-  if (!command.replyTo) return;
-  await addToOutbox(conn, {
-    destination: command.replyTo,
-    type: failure ? 'Failure' : 'Success',
-    ...(command.correlationId ? { correlationId: command.correlationId } : {}),
-    payload: failure ? { reason: failure } : {},
-  });
-}
-
 /** Why a charge of `cents` to the consumer's card is declined, or undefined when it is authorized. */
 async function declined(conn: PoolConnection, command: CardCommand, limitCents: number) {
   const [accounts] = await conn.query<AccountRow[]>('SELECT id FROM accounts WHERE consumer_id = ?', [
@@ -162,7 +152,7 @@ function cardHandlers(limitCents: number) {
   return {
     async AuthorizeCommand(conn: PoolConnection, message: Message) {
       const command = readCommand(message);
-      if (!command) return reply(conn, message, 'malformed command');
+      if (!command) return replyFailure(conn, message, 'malformed command');
       const why = await declined(conn, command, limitCents);
       if (!why) {
         await conn.query(
@@ -171,11 +161,11 @@ function cardHandlers(limitCents: number) {
           [command.orderId, command.consumerId, formatCents(command.cents)],
         );
       }
-      await reply(conn, message, why);
+      await (why ? replyFailure(conn, message, why) : replySuccess(conn, message));
     },
     async ReviseAuthorization(conn: PoolConnection, message: Message) {
       const command = readCommand(message);
-      if (!command) return reply(conn, message, 'malformed command');
+      if (!command) return replyFailure(conn, message, 'malformed command');
       const why = await declined(conn, command, limitCents);
       if (!why) {
         await conn.query(`UPDATE authorizations SET amount = ? WHERE order_id = ? AND state = 'AUTHORIZED'`, [
@@ -183,7 +173,7 @@ function cardHandlers(limitCents: number) {
           command.orderId,
         ]);
       }
-      await reply(conn, message, why);
+      await (why ? replyFailure(conn, message, why) : replySuccess(conn, message));
     },
     async ReverseAuthorization(conn: PoolConnection, message: Message) {
       const command = readCommand(message);
@@ -193,7 +183,7 @@ function cardHandlers(limitCents: number) {
         ]);
       }
       // Reversing what was never authorized leaves nothing to undo: the saga may go on.
-      await reply(conn, message);
+      await replySuccess(conn, message);
     },
   };
 }
