@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { Migration } from '../../common/src/db.js';
 import { toLocalDateTime } from '../../common/src/local-date-time.js';
-import type { Message } from '../../common/src/messages.js';
+import { restaurantReplica, restaurantRoute, restaurantsTable } from '../../common/src/restaurant-replica.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
 import { kitchenCommands, publishTicketEvent } from './commands.js';
 import { moveTicket, type TicketRow, type TicketState, ticketView } from './tickets.js';
@@ -17,11 +17,7 @@ const migrations: Migration[] = [
   {
     id: '0001-kitchen',
     sql: [
-      `CREATE TABLE restaurants (
-        id BIGINT PRIMARY KEY,
-        name VARCHAR(200) NOT NULL,
-        menu TEXT NOT NULL
-      )`,
+      restaurantsTable,
       `CREATE TABLE tickets (
         order_id BIGINT PRIMARY KEY,
         restaurant_id BIGINT NOT NULL,
@@ -71,31 +67,7 @@ async function step(
 }
 
 function routes(app: FastifyInstance, context: ServiceContext): void {
-  app.get<{ Params: { restaurantId: number } }>(
-    '/restaurants/:restaurantId',
-    {
-      schema: {
-        params: {
-          type: 'object',
-          required: ['restaurantId'],
-          properties: { restaurantId: { type: 'integer', minimum: 1 } },
-        },
-      },
-    },
-    async (request, reply) => {
-      const [rows] = await context.pool.query<RowDataPacket[]>('SELECT * FROM restaurants WHERE id = ?', [
-        request.params.restaurantId,
-      ]);
-      const row = rows[0];
-      if (!row)
-        return reply.code(404).send({ message: `restaurant ${request.params.restaurantId} not replicated` });
-      return {
-        id: Number(row.id),
-        name: row.name as string,
-        menu: JSON.parse(row.menu as string) as unknown,
-      };
-    },
-  );
+  restaurantRoute(app, context.pool);
 
   app.get<{ Params: { orderId: number } }>(
     '/tickets/:orderId',
@@ -163,16 +135,6 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
   }
 }
 
-async function replicateRestaurant(conn: PoolConnection, event: Message): Promise<void> {
-  const { id, name, menu } = event.payload as { id?: unknown; name?: unknown; menu?: unknown };
-  if (!Number.isSafeInteger(id)) return;
-  await conn.query(
-    `INSERT INTO restaurants (id, name, menu) VALUES (?, ?, ?)
-     ON DUPLICATE KEY UPDATE name = VALUES(name), menu = VALUES(menu)`,
-    [id, String(name ?? ''), JSON.stringify(menu ?? { menuItems: [] })],
-  );
-}
-
 export const kitchenService: ServiceDefinition = {
   name: 'kitchen-service',
   port: 8083,
@@ -180,11 +142,7 @@ export const kitchenService: ServiceDefinition = {
   migrations,
   routes,
   subscriptions: () => [
-    {
-      queue: 'kitchen-service.restaurants',
-      channels: ['Restaurant'],
-      handlers: { RestaurantCreated: replicateRestaurant },
-    },
+    restaurantReplica('kitchen-service'),
     { queue: 'kitchen-service.commands', channels: ['kitchenService'], handlers: kitchenCommands },
   ],
 };
