@@ -2,9 +2,11 @@
  * Order Service and its sagas with the real participants: Consumer, Kitchen and Accounting services on
  * one private MariaDB (a database each) and one private RabbitMQ. Create (approved, declined, unknown
  * consumer), Revise and Cancel with their semantic locks and compensations; then order-service as a
- * process, SIGKILLed while its saga waits for Kitchen, restarted: the saga completes once.
+ * process, SIGKILLed while its saga waits for Kitchen, restarted: the saga completes once; with Kitchen and
+ * Accounting answered from the test, the lock while the saga is in flight and a reply delivered twice.
  */
 
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import t, { type Test as Tap } from 'tap';
 import { distDir, spawnNode } from '../../../../test/support/process.js';
@@ -12,7 +14,7 @@ import { waitFor } from '../../../../test/support/wait.js';
 import { accountingService } from '../../accounting-service/src/service.js';
 import { loadConfig } from '../../common/src/config.js';
 import { type RunningService, type ServiceDefinition, startService } from '../../common/src/service.js';
-import { ftgoBrokers } from '../../common/test/support/brokers.js';
+import { ftgoBrokers, type Received } from '../../common/test/support/brokers.js';
 import { consumerService } from '../../consumer-service/src/service.js';
 import { kitchenService } from '../../kitchen-service/src/service.js';
 import { orderService } from '../src/service.js';
@@ -266,4 +268,70 @@ t.test('killed while its saga waits for Kitchen, restarted: the saga completes o
     ['OrderCreated', 'OrderApproved'],
     'still each event once',
   );
+});
+
+t.test('kitchen and accounting answered from the test: locked while in flight, a reply twice', async (t) => {
+  const kitchenCommands = await brokers.listen(t, 'kitchenService');
+  const accountingCommands = await brokers.listen(t, 'accountingService');
+  const publish = await brokers.publisher(t);
+  const [order, consumer] = await Promise.all([run(t, orderService), run(t, consumerService)]);
+  publish('Restaurant', 'RestaurantCreated', { id: 3, name: 'Stand-in Kitchen', menu });
+  await waitFor(async () => (await call(order, 'GET', '/restaurants/3')).status === 200, {
+    what: 'replicated',
+  });
+  const { consumerId } = (
+    await call(consumer, 'POST', '/consumers', { name: { firstName: 'John', lastName: 'Doe' } })
+  ).body as { consumerId: number };
+  const { orderId } = (
+    await call(order, 'POST', '/orders', {
+      consumerId,
+      restaurantId: 3,
+      deliveryAddress: { street1: '9 Amazing View', city: 'Oakland', state: 'CA', zip: '94612' },
+      deliveryTime: '2026-12-24T19:00:00',
+      lineItems: [{ menuItemId: '1', quantity: 5 }],
+    })
+  ).body as { orderId: number };
+  const typesOf = (received: Received[]) =>
+    received.filter((c) => c.payload.orderId === orderId).map((c) => c.type);
+  const nth = async (received: Received[], count: number) => {
+    await waitFor(() => typesOf(received).length >= count, { timeoutMs: 20_000, what: `command ${count}` });
+    return received.filter((c) => c.payload.orderId === orderId)[count - 1] as Received;
+  };
+  const createTicket = await nth(kitchenCommands, 1);
+  t.equal(createTicket.type, 'CreateTicket');
+  const reply = (type: string, payload: Record<string, unknown> = {}, messageId?: string) =>
+    publish('orderService.replies', type, payload, {
+      correlationId: String(createTicket.correlationId),
+      ...(messageId ? { messageId } : {}),
+    });
+
+  // The saga waits for Kitchen's reply, which the test holds back: the order stays locked.
+  t.equal((await call(order, 'POST', `/orders/${orderId}/cancel`, {})).status, 409, 'no cancel in flight');
+  t.equal(
+    (
+      await call(order, 'POST', `/orders/${orderId}/revise`, {
+        revisedOrderLineItems: [{ menuItemId: '1', quantity: 1 }],
+      })
+    ).status,
+    409,
+    'no revision in flight',
+  );
+
+  const messageId = randomUUID();
+  reply('Success', { ticketId: orderId }, messageId);
+  reply('Success', { ticketId: orderId }, messageId);
+  t.match(await nth(accountingCommands, 1), { type: 'AuthorizeCommand', payload: { orderTotal: '61.70' } });
+  // Replies are handled in order: this one comes after both copies, so the duplicate has been seen.
+  reply('Failure', { reason: 'card declined' });
+  t.match(await nth(kitchenCommands, 2), { type: 'CancelCreateTicket' });
+  reply('Success');
+  await waitFor(async () => (await call(order, 'GET', `/orders/${orderId}`)).body.state === 'REJECTED', {
+    what: 'REJECTED',
+  });
+  t.same(
+    typesOf(kitchenCommands),
+    ['CreateTicket', 'CancelCreateTicket'],
+    'the duplicate Success did not move the saga on to ConfirmCreateTicket',
+  );
+  t.same(typesOf(accountingCommands), ['AuthorizeCommand']);
 });
