@@ -5,7 +5,6 @@
  * from the environment.
  */
 
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import t from 'tap';
 import { distDir, spawnNode } from '../../../../test/support/process.js';
@@ -16,6 +15,8 @@ import { ftgoBrokers, type Received } from '../../common/test/support/brokers.js
 import { accountingService } from '../src/service.js';
 
 const brokers = ftgoBrokers(t);
+/** Where the order sagas' replies go (examples/ftgo/README.md, Message contract). */
+const replyTo = 'orderService.replies';
 const main = join(distDir, 'examples/ftgo/accounting-service/src/main.js');
 
 /** The replies for one saga id, once `count` of them arrived. */
@@ -30,7 +31,6 @@ async function repliesOf(replies: Received[], correlationId: string, count = 1):
 t.test('accounts from ConsumerCreated; card commands answered on the reply channel', async (t) => {
   const env = { ...(await brokers.serviceEnv('ftgo_accounting')), LOG_LEVEL: 'warn' };
   const config = loadConfig('accounting-service', { port: 8085, database: 'unused' }, env);
-  const replyTo = `test-replies-${randomUUID()}`;
   const replies = await brokers.listen(t, replyTo);
   const publish = await brokers.publisher(t);
   const service = await startService(accountingService, config);
@@ -83,16 +83,61 @@ t.test('accounts from ConsumerCreated; card commands answered on the reply chann
   ]);
   t.equal((await get('/bills/102')).status, 404, 'a declined card leaves no bill');
 
-  command('ReviseAuthorization', { consumerId: 7, orderId: 100, orderTotal: '123.40' }, 'saga-revise');
+  command('AuthorizeCommand', { consumerId: 7, orderId: 103, orderTotal: '1000.00' }, 'saga-at-limit');
+  t.match(await repliesOf(replies, 'saga-at-limit'), [{ type: 'Success' }], 'the limit itself is taken');
+  t.equal((await get('/bills/103')).body.amount, '1000.00');
+
+  const revise = command(
+    'ReviseAuthorization',
+    { consumerId: 7, orderId: 100, orderTotal: '123.40' },
+    'saga-revise',
+  );
   t.match(await repliesOf(replies, 'saga-revise'), [{ type: 'Success' }]);
   t.equal((await get('/bills/100')).body.amount, '123.40', 'the revised amount');
   command('ReviseAuthorization', { consumerId: 7, orderId: 100, orderTotal: '2000.00' }, 'saga-revise-over');
-  t.match(await repliesOf(replies, 'saga-revise-over'), [{ type: 'Failure' }]);
+  t.match(await repliesOf(replies, 'saga-revise-over'), [
+    { type: 'Failure', payload: { reason: /card limit/ } },
+  ]);
   t.equal((await get('/bills/100')).body.amount, '123.40', 'a declined revision changes nothing');
+  command('ReviseAuthorization', { consumerId: 8, orderId: 101, orderTotal: '1.00' }, 'saga-revise-none');
+  t.match(await repliesOf(replies, 'saga-revise-none'), [
+    { type: 'Failure', payload: { reason: /no account/ } },
+  ]);
+  command('ReviseAuthorization', { consumerId: 7, orderId: 100, orderTotal: '50.00' }, 'saga-revise-2');
+  t.match(await repliesOf(replies, 'saga-revise-2'), [{ type: 'Success' }]);
+  // The first revision delivered again would put back its amount.
+  command(
+    'ReviseAuthorization',
+    { consumerId: 7, orderId: 100, orderTotal: '123.40' },
+    'saga-revise',
+    revise,
+  );
 
-  command('ReverseAuthorization', { consumerId: 7, orderId: 100, orderTotal: '123.40' }, 'saga-cancel');
+  command('ReverseAuthorization', { consumerId: 7, orderId: 100, orderTotal: '50.00' }, 'saga-cancel');
   t.match(await repliesOf(replies, 'saga-cancel'), [{ type: 'Success' }]);
-  t.equal((await get('/bills/100')).body.state, 'REVERSED');
+  t.match(
+    (await get('/bills/100')).body,
+    { amount: '50.00', state: 'REVERSED' },
+    'the repeated revision changed nothing',
+  );
+  // The authorization delivered again would authorize the cancelled order's bill again.
+  command('AuthorizeCommand', { consumerId: 7, orderId: 100, orderTotal: '61.70' }, 'saga-ok', authorize);
+  command(
+    'ReverseAuthorization',
+    { consumerId: 7, orderId: 104, orderTotal: '1.00' },
+    'saga-never-authorized',
+  );
+  t.match(
+    await repliesOf(replies, 'saga-never-authorized'),
+    [{ type: 'Success' }],
+    'nothing authorized, nothing to reverse',
+  );
+  t.equal((await get('/bills/104')).status, 404, 'and no bill made');
+  t.match(
+    (await get('/bills/100')).body,
+    { amount: '50.00', state: 'REVERSED' },
+    'the repeated authorization changed nothing',
+  );
 
   command('AuthorizeCommand', { consumerId: 7, orderTotal: 'lots' }, 'saga-malformed');
   t.match(await repliesOf(replies, 'saga-malformed'), [
@@ -104,6 +149,11 @@ t.test('accounts from ConsumerCreated; card commands answered on the reply chann
     1,
     'the redelivered command answered once',
   );
+  t.equal(
+    replies.filter((r) => r.correlationId === 'saga-revise').length,
+    1,
+    'the redelivered revision answered once',
+  );
   t.equal((await get('/bills/999')).status, 404);
 });
 
@@ -111,7 +161,6 @@ t.test('as a process: ACCOUNTING_CARD_LIMIT from the environment; a bad one stop
   const env = { ...(await brokers.serviceEnv('ftgo_accounting')), ACCOUNTING_CARD_LIMIT: '10.00' };
   const proc = spawnNode(t, main, [], { env });
   await proc.waitForLog('listening', 30_000);
-  const replyTo = `test-replies-${randomUUID()}`;
   const replies = await brokers.listen(t, replyTo);
   const publish = await brokers.publisher(t);
   publish('Consumer', 'ConsumerCreated', { consumerId: 1, name: { firstName: 'J', lastName: 'D' } });

@@ -38,6 +38,29 @@ const orderIdParams = {
 
 const message = { type: 'object', properties: { message: { type: 'string' } } } as const;
 
+const ticket = {
+  type: 'object',
+  required: ['ticketId', 'orderId', 'restaurantId', 'state', 'lineItems'],
+  properties: {
+    ticketId: { type: 'integer' },
+    orderId: { type: 'integer' },
+    restaurantId: { type: 'integer' },
+    state: { type: 'string' },
+    readyBy: { type: 'string' },
+    lineItems: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          menuItemId: { type: 'string' },
+          name: { type: 'string' },
+          quantity: { type: 'integer' },
+        },
+      },
+    },
+  },
+} as const;
+
 /** The restaurant's steps: the state each starts from, where it goes, and the event it publishes. */
 const steps: readonly { path: string; from: TicketState; to: TicketState; event: string }[] = [
   { path: 'preparing', from: 'ACCEPTED', to: 'PREPARING', event: 'TicketPreparationStarted' },
@@ -71,7 +94,7 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
 
   app.get<{ Params: { orderId: number } }>(
     '/tickets/:orderId',
-    { schema: { params: orderIdParams, response: { 404: message } } },
+    { schema: { params: orderIdParams, response: { 200: ticket, 404: message } } },
     async (request, reply) => {
       const [rows] = await context.pool.query<TicketRow[]>('SELECT * FROM tickets WHERE order_id = ?', [
         request.params.orderId,

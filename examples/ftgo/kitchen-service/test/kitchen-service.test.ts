@@ -16,6 +16,8 @@ import { ftgoBrokers, type Received } from '../../common/test/support/brokers.js
 import { kitchenService } from '../src/service.js';
 
 const brokers = ftgoBrokers(t);
+/** Where the order sagas' replies go (examples/ftgo/README.md, Message contract). */
+const replyTo = 'orderService.replies';
 const menu = { menuItems: [{ id: '1', name: 'Chicken Vindaloo', price: '12.34' }] };
 
 async function repliesOf(replies: Received[], correlationId: string): Promise<Received[]> {
@@ -29,7 +31,6 @@ async function repliesOf(replies: Received[], correlationId: string): Promise<Re
 t.test('saga commands and REST steps move a ticket; events and replies as the contract says', async (t) => {
   const env = { ...(await brokers.serviceEnv('ftgo_kitchen')), LOG_LEVEL: 'warn' };
   const config = loadConfig('kitchen-service', { port: 8083, database: 'unused' }, env);
-  const replyTo = `test-replies-${randomUUID()}`;
   const replies = await brokers.listen(t, replyTo);
   const events = await brokers.listen(t, 'Ticket');
   const publish = await brokers.publisher(t);
@@ -62,7 +63,11 @@ t.test('saga commands and REST steps move a ticket; events and replies as the co
     type: 'Failure',
     payload: { reason: /restaurant 5 unknown/ },
   });
-  publish('Restaurant', 'RestaurantCreated', { id: 5, name: 'My Restaurant', menu });
+  const restaurantCreated = publish('Restaurant', 'RestaurantCreated', {
+    id: 5,
+    name: 'My Restaurant',
+    menu,
+  });
   await waitFor(async () => (await get('/restaurants/5')).status === 200, {
     what: 'the restaurant replicated',
   });
@@ -86,6 +91,24 @@ t.test('saga commands and REST steps move a ticket; events and replies as the co
   t.match(await command('CreateTicket', create), { type: 'Failure' }, 'a second ticket for the order');
   t.match(await command('ConfirmCreateTicket', { orderId: 1 }), { type: 'Success' });
   t.equal(await stateOf(1), 'AWAITING_ACCEPTANCE');
+  t.match(
+    await command('ConfirmReviseTicket', {
+      orderId: 1,
+      revisedLineItems: [{ menuItemId: '1', quantity: 1 }],
+    }),
+    { type: 'Failure', payload: { reason: /not pending revision/ } },
+    'no revision begun',
+  );
+  t.match(
+    await command('ConfirmCancelTicket', { orderId: 1 }),
+    { type: 'Failure', payload: { reason: /not pending cancellation/ } },
+    'no cancel begun',
+  );
+  t.match(
+    (await get('/tickets/1')).body,
+    { state: 'AWAITING_ACCEPTANCE', lineItems },
+    'both changed nothing',
+  );
 
   // Revise: begun, undone, begun again and confirmed with the new quantities.
   t.match(await command('BeginReviseTicket', { orderId: 1, restaurantId: 5 }), { type: 'Success' });
@@ -112,14 +135,31 @@ t.test('saga commands and REST steps move a ticket; events and replies as the co
   t.match((await get('/tickets/1')).body, { state: 'ACCEPTED', readyBy: '2026-12-24T18:45:00' });
   t.equal((await post('/tickets/1/ready')).status, 409, 'not preparing yet');
   t.equal((await post('/tickets/1/preparing')).status, 200);
+  t.equal((await post('/tickets/1/preparing')).status, 409, 'preparing twice');
   t.match(
     await command('BeginCancelTicket', { orderId: 1, restaurantId: 5 }),
-    { type: 'Failure' },
+    { type: 'Failure', payload: { reason: /can no longer be cancelled/ } },
     'cooking',
   );
+  t.match(
+    await command('BeginReviseTicket', { orderId: 1, restaurantId: 5, revisedLineItems }),
+    { type: 'Failure', payload: { reason: /can no longer be revised/ } },
+    'too late to revise',
+  );
+  t.equal(await stateOf(1), 'PREPARING', 'the refused commands left it cooking');
   t.equal((await post('/tickets/1/ready')).status, 200);
   t.equal(await stateOf(1), 'READY_FOR_PICKUP');
+  t.equal((await post('/tickets/1/ready')).status, 409, 'ready twice');
+  t.equal(
+    (await post('/tickets/1/accept', { readyBy: '2026-12-24T18:45:00' })).status,
+    409,
+    'accepted after ready',
+  );
   t.equal((await post('/tickets/404/preparing')).status, 404);
+  t.equal((await post('/tickets/404/ready')).status, 404);
+  t.equal((await post('/tickets/404/accept', { readyBy: '2026-12-24T18:45:00' })).status, 404);
+  t.equal((await get('/tickets/404')).status, 404);
+  t.equal((await post('/tickets/1/accept', {})).status, 400, 'no readyBy');
   await waitFor(() => events.length >= 3, { what: 'three ticket events' });
   t.match(events, [
     { type: 'TicketAccepted', payload: { orderId: 1, restaurantId: 5, readyBy: '2026-12-24T18:45:00' } },
@@ -130,9 +170,35 @@ t.test('saga commands and REST steps move a ticket; events and replies as the co
   // Cancel: begun, undone, then confirmed; a compensated creation; a redelivered command answered once.
   t.match(await command('CreateTicket', { ...create, orderId: 2 }), { type: 'Success' });
   t.match(await command('ConfirmCreateTicket', { orderId: 2 }), { type: 'Success' });
-  t.match(await command('BeginCancelTicket', { orderId: 2, restaurantId: 5 }), { type: 'Success' });
+  const beginCancel = randomUUID();
+  t.match(await command('BeginCancelTicket', { orderId: 2, restaurantId: 5 }, beginCancel), {
+    type: 'Success',
+  });
   t.match(await command('UndoBeginCancelTicket', { orderId: 2 }), { type: 'Success' });
   t.equal(await stateOf(2), 'AWAITING_ACCEPTANCE');
+  // The Begin delivered again after its Undo would lock the ticket for a cancel nobody runs.
+  publish(
+    'kitchenService',
+    'BeginCancelTicket',
+    { orderId: 2, restaurantId: 5 },
+    { replyTo, correlationId: 'begin-again', messageId: beginCancel },
+  );
+  publish(
+    'Restaurant',
+    'RestaurantCreated',
+    { id: 5, name: 'Renamed', menu },
+    { messageId: restaurantCreated },
+  );
+  // One queue, one message at a time: once the next command is answered, the repeat has been handled.
+  t.match(await command('BeginReviseTicket', { orderId: 404, restaurantId: 5 }), {
+    type: 'Failure',
+    payload: { reason: /can no longer be revised/ },
+  });
+  t.equal(await stateOf(2), 'AWAITING_ACCEPTANCE', 'the repeated Begin changed nothing');
+  t.notOk(
+    replies.some((r) => r.correlationId === 'begin-again'),
+    'nor was it answered again',
+  );
   t.match(await command('BeginCancelTicket', { orderId: 2, restaurantId: 5 }), { type: 'Success' });
   t.match(await command('ConfirmCancelTicket', { orderId: 2 }), { type: 'Success' });
   t.equal(await stateOf(2), 'CANCELLED');
@@ -158,13 +224,20 @@ t.test('saga commands and REST steps move a ticket; events and replies as the co
     'a cancelled ticket stays so',
   );
   t.match(await command('CancelCreateTicket', {}), { type: 'Failure', payload: { reason: /no orderId/ } });
+  // The restaurants' queue takes one at a time too: once restaurant 6 is there, the repeat was handled.
+  publish('Restaurant', 'RestaurantCreated', { id: 6, name: 'Next', menu });
+  await waitFor(async () => (await get('/restaurants/6')).status === 200, { what: 'restaurant 6' });
+  t.match(
+    (await get('/restaurants/5')).body,
+    { name: 'My Restaurant' },
+    'the repeated RestaurantCreated changed nothing',
+  );
 });
 
 t.test('as a process: accept with a Jackson date array publishes TicketAccepted', async (t) => {
   const env = await brokers.serviceEnv('ftgo_kitchen');
   const proc = spawnNode(t, join(distDir, 'examples/ftgo/kitchen-service/src/main.js'), [], { env });
   const base = String((await proc.waitForLog('listening', 30_000)).address);
-  const replyTo = `test-replies-${randomUUID()}`;
   const replies = await brokers.listen(t, replyTo);
   const events = await brokers.listen(t, 'Ticket');
   const publish = await brokers.publisher(t);
