@@ -1,12 +1,14 @@
 /**
  * The saga orchestrator against a real MariaDB and RabbitMQ, with a participant answered from the test:
  * every step's command in order and the saga completed; a failure compensating the steps done in reverse
- * (not the failed one); a reply delivered twice advancing the saga once.
+ * (not the failed one); a reply delivered twice advancing the saga once; a reply for no saga it knows
+ * logged and acknowledged without holding up the queue.
  */
 
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import type { Pool, PoolConnection } from 'mysql2/promise';
+import pino, { type Logger } from 'pino';
 import t from 'tap';
 import type { Teardown } from '../../../../test/support/process.js';
 import { waitFor } from '../../../../test/support/wait.js';
@@ -18,7 +20,7 @@ import { type SagaDefinition, SagaOrchestrator, sagaMigration } from '../src/sag
 import { ftgoBrokers, type Received } from './support/brokers.js';
 
 const brokers = ftgoBrokers(t);
-const log = createLogger('saga-test', 'silent');
+const silentLog = createLogger('saga-test', 'silent');
 
 interface Data {
   orderId: number;
@@ -47,7 +49,7 @@ function definition(participant: string): SagaDefinition<Data> {
   };
 }
 
-async function setUp(t: Teardown) {
+async function setUp(t: Teardown, log: Logger = silentLog) {
   const env = await brokers.serviceEnv('ftgo_saga');
   const pool: Pool = await openDatabase(
     {
@@ -118,7 +120,11 @@ async function setUp(t: Teardown) {
     const [rows] = await pool.query('SELECT state, compensating FROM saga_instances WHERE id = ?', [id]);
     return (rows as { state: string; compensating: number }[])[0];
   };
-  return { start, nthCommand, reply, effects, stateOf, typesOf };
+  const processed = async (messageId: string) => {
+    const [rows] = await pool.query('SELECT 1 FROM processed_messages WHERE message_id = ?', [messageId]);
+    return (rows as unknown[]).length === 1;
+  };
+  return { start, nthCommand, reply, effects, stateOf, typesOf, processed };
 }
 
 t.test('every step succeeds: commands in order, then the saga completed', async (t) => {
@@ -166,5 +172,26 @@ t.test('the same reply delivered twice advances the saga once', async (t) => {
     typesOf(id),
     ['Reserve', 'Charge', 'Release'],
     'one Charge: the duplicate did not move it on to Confirm',
+  );
+});
+
+t.test('a reply for a saga it does not know is logged and acknowledged; the queue moves on', async (t) => {
+  const lines: string[] = [];
+  const captured = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+  const { start, nthCommand, reply, processed, typesOf } = await setUp(t, captured);
+  const unknown = randomUUID();
+  const messageId = randomUUID();
+  reply(unknown, 'Success', {}, messageId);
+  await waitFor(() => processed(messageId), { what: 'the stray reply recorded as processed' });
+  // One message at a time per queue: a later reply handled means the stray one was acknowledged.
+  const id = await start(10);
+  await nthCommand(id, 1);
+  reply(id, 'Success');
+  await nthCommand(id, 2);
+  t.same(typesOf(id), ['Reserve', 'Charge']);
+  const warnings = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.match(
+    warnings.filter((w) => w.correlationId === unknown),
+    [{ msg: 'reply for no running saga ignored', type: 'Success' }],
   );
 });
