@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { startMariaDb } from '../../../test/support/mariadb.js';
 import { runPodkit } from '../../../test/support/process.js';
+import { adminBodies, leakedSecrets } from '../../../test/support/secrets.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { metricsText, startAdapter, tempDir } from './helpers.js';
 
@@ -18,16 +19,7 @@ const password = `dbpw-${randomBytes(8).toString('hex')}`;
 const wrongPassword = `wrongpw-${randomBytes(8).toString('hex')}`;
 const secrets = { password, wrongPassword };
 
-function leaked(text: string): string[] {
-  return Object.entries(secrets)
-    .filter(([, value]) => text.includes(value))
-    .map(([name]) => name);
-}
-
-const probeBodies = (adminUrl: string) =>
-  Promise.all(
-    ['/healthz', '/readyz', '/startupz'].map(async (path) => (await fetch(`${adminUrl}${path}`)).text()),
-  );
+const leaked = (text: string) => leakedSecrets(text, secrets);
 
 t.test('the password is in no log, metric, probe body or command line, through failures', async (t) => {
   const db = await startMariaDb(t);
@@ -52,24 +44,24 @@ t.test('the password is in no log, metric, probe body or command line, through f
     ],
     { env: { PODKIT_MYSQL_PASSWORD: '' } },
   );
-  const seen: string[] = [...(await probeBodies(app.adminUrl))];
+  const seen: string[] = [...(await adminBodies(app.adminUrl))];
 
   // The Secret rotates to a wrong password while the database restarts: every new connection is refused.
   writeFileSync(passwordFile, `${wrongPassword}\n`);
   await db.stop();
   await waitFor(async () => (await fetch(`${app.adminUrl}/readyz`)).status === 503, { what: '/readyz 503' });
-  seen.push(...(await probeBodies(app.adminUrl)));
+  seen.push(...(await adminBodies(app.adminUrl)));
   await db.start();
   await waitFor(
     async () =>
       /access denied/i.test(JSON.stringify(app.logs)) ||
-      /access denied/i.test((await probeBodies(app.adminUrl)).join('')),
+      /access denied/i.test((await adminBodies(app.adminUrl)).join('')),
     {
       timeoutMs: 30_000,
       what: 'the wrong password refused by the server',
     },
   );
-  seen.push(...(await probeBodies(app.adminUrl)));
+  seen.push(...(await adminBodies(app.adminUrl)));
   const exec = await runPodkit([
     'db-health',
     '--probe',

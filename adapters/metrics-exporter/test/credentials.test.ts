@@ -13,6 +13,7 @@ import t from 'tap';
 import { startMariaDb } from '../../../test/support/mariadb.js';
 import { runPodkit } from '../../../test/support/process.js';
 import { startRedis } from '../../../test/support/redis.js';
+import { adminBodies, leakedSecrets } from '../../../test/support/secrets.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { checkedMetrics, metricValue, startExporter, tempDir } from './helpers.js';
 
@@ -23,16 +24,7 @@ const secrets = {
   wrongMysqlPassword: `wrongmysql-${randomBytes(8).toString('hex')}`,
 };
 
-function leaked(text: string): string[] {
-  return Object.entries(secrets)
-    .filter(([, value]) => text.includes(value))
-    .map(([name]) => name);
-}
-
-const probeBodies = (adminUrl: string) =>
-  Promise.all(
-    ['/healthz', '/readyz', '/startupz'].map(async (path) => (await fetch(`${adminUrl}${path}`)).text()),
-  );
+const leaked = (text: string) => leakedSecrets(text, secrets);
 
 const up = async (adminUrl: string, source: string) =>
   metricValue((await checkedMetrics(adminUrl)) ?? '', `podkit_metrics_exporter_up{source="${source}"}`);
@@ -58,7 +50,7 @@ t.test('the passwords are in no log, metric, probe body or command line, through
   ]);
   await waitFor(async () => (await up(exporter.adminUrl, 'redis')) === 1, { what: 'redis up 1' });
   await waitFor(async () => (await up(exporter.adminUrl, 'mysql')) === 1, { what: 'mysql up 1' });
-  const seen: string[] = [...(await probeBodies(exporter.adminUrl))];
+  const seen: string[] = [...(await adminBodies(exporter.adminUrl))];
   seen.push((await checkedMetrics(exporter.adminUrl)) ?? '');
 
   // Redis's password is rotated on the server first: the exporter's connection is cut and its file still
@@ -82,7 +74,7 @@ t.test('the passwords are in no log, metric, probe body or command line, through
     timeoutMs: 30_000,
     what: "MariaDB's refusal logged",
   });
-  seen.push(...(await probeBodies(exporter.adminUrl)));
+  seen.push(...(await adminBodies(exporter.adminUrl)));
   seen.push((await checkedMetrics(exporter.adminUrl)) ?? '');
   // The rotated password reaches the file: read at the next scrape, used at the next reconnect.
   writeFileSync(redisPasswordFile, `${secrets.rotatedRedisPassword}\n`);
@@ -90,7 +82,7 @@ t.test('the passwords are in no log, metric, probe body or command line, through
     timeoutMs: 30_000,
     what: 'redis up 1 with the rotated password',
   });
-  seen.push(...(await probeBodies(exporter.adminUrl)));
+  seen.push(...(await adminBodies(exporter.adminUrl)));
   seen.push((await checkedMetrics(exporter.adminUrl)) ?? '');
   const cmdline = readFileSync(`/proc/${exporter.pid}/cmdline`, 'utf8');
   t.match(cmdline, /--redis-password-file/, 'the command line names the files');

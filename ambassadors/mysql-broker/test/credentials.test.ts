@@ -13,6 +13,7 @@ import t from 'tap';
 import { startMariaDb } from '../../../test/support/mariadb.js';
 import { freePort } from '../../../test/support/ports.js';
 import { runPodkit } from '../../../test/support/process.js';
+import { leakedSecrets } from '../../../test/support/secrets.js';
 import { connectVia, mariadbCli, metricsText, startBroker } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podkit-broker-credentials-'));
@@ -24,12 +25,7 @@ const token = `tok-${randomBytes(12).toString('hex')}`;
 const wrongToken = `badtok-${randomBytes(8).toString('hex')}`;
 const secrets = { password, wrongPassword, token, wrongToken };
 
-/** The names of the secrets that appear in `text`. */
-function leaked(text: string): string[] {
-  return Object.entries(secrets)
-    .filter(([, value]) => text.includes(value))
-    .map(([name]) => name);
-}
+const leaked = (text: string) => leakedSecrets(text, secrets);
 
 t.test('passwords and the admin token are in no log, metric, admin answer or command line', async (t) => {
   const db = await startMariaDb(t, { password });

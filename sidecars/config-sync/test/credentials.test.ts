@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { runPodkit } from '../../../test/support/process.js';
+import { adminBodies, leakedSecrets } from '../../../test/support/secrets.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { configServer, httpArgs } from './config-server.js';
 import { startSync, tempDir, waitForFile } from './helpers.js';
@@ -20,18 +21,10 @@ const secrets = {
   rotatedToken: `rotatedtoken-${randomBytes(8).toString('hex')}`,
 };
 
-function leaked(text: string): string[] {
-  return Object.entries(secrets)
-    .filter(([, value]) => text.includes(value))
-    .map(([name]) => name);
-}
+const leaked = (text: string) => leakedSecrets(text, secrets);
 
 const probeBodies = (adminUrl: string) =>
-  Promise.all(
-    ['/healthz', '/readyz', '/startupz', '/metrics'].map(async (path) =>
-      (await fetch(`${adminUrl}${path}`)).text(),
-    ),
-  );
+  adminBodies(adminUrl, ['/healthz', '/readyz', '/startupz', '/metrics']);
 
 t.test('the token is in no log, metric, probe body, command line or hook environment', async (t) => {
   const config = await configServer(t);
