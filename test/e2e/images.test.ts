@@ -21,7 +21,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -45,6 +44,7 @@ import { waitFor } from '../support/wait.js';
 import { mainPathTests } from './images-main-paths.js';
 import { runtimeTreeTests } from './images-runtime.js';
 import { chartPodTests } from './legacy-app-chart.js';
+import { httpsGet } from './pod-https.js';
 import { readmeRunTests } from './readme-run.js';
 
 // Nine builds (the base's npm ci and tsc are most of it) and a pod take 3 to 8 minutes on a 2-core
@@ -209,24 +209,6 @@ for (const name of componentNames) {
   });
 }
 
-/** GET over TLS that trusts only `ca`, on a fresh connection (nothing keeps the pod from stopping). */
-function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { ca, agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 t.test('a pod: the legacy app answers HTTPS from the host through the tls-proxy sidecar', async (t) => {
   const ca = await CertificateAuthority.create();
   const tls = tempDir('podkit-pod-tls-');
@@ -283,7 +265,7 @@ t.test('a pod: the legacy app answers HTTPS from the host through the tls-proxy 
   let answer: { status: number; body: string } | undefined;
   await waitFor(
     async () => {
-      answer = await httpsGet(url, ca.certPem).catch(() => undefined);
+      answer = await httpsGet(url, ca.certPem, undefined, 5_000).catch(() => undefined);
       return answer?.status === 200;
     },
     { timeoutMs: 30_000, intervalMs: 200, what: 'HTTPS through the sidecar' },
@@ -293,7 +275,7 @@ t.test('a pod: the legacy app answers HTTPS from the host through the tls-proxy 
   });
   t.equal(answer?.body, 'Hello from the legacy app\n', "the app's own greeting, over TLS signed by the CA");
   await t.rejects(
-    httpsGet(url, (await CertificateAuthority.create('another CA')).certPem),
+    httpsGet(url, (await CertificateAuthority.create('another CA')).certPem, undefined, 5_000),
     { code: 'SELF_SIGNED_CERT_IN_CHAIN' },
     'a client trusting another CA refuses the handshake: the sidecar presents the mounted certificate',
   );

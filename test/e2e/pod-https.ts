@@ -14,8 +14,13 @@ export interface TlsAnswer {
 }
 
 /** GET over HTTPS trusting only `ca`, presenting `client` if given, on a fresh connection. */
-export function httpsGet(url: string, ca: string, client?: IssuedCert): Promise<TlsAnswer> {
-  return httpsCall('GET', url, ca, client);
+export function httpsGet(
+  url: string,
+  ca: string,
+  client?: IssuedCert,
+  timeoutMs = 10_000,
+): Promise<TlsAnswer> {
+  return httpsCall('GET', url, ca, client, undefined, timeoutMs);
 }
 
 /** One request over HTTPS trusting only `ca`, presenting `client` if given, on a fresh connection. */
@@ -25,6 +30,7 @@ export function httpsCall(
   ca: string,
   client?: IssuedCert,
   body?: string,
+  timeoutMs = 10_000,
 ): Promise<TlsAnswer> {
   return new Promise((resolve, reject) => {
     const options = {
@@ -33,7 +39,7 @@ export function httpsCall(
       cert: client?.chainPem,
       key: client?.keyPem,
       agent: false,
-      timeout: 10_000,
+      timeout: timeoutMs,
     };
     const req = httpsRequest(url, options, (res) => {
       let body = '';

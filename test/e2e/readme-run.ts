@@ -5,7 +5,6 @@
  */
 
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import t from 'tap';
 import { imageReference } from '../../scripts/images.js';
@@ -15,6 +14,7 @@ import { podman, podmanResult } from '../support/images.js';
 import { freePort } from '../support/ports.js';
 import { distDir, repoRoot, spawnNode } from '../support/process.js';
 import { waitFor } from '../support/wait.js';
+import { httpsGet } from './pod-https.js';
 
 /** The `docker run` commands of the README section, continuation lines joined. */
 export function readmeRunCommands(readme: string): string[] {
@@ -42,23 +42,6 @@ function asPodman(
     if (words[i - 1] === '--name') return `${word}-${id}`;
     const image = /^localhost\/podkit-([a-z-]+):0\.1\.0$/.exec(word);
     return image?.[1] ? imageReference(image[1], tag) : word;
-  });
-}
-
-function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { ca, agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
-    req.on('error', reject);
-    req.end();
   });
 }
 
@@ -124,7 +107,7 @@ export function readmeRunTests(opts: {
     let answer: { status: number; body: string } | undefined;
     await waitFor(
       async () => {
-        answer = await httpsGet(url, ca.certPem).catch(() => undefined);
+        answer = await httpsGet(url, ca.certPem, undefined, 5_000).catch(() => undefined);
         return answer?.status === 200;
       },
       { timeoutMs: 30_000, intervalMs: 200, what: 'HTTPS through the README tls-proxy' },
