@@ -41,8 +41,10 @@ function error(message: string): ProxyHeaderResult {
   return { kind: 'error', message };
 }
 
+// An address is up to 45 characters, what inet_pton reads (`0000:...:0000:255.255.255.255`); a sender writes
+// at most 39 (inet_ntop), and the 107-byte line bound above holds either way.
 const v1Line =
-  /^PROXY (?:UNKNOWN(?: [\x21-\x7e]+)*|(TCP4|TCP6) ([0-9A-Fa-f:.]{1,39}) ([0-9A-Fa-f:.]{1,39}) (\d{1,5}) (\d{1,5}))$/;
+  /^PROXY (?:UNKNOWN(?: [\x21-\x7e]+)*|(TCP4|TCP6) ([0-9A-Fa-f:.]{1,45}) ([0-9A-Fa-f:.]{1,45}) (\d{1,5}) (\d{1,5}))$/;
 
 function parseV1(buffer: Buffer): ProxyHeaderResult {
   const window = buffer.subarray(0, maxV1HeaderBytes);

@@ -28,9 +28,10 @@ const addresses = fc.oneof(
     destinationPort: portNumber,
   }),
 );
+/** The v1 line a sender writes: addresses as inet_ntop prints them, so the line is within 107 bytes. */
 const v1Header = ({ sourceAddress, destinationAddress, sourcePort, destinationPort }: ConnectionAddresses) =>
   Buffer.from(
-    `PROXY ${sourceAddress?.includes(':') ? 'TCP6' : 'TCP4'} ${sourceAddress} ${destinationAddress} ${sourcePort} ${destinationPort}\r\n`,
+    `PROXY ${sourceAddress?.includes(':') ? 'TCP6' : 'TCP4'} ${senderText(sourceAddress)} ${senderText(destinationAddress)} ${sourcePort} ${destinationPort}\r\n`,
     'latin1',
   );
 const validHeader = fc.oneof(
@@ -51,6 +52,10 @@ const hostile = fc.oneof(
     .tuple(validHeader, fc.uint8Array({ maxLength: 200 }))
     .map(([h, rest]) => Buffer.concat([h, Buffer.from(rest)])),
 );
+
+function senderText(address: string | undefined): string | undefined {
+  return address?.includes(':') ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
+}
 
 /** Canonical text of an address, so `::ffff:1.2.3.4`, `0:0::1` and `::1` compare as written. */
 function canonical(address: string | undefined): string | undefined {
@@ -197,5 +202,19 @@ t.test('examples: each kind of bad header has its own error', async (t) => {
       addresses: { sourceAddress: '2001:db8::1', sourcePort: 65535, destinationPort: 0 },
     },
     'v1 TCP6, followed by the client bytes',
+  );
+  // CI's fast-check seed 1749882551: a 40-character address with leading zeros and a dotted quad, which
+  // inet_pton reads; the line is within the bound, so it is a header.
+  t.match(
+    parseProxyHeader(Buffer.from('PROXY TCP6 :: 000:0000:0000:0000:00:000:10.100.100.100 0 0\r\n')),
+    { kind: 'header', addresses: { destinationAddress: '000:0000:0000:0000:00:000:10.100.100.100' } },
+    'v1 TCP6 with a long, non-canonical address',
+  );
+  t.match(
+    parseProxyHeader(
+      Buffer.from('PROXY TCP6 0000:0000:0000:0000:0000:ffff:255.255.255.255 ::1 65535 65535\r\n'),
+    ),
+    { kind: 'header', addresses: { sourceAddress: '0000:0000:0000:0000:0000:ffff:255.255.255.255' } },
+    'v1 TCP6 with the longest address text inet_pton reads (45 characters)',
   );
 });
