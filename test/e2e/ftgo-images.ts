@@ -39,16 +39,31 @@ const gatewayVariable = (service: string) =>
     .toUpperCase()}_SERVICE_URL`;
 
 export function ftgoImageTests(run: { id: string; tag: string; containers: string[] }): void {
-  t.test('FTGO images: each service as uid 65532 on the base, its port exposed', async (t) => {
-    for (const service of ftgoServices) {
-      const [image] = JSON.parse(
-        await podman(['image', 'inspect', imageReference(`ftgo-${service}`, run.tag)]),
-      );
-      t.equal(image.Config.User, '65532:65532', `${service}: uid 65532`);
-      t.same(image.Config.Entrypoint, ['tini', '--', 'node', '/app/ftgo/main.js'], `${service}: under tini`);
-      t.ok(`${ftgoPorts[service]}/tcp` in (image.Config.ExposedPorts ?? {}), `${service}: exposes its port`);
-    }
-  });
+  t.test(
+    'FTGO images: each service as uid 65532 on the base, its port exposed, one small layer',
+    async (t) => {
+      const size = async (reference: string) =>
+        Number(await podman(['image', 'inspect', '--format', '{{.Size}}', reference]));
+      const baseSize = await size(imageReference('base', run.tag));
+      for (const service of ftgoServices) {
+        const reference = imageReference(`ftgo-${service}`, run.tag);
+        const [image] = JSON.parse(await podman(['image', 'inspect', reference]));
+        const own = (await size(reference)) - baseSize;
+        // The service's bundle and nothing else: node, tini and podkit's runtime stay in the shared base.
+        t.ok(own < 4e6, `${service}: its own layer is ${(own / 1e6).toFixed(2)} MB (under 4 MB)`);
+        t.equal(image.Config.User, '65532:65532', `${service}: uid 65532`);
+        t.same(
+          image.Config.Entrypoint,
+          ['tini', '--', 'node', '/app/ftgo/main.js'],
+          `${service}: under tini`,
+        );
+        t.ok(
+          `${ftgoPorts[service]}/tcp` in (image.Config.ExposedPorts ?? {}),
+          `${service}: exposes its port`,
+        );
+      }
+    },
+  );
 
   t.test('FTGO images: an order placed through the gateway container is approved', async (t) => {
     const [db, broker] = await Promise.all([startMariaDb(t), startRabbitMq(t)]);
