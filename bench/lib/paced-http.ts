@@ -8,6 +8,7 @@
 
 import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { percentile } from './side-by-side.js';
 import type { LoadResult } from './wrk.js';
 
 export interface PacedOptions {
@@ -20,11 +21,6 @@ export interface PacedOptions {
   okStatuses?: number[];
   /** Send over kept-alive connections (as an app calling a service does) instead of a new one each time. */
   keepAlive?: boolean;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
 function once(url: string, timeoutMs: number, agent: Agent | false): Promise<{ status: number; ms: number }> {

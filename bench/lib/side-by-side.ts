@@ -54,6 +54,12 @@ export function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** The nearest-rank percentile of values sorted ascending (NaN for none). */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
 function medianResult(runs: LoadResult[]): LoadResult {
   return {
     requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),

@@ -81,6 +81,13 @@ export class DemoProcesses {
     }
   }
 
+  /** Each container started so far and its process id, in start order (a benchmark reads their memory). */
+  pids(): { name: string; pid: number }[] {
+    return this.running.flatMap(({ name, child }) =>
+      child.pid === undefined ? [] : [{ name, pid: child.pid }],
+    );
+  }
+
   /** SIGTERM to each, newest first; the number of those that did not exit 0. */
   async stop(): Promise<number> {
     this.stopping = true;
