@@ -7,34 +7,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ftgoPorts } from '../../examples/ftgo/common/src/services.js';
+import { type FtgoService, ftgoPorts, gatewayVariable } from '../../examples/ftgo/common/src/services.js';
 import { type MariaDb, mariaDbAvailable, startMariaDb } from '../../test/support/mariadb.js';
 import { type RabbitMq, rabbitMqAvailable, startRabbitMq } from '../../test/support/rabbitmq.js';
 import type { DemoContainer } from './context.js';
 import { DemoProcesses, demoPort } from './processes.js';
 
-/** Each service, its default port and the variable the gateway finds it by. */
+/** The services behind the gateway, in the order they start: each one's events exist before their readers. */
 const services = [
-  { name: 'consumer-service', port: ftgoPorts['consumer-service'], gatewayVariable: 'CONSUMER_SERVICE_URL' },
-  {
-    name: 'restaurant-service',
-    port: ftgoPorts['restaurant-service'],
-    gatewayVariable: 'RESTAURANT_SERVICE_URL',
-  },
-  {
-    name: 'accounting-service',
-    port: ftgoPorts['accounting-service'],
-    gatewayVariable: 'ACCOUNTING_SERVICE_URL',
-  },
-  { name: 'kitchen-service', port: ftgoPorts['kitchen-service'], gatewayVariable: 'KITCHEN_SERVICE_URL' },
-  { name: 'order-service', port: ftgoPorts['order-service'], gatewayVariable: 'ORDER_SERVICE_URL' },
-  {
-    name: 'order-history-service',
-    port: ftgoPorts['order-history-service'],
-    gatewayVariable: 'ORDER_HISTORY_SERVICE_URL',
-  },
-  { name: 'delivery-service', port: ftgoPorts['delivery-service'], gatewayVariable: 'DELIVERY_SERVICE_URL' },
-] as const;
+  'consumer-service',
+  'restaurant-service',
+  'accounting-service',
+  'kitchen-service',
+  'order-service',
+  'order-history-service',
+  'delivery-service',
+] as const satisfies readonly FtgoService[];
 const gatewayPort = ftgoPorts['api-gateway'];
 
 export interface FtgoStack {
@@ -69,24 +57,17 @@ export async function startFtgoStack(prefix: string, randomPorts: boolean): Prom
   const urls = new Map<string, string>();
   try {
     const [db, broker] = await Promise.all([startMariaDb(teardown), startRabbitMq(teardown)]);
-    const shared = {
-      HOST: '127.0.0.1',
-      MYSQL_HOST: db.host,
-      MYSQL_PORT: String(db.port),
-      MYSQL_USER: db.user,
-      MYSQL_PASSWORD: db.password,
-      AMQP_URL: broker.url,
-    };
+    const shared = { HOST: '127.0.0.1', ...ftgoConnectionEnv(db, broker) };
     const containers: DemoContainer[] = [];
     for (const service of services) {
-      const port = await demoPort(service.port, randomPorts);
-      urls.set(service.name, `http://127.0.0.1:${port}`);
-      containers.push(serviceContainer(service.name, port, shared));
+      const port = await demoPort(ftgoPorts[service], randomPorts);
+      urls.set(service, `http://127.0.0.1:${port}`);
+      containers.push(serviceContainer(service, port, shared));
     }
     const port = await demoPort(gatewayPort, randomPorts);
     urls.set('api-gateway', `http://127.0.0.1:${port}`);
     const downstreams = Object.fromEntries(
-      services.map((service) => [service.gatewayVariable, urls.get(service.name) as string]),
+      services.map((service) => [gatewayVariable(service), urls.get(service) as string]),
     );
     containers.push(serviceContainer('api-gateway', port, { ...shared, ...downstreams }));
     await processes.start(containers);
@@ -100,6 +81,17 @@ export async function startFtgoStack(prefix: string, randomPorts: boolean): Prom
     await stop();
     throw err;
   }
+}
+
+/** What every service reads to reach its database and the broker (common/src/config.ts). */
+export function ftgoConnectionEnv(db: MariaDb, broker: RabbitMq): Record<string, string> {
+  return {
+    MYSQL_HOST: db.host,
+    MYSQL_PORT: String(db.port),
+    MYSQL_USER: db.user,
+    MYSQL_PASSWORD: db.password,
+    AMQP_URL: broker.url,
+  };
 }
 
 function serviceContainer(name: string, port: number, env: Record<string, string>): DemoContainer {

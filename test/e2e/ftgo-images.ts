@@ -6,7 +6,8 @@
  */
 
 import t from 'tap';
-import { ftgoPorts, ftgoServices } from '../../examples/ftgo/common/src/services.js';
+import { ftgoPorts, ftgoServices, gatewayVariable } from '../../examples/ftgo/common/src/services.js';
+import { ftgoConnectionEnv } from '../../scripts/demo/ftgo-stack.js';
 import { imageReference } from '../../scripts/images.js';
 import { podman, podmanResult, readOnlyRoot } from '../support/images.js';
 import { startMariaDb } from '../support/mariadb.js';
@@ -30,13 +31,6 @@ async function call(method: string, url: string, body?: unknown): Promise<Answer
   const text = await response.text();
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
-
-/** What the gateway finds each service by (api-gateway/src/downstreams.ts). */
-const gatewayVariable = (service: string) =>
-  `${service
-    .replace(/-service$/, '')
-    .replaceAll('-', '_')
-    .toUpperCase()}_SERVICE_URL`;
 
 export function ftgoImageTests(run: { id: string; tag: string; containers: string[] }): void {
   t.test(
@@ -70,16 +64,9 @@ export function ftgoImageTests(run: { id: string; tag: string; containers: strin
     const ports = new Map<string, number>();
     for (const service of ftgoServices) ports.set(service, await freePort());
     const url = (service: string) => `http://127.0.0.1:${ports.get(service)}`;
-    const shared = {
-      HOST: '127.0.0.1',
-      MYSQL_HOST: db.host,
-      MYSQL_PORT: String(db.port),
-      MYSQL_USER: db.user,
-      MYSQL_PASSWORD: db.password,
-      AMQP_URL: broker.url,
-    };
+    const shared = { HOST: '127.0.0.1', ...ftgoConnectionEnv(db, broker) };
     const downstreams = Object.fromEntries(
-      ftgoServices.filter((s) => s !== 'api-gateway').map((s) => [gatewayVariable(s), url(s)]),
+      ftgoServices.flatMap((s) => (s === 'api-gateway' ? [] : [[gatewayVariable(s), url(s)]])),
     );
     const names = new Map<string, string>();
     for (const service of ftgoServices) {

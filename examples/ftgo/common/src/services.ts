@@ -16,3 +16,11 @@ export const ftgoPorts = {
 export type FtgoService = keyof typeof ftgoPorts;
 
 export const ftgoServices = Object.keys(ftgoPorts).sort() as FtgoService[];
+
+/** The variable the API gateway finds a service by: `ORDER_HISTORY_SERVICE_URL` for order-history-service. */
+export function gatewayVariable(service: Exclude<FtgoService, 'api-gateway'>): string {
+  return `${service
+    .replace(/-service$/, '')
+    .replaceAll('-', '_')
+    .toUpperCase()}_SERVICE_URL`;
+}
