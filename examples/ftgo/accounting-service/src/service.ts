@@ -12,6 +12,7 @@ import type { Message } from '../../common/src/messages.js';
 import { formatCents, toCents } from '../../common/src/money.js';
 import { replyFailure, replySuccess } from '../../common/src/replies.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 import { loadCardLimit } from './card-limit.js';
 
 export const commandChannel = 'accountingService';
@@ -190,7 +191,7 @@ function cardHandlers(limitCents: number) {
 
 export const accountingService: ServiceDefinition = {
   name: 'accounting-service',
-  port: 8085,
+  port: ftgoPorts['accounting-service'],
   database: 'ftgo_accounting',
   migrations,
   routes,

@@ -9,14 +9,15 @@ import { Registry } from 'prom-client';
 import { createApp } from '../../common/src/app.js';
 import { integer, loadConfig, withConfig } from '../../common/src/config.js';
 import { createLogger } from '../../common/src/log.js';
+import { ftgoPorts } from '../../common/src/services.js';
 import { loadBreakerSettings } from './breakers.js';
 import { loadGatewayConfig } from './downstreams.js';
 import { gatewayRoutes } from './gateway.js';
 
-const name = 'api-gateway';
+const name = 'api-gateway' as const;
 process.title = name;
 const { config, gateway, breakers, rateLimit } = withConfig(name, () => ({
-  config: loadConfig(name, { port: 8087, database: 'none' }),
+  config: loadConfig(name, { port: ftgoPorts[name], database: 'none' }),
   gateway: loadGatewayConfig(),
   breakers: loadBreakerSettings(),
   rateLimit: integer(process.env, 'RATE_LIMIT_PER_SECOND', 1000),

@@ -9,6 +9,7 @@ import type { Migration } from '../../common/src/db.js';
 import type { Message } from '../../common/src/messages.js';
 import { addToOutbox } from '../../common/src/outbox.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 
 export const consumerChannel = 'Consumer';
 export const commandChannel = 'consumerService';
@@ -122,7 +123,7 @@ async function validateOrderByConsumer(conn: PoolConnection, message: Message): 
 
 export const consumerService: ServiceDefinition = {
   name: 'consumer-service',
-  port: 8081,
+  port: ftgoPorts['consumer-service'],
   database: 'ftgo_consumer',
   migrations,
   routes,

@@ -10,6 +10,7 @@ import type { Migration } from '../../common/src/db.js';
 import { toLocalDateTime } from '../../common/src/local-date-time.js';
 import { restaurantReplica, restaurantRoute, restaurantsTable } from '../../common/src/restaurant-replica.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 import { kitchenCommands, publishTicketEvent } from './commands.js';
 import { moveTicket, type TicketRow, type TicketState, ticketView } from './tickets.js';
 
@@ -160,7 +161,7 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
 
 export const kitchenService: ServiceDefinition = {
   name: 'kitchen-service',
-  port: 8083,
+  port: ftgoPorts['kitchen-service'],
   database: 'ftgo_kitchen',
   migrations,
   routes,

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Migration } from '../../common/src/db.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 import { orderHandlers } from './view.js';
 
 const migrations: Migration[] = [
@@ -135,7 +136,7 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
 
 export const orderHistoryService: ServiceDefinition = {
   name: 'order-history-service',
-  port: 8086,
+  port: ftgoPorts['order-history-service'],
   database: 'ftgo_order_history',
   migrations,
   routes,

@@ -16,6 +16,7 @@ import {
 } from '../../common/src/restaurant-replica.js';
 import { SagaOrchestrator, sagaMigration } from '../../common/src/saga.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 import {
   findOrder,
   linesView,
@@ -261,7 +262,7 @@ function revisedLines(order: OrderRow, revised: Map<string, number>): OrderLine[
 
 export const orderService: ServiceDefinition = {
   name: 'order-service',
-  port: 8082,
+  port: ftgoPorts['order-service'],
   database: 'ftgo_order',
   migrations,
   routes,

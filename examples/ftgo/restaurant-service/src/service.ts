@@ -9,6 +9,7 @@ import type { Migration } from '../../common/src/db.js';
 import { formatCents, moneySchema, toCents } from '../../common/src/money.js';
 import { addToOutbox } from '../../common/src/outbox.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 
 export const restaurantChannel = 'Restaurant';
 
@@ -198,7 +199,7 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
 
 export const restaurantService: ServiceDefinition = {
   name: 'restaurant-service',
-  port: 8084,
+  port: ftgoPorts['restaurant-service'],
   database: 'ftgo_restaurant',
   migrations,
   routes,
