@@ -40,6 +40,11 @@ async function startConsumerService(): Promise<{ proc: Spawned; base: string }> 
 
 const status = async (url: string) => (await fetch(url)).status;
 
+/** Waits for /readyz to answer `code`: 200 once the dependencies are there, 503 once one is gone. */
+async function readyz(base: string, code: 200 | 503, what: string): Promise<void> {
+  await waitFor(async () => (await status(`${base}/readyz`)) === code, { timeoutMs: 20_000, what });
+}
+
 async function metric(base: string, name: string): Promise<number | undefined> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -126,10 +131,7 @@ t.test('started before its broker exists: listens, 503 until the broker starts, 
   const { consumerId } = (await early.json()) as { consumerId: number };
 
   await rabbit.start();
-  await waitFor(async () => (await status(`${base}/readyz`)) === 200, {
-    timeoutMs: 20_000,
-    what: 'ready once the broker runs',
-  });
+  await readyz(base, 200, 'ready once the broker runs');
   t.equal(await metric(base, 'ftgo_broker_connected'), 1);
   t.equal(await metric(base, 'ftgo_broker_reconnects_total'), 0, 'a first connection is not a reconnect');
   await waitFor(async () => (await metric(base, 'ftgo_outbox_published_total')) === 1, {
@@ -152,10 +154,7 @@ t.test('broker restarted under it: 503, reconnected, outbox and subscription res
   await setup.close();
 
   await rabbit.stop();
-  await waitFor(async () => (await status(`${base}/readyz`)) === 503, {
-    timeoutMs: 15_000,
-    what: 'not ready once the broker stopped',
-  });
+  await readyz(base, 503, 'not ready once the broker stopped');
   t.equal(await metric(base, 'ftgo_broker_connected'), 0);
   await proc.waitForLog('RabbitMQ connection lost; reconnecting');
   const whileDown = await createConsumer(base, 'Offline');
@@ -163,10 +162,7 @@ t.test('broker restarted under it: 503, reconnected, outbox and subscription res
   const { consumerId } = (await whileDown.json()) as { consumerId: number };
 
   await rabbit.start();
-  await waitFor(async () => (await status(`${base}/readyz`)) === 200, {
-    timeoutMs: 20_000,
-    what: 'ready again once the broker is back',
-  });
+  await readyz(base, 200, 'ready again once the broker is back');
   t.equal(await metric(base, 'ftgo_broker_reconnects_total'), 1);
   t.equal(await metric(base, 'ftgo_broker_connected'), 1);
 
@@ -188,10 +184,7 @@ t.test('broker killed: 503; SIGTERM still stops it cleanly while it retries', as
   const { proc, base } = service;
   const before = proc.logs.length;
   await rabbit.kill();
-  await waitFor(async () => (await status(`${base}/readyz`)) === 503, {
-    timeoutMs: 15_000,
-    what: 'not ready once the broker crashed',
-  });
+  await readyz(base, 503, 'not ready once the broker crashed');
   await waitFor(
     () => proc.logs.slice(before).some((l) => l.msg === 'cannot reach RabbitMQ; retrying' && l.attempt === 2),
     { what: 'retrying after the crash' },
@@ -217,10 +210,7 @@ t.test('started before MariaDB is up: 503 on its routes, ready once the database
   );
 
   await mariadb.start();
-  await waitFor(async () => (await status(`${base}/readyz`)) === 200, {
-    timeoutMs: 20_000,
-    what: 'ready once the database runs',
-  });
+  await readyz(base, 200, 'ready once the database runs');
   const created = await createConsumer(base, 'Late');
   t.equal(created.status, 200);
   const { consumerId } = (await created.json()) as { consumerId: number };
@@ -228,7 +218,7 @@ t.test('started before MariaDB is up: 503 on its routes, ready once the database
 
   // Gone again while running: 503 from readyz and from the routes, not a crash; back when it returns.
   await mariadb.stop();
-  await waitFor(async () => (await status(`${base}/readyz`)) === 503, { what: 'not ready without MariaDB' });
+  await readyz(base, 503, 'not ready without MariaDB');
   const gone = await fetch(`${base}/consumers/${consumerId}`);
   t.equal(gone.status, 503);
   t.match(await gone.json(), { statusCode: 503, message: /database/ });
