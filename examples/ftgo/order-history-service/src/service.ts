@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Migration } from '../../common/src/db.js';
+import { idParams, idSchema, messageBody } from '../../common/src/schemas.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
 import { ftgoPorts } from '../../common/src/services.js';
 import { orderHandlers } from './view.js';
@@ -64,8 +65,6 @@ const order = {
   },
 } as const;
 
-const idSchema = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
-
 interface OrderRow extends RowDataPacket {
   order_id: number;
   status: string;
@@ -119,8 +118,8 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
     '/orders/:orderId',
     {
       schema: {
-        params: { type: 'object', required: ['orderId'], properties: { orderId: idSchema } },
-        response: { 200: order, 404: { type: 'object', properties: { message: { type: 'string' } } } },
+        params: idParams('orderId'),
+        response: { 200: order, 404: messageBody },
       },
     },
     async (request, reply) => {
