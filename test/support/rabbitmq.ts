@@ -68,6 +68,16 @@ function killGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 export async function startRabbitMq(t: Teardown): Promise<RabbitMq> {
+  const broker = await createRabbitMq(t);
+  await broker.start();
+  return broker;
+}
+
+/**
+ * A broker whose port, user and password are fixed but which is not running until `start()`: for a client
+ * that must start before its broker exists.
+ */
+export async function createRabbitMq(t: Teardown): Promise<RabbitMq> {
   const epmd = epmdBinary();
   if (!existsSync(join(sbinDir, 'rabbitmq-server')) || !epmd)
     throw new Error(
@@ -76,7 +86,6 @@ export async function startRabbitMq(t: Teardown): Promise<RabbitMq> {
   const broker = new PrivateRabbitMq(epmd);
   t.teardown(() => broker.destroy());
   await broker.init();
-  await broker.start();
   return broker;
 }
 

@@ -3,15 +3,16 @@
  * fail deterministically by ordering above it.
  */
 
+import { ConfigError } from '../../common/src/config.js';
 import { toCents } from '../../common/src/money.js';
 
 export const defaultCardLimit = '1000.00';
 
-/** The limit in cents; a value that is not an amount stops the service at start. */
+/** The limit in cents; a value that is not an amount stops the service at start (exit 2). */
 export function loadCardLimit(env: NodeJS.ProcessEnv): number {
   const raw = env.ACCOUNTING_CARD_LIMIT ?? defaultCardLimit;
   const cents = toCents(raw);
   if (cents === undefined)
-    throw new Error(`ACCOUNTING_CARD_LIMIT must be an amount such as ${defaultCardLimit}`);
+    throw new ConfigError(`ACCOUNTING_CARD_LIMIT must be an amount such as ${defaultCardLimit}`);
   return cents;
 }

@@ -11,7 +11,7 @@ import { distDir, spawnNode } from '../../../../test/support/process.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { loadConfig } from '../../common/src/config.js';
 import { startService } from '../../common/src/service.js';
-import { ftgoBrokers, type Received } from '../../common/test/support/brokers.js';
+import { ftgoBrokers, type Received, readyAddress } from '../../common/test/support/brokers.js';
 import { accountingService } from '../src/service.js';
 
 const brokers = ftgoBrokers(t);
@@ -160,7 +160,7 @@ t.test('accounts from ConsumerCreated; card commands answered on the reply chann
 t.test('as a process: ACCOUNTING_CARD_LIMIT from the environment; a bad one stops the start', async (t) => {
   const env = { ...(await brokers.serviceEnv('ftgo_accounting')), ACCOUNTING_CARD_LIMIT: '10.00' };
   const proc = spawnNode(t, main, [], { env });
-  await proc.waitForLog('listening', 30_000);
+  await readyAddress(proc);
   const replies = await brokers.listen(t, replyTo);
   const publish = await brokers.publisher(t);
   publish('Consumer', 'ConsumerCreated', { consumerId: 1, name: { firstName: 'J', lastName: 'D' } });
@@ -175,6 +175,6 @@ t.test('as a process: ACCOUNTING_CARD_LIMIT from the environment; a bad one stop
   t.same(await proc.stop(), { code: 0, signal: null }, 'SIGTERM stops it cleanly');
 
   const bad = spawnNode(t, main, [], { env: { ...env, ACCOUNTING_CARD_LIMIT: 'plenty' } });
-  t.equal((await bad.exited).code, 1, 'exit 1');
+  t.equal((await bad.exited).code, 2, 'exit 2: bad configuration');
   t.match(bad.transcript(), /ACCOUNTING_CARD_LIMIT must be an amount/);
 });

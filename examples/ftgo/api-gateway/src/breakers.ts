@@ -7,6 +7,7 @@
 
 import CircuitBreaker from 'opossum';
 import { Gauge, type Registry } from 'prom-client';
+import { integer } from '../../common/src/config.js';
 import { type Downstream, downstreamNames } from './downstreams.js';
 
 export interface BreakerSettings {
@@ -19,15 +20,10 @@ export interface BreakerSettings {
 }
 
 export function loadBreakerSettings(env: NodeJS.ProcessEnv = process.env): BreakerSettings {
-  const integer = (name: string, fallback: number) => {
-    const value = Number(env[name] ?? fallback);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
-    return value;
-  };
   return {
-    resetMs: integer('BREAKER_RESET_MS', 10_000),
-    errorPercent: integer('BREAKER_ERROR_PERCENT', 50),
-    volumeThreshold: integer('BREAKER_VOLUME_THRESHOLD', 5),
+    resetMs: integer(env, 'BREAKER_RESET_MS', 10_000, 1),
+    errorPercent: integer(env, 'BREAKER_ERROR_PERCENT', 50, 1),
+    volumeThreshold: integer(env, 'BREAKER_VOLUME_THRESHOLD', 5, 1),
   };
 }
 

@@ -3,6 +3,8 @@
  * default) and how long it waits for one (`DOWNSTREAM_TIMEOUT_MS`).
  */
 
+import { ConfigError, integer } from '../../common/src/config.js';
+
 export const downstreamNames = [
   'consumer',
   'order',
@@ -32,13 +34,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   for (const name of downstreamNames) {
     const { variable, port } = defaults[name];
     const raw = env[variable] ?? `http://127.0.0.1:${port}`;
-    const url = new URL(raw);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new Error(`${variable} must be an http(s) URL`);
+    const url = URL.parse(raw);
+    if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
+      throw new ConfigError(`${variable} must be an http(s) URL`);
     urls[name] = raw.replace(/\/+$/, '');
   }
-  const timeout = Number(env.DOWNSTREAM_TIMEOUT_MS ?? 5000);
-  if (!Number.isInteger(timeout) || timeout <= 0)
-    throw new Error('DOWNSTREAM_TIMEOUT_MS must be a positive integer');
-  return { urls, timeoutMs: timeout };
+  return { urls, timeoutMs: integer(env, 'DOWNSTREAM_TIMEOUT_MS', 5000, 1) };
 }

@@ -7,7 +7,7 @@
 
 import { Registry } from 'prom-client';
 import { createApp } from '../../common/src/app.js';
-import { loadConfig } from '../../common/src/config.js';
+import { integer, loadConfig, withConfig } from '../../common/src/config.js';
 import { createLogger } from '../../common/src/log.js';
 import { ftgoPorts } from '../../common/src/services.js';
 import { loadBreakerSettings } from './breakers.js';
@@ -16,16 +16,18 @@ import { gatewayRoutes } from './gateway.js';
 
 const name = 'api-gateway' as const;
 process.title = name;
-const config = loadConfig(name, { port: ftgoPorts[name], database: 'none' });
+const { config, gateway, breakers, rateLimit } = withConfig(name, () => ({
+  config: loadConfig(name, { port: ftgoPorts[name], database: 'none' }),
+  gateway: loadGatewayConfig(),
+  breakers: loadBreakerSettings(),
+  rateLimit: integer(process.env, 'RATE_LIMIT_PER_SECOND', 1000),
+}));
 const log = createLogger(name, config.logLevel);
 try {
   const registry = new Registry();
-  const rateLimit = Number(process.env.RATE_LIMIT_PER_SECOND ?? 1000);
-  if (!Number.isInteger(rateLimit) || rateLimit < 0)
-    throw new Error('RATE_LIMIT_PER_SECOND must be a non-negative integer');
   const options = {
-    config: loadGatewayConfig(),
-    breakers: loadBreakerSettings(),
+    config: gateway,
+    breakers,
     registry,
     rateLimit,
     jwtSecret: process.env.JWT_SECRET || undefined,

@@ -5,7 +5,7 @@
  */
 
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
 
@@ -30,7 +30,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   });
   const app: FastifyInstance = Fastify({
     loggerInstance: options.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // A request line each would drown the service's own lines; the top-level option is deprecated.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   await app.register(swagger, {
     openapi: { info: { title: options.service, version: '1.0.0' } },

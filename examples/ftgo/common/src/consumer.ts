@@ -68,8 +68,23 @@ export async function subscribe(
   await channel.assertQueue(subscription.queue, { durable: true });
   for (const key of subscription.channels) await channel.bindQueue(subscription.queue, exchange, key);
   await channel.prefetch(1);
+  // Once the channel is closed (the connection was lost) an ack or nack cannot be sent and would throw:
+  // the broker has put the message back already, and the idempotent handler absorbs its redelivery.
+  const settle = (send: () => void) => {
+    try {
+      send();
+    } catch (err) {
+      log.debug({ err, queue: subscription.queue }, 'channel closed before the message was settled');
+    }
+  };
   await channel.consume(subscription.queue, (raw) => {
-    if (!raw) return;
+    if (!raw) {
+      // The broker cancelled the consumer (its queue was deleted): closing the channel has the
+      // connection keeper set the subscription up again.
+      log.warn({ queue: subscription.queue }, 'consumer cancelled by the broker');
+      channel.close().catch(() => {});
+      return;
+    }
     void (async () => {
       let message: Message;
       try {
@@ -77,27 +92,29 @@ export async function subscribe(
         if (!message.messageId) throw new Error('no message id');
       } catch (err) {
         log.error({ err, queue: subscription.queue }, 'unreadable message dropped');
-        channel.nack(raw, false, false);
+        settle(() => channel.nack(raw, false, false));
         return;
       }
       const handler = subscription.handlers[message.type];
       if (!handler) {
-        channel.ack(raw);
+        settle(() => channel.ack(raw));
         return;
       }
+      let ran: boolean;
       try {
-        const ran = await handleOnce(pool, subscription.queue, message, handler);
-        if (!ran) log.info({ messageId: message.messageId, type: message.type }, 'duplicate message ignored');
-        else afterCommit();
-        channel.ack(raw);
+        ran = await handleOnce(pool, subscription.queue, message, handler);
       } catch (err) {
         log.error(
           { err, messageId: message.messageId, type: message.type },
           'message handler failed; redelivering',
         );
         // Back off a little so a failing dependency (the database) is not hammered.
-        setTimeout(() => channel.nack(raw, false, true), 1000).unref();
+        setTimeout(() => settle(() => channel.nack(raw, false, true)), 1000).unref();
+        return;
       }
+      if (!ran) log.info({ messageId: message.messageId, type: message.type }, 'duplicate message ignored');
+      else afterCommit();
+      settle(() => channel.ack(raw));
     })();
   });
 }

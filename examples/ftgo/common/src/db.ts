@@ -35,10 +35,17 @@ const messagingTables: Migration = {
   ],
 };
 
-export async function openDatabase(
+/** The service's pool: connects on first use, so it can exist before the server is reachable. */
+export function createPool(config: ServiceConfig['mysql']): Pool {
+  return mysql.createPool({ ...config, connectionLimit: 10, decimalNumbers: false, timezone: 'Z' });
+}
+
+/** Creates the service's database when missing and applies the migrations `pool` has not seen. */
+export async function prepareSchema(
+  pool: Pool,
   config: ServiceConfig['mysql'],
   migrations: readonly Migration[],
-): Promise<Pool> {
+): Promise<void> {
   const { database, ...server } = config;
   if (!/^\w+$/.test(database))
     throw new Error(`MYSQL_DATABASE must be a plain identifier, got "${database}"`);
@@ -48,9 +55,17 @@ export async function openDatabase(
   } finally {
     await admin.end();
   }
-  const pool = mysql.createPool({ ...config, connectionLimit: 10, decimalNumbers: false, timezone: 'Z' });
+  await migrate(pool, [messagingTables, ...migrations]);
+}
+
+/** A pool on a migrated schema, or the first error (tests; a service keeps trying, see service.ts). */
+export async function openDatabase(
+  config: ServiceConfig['mysql'],
+  migrations: readonly Migration[],
+): Promise<Pool> {
+  const pool = createPool(config);
   try {
-    await migrate(pool, [messagingTables, ...migrations]);
+    await prepareSchema(pool, config, migrations);
   } catch (err) {
     await pool.end();
     throw err;

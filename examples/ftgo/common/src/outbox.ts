@@ -48,15 +48,28 @@ export class OutboxPublisher {
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
+  #channel: ConfirmChannel | undefined;
 
+  /** Without a channel it waits (rows stay in the outbox) until `use` gives it one. */
   constructor(
     private readonly pool: Pool,
-    private readonly channel: ConfirmChannel,
+    channel: ConfirmChannel | undefined,
     private readonly log: Logger,
     private readonly onPublished: (count: number) => void,
     private readonly pollMs = 200,
     private readonly batch = 100,
-  ) {}
+  ) {
+    this.#channel = channel;
+  }
+
+  /**
+   * The broker's channel after a (re)connect, or undefined while the connection is down: publishing pauses
+   * and the unconfirmed rows stay unsent, to go out on the next channel.
+   */
+  use(channel: ConfirmChannel | undefined): void {
+    this.#channel = channel;
+    if (channel) this.wake();
+  }
 
   start(): void {
     this.#schedule(0);
@@ -97,6 +110,8 @@ export class OutboxPublisher {
 
   /** Publishes one batch of unsent rows; returns how many. Row locks keep two publishers from interleaving. */
   async publishBatch(): Promise<number> {
+    const channel = this.#channel;
+    if (!channel) return 0;
     const conn = await this.pool.getConnection();
     try {
       await conn.beginTransaction();
@@ -109,7 +124,7 @@ export class OutboxPublisher {
         return 0;
       }
       for (const row of rows) {
-        this.channel.publish(exchange, row.destination, Buffer.from(row.payload), {
+        channel.publish(exchange, row.destination, Buffer.from(row.payload), {
           persistent: true,
           contentType: 'application/json',
           messageId: row.message_id,
@@ -125,7 +140,7 @@ export class OutboxPublisher {
           },
         });
       }
-      await this.channel.waitForConfirms();
+      await channel.waitForConfirms();
       await conn.query('UPDATE outbox SET sent_at = CURRENT_TIMESTAMP(3) WHERE id IN (?)', [
         rows.map((r) => r.id),
       ]);

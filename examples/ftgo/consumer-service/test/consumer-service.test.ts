@@ -7,7 +7,7 @@ import { waitFor } from '../../../../test/support/wait.js';
 import { loadConfig } from '../../common/src/config.js';
 import { exchange } from '../../common/src/messages.js';
 import { startService } from '../../common/src/service.js';
-import { ftgoBrokers } from '../../common/test/support/brokers.js';
+import { ftgoBrokers, readyAddress } from '../../common/test/support/brokers.js';
 import { consumerService } from '../src/service.js';
 
 const brokers = ftgoBrokers(t);
@@ -77,7 +77,7 @@ t.test('as a process: verifyConsumerDetails answered once per command, JSON logs
   const env = await serviceEnv();
   const proc = spawnNode(t, join(distDir, 'examples/ftgo/consumer-service/src/main.js'), [], { env });
   const listening = await proc.waitForLog('listening', 30_000);
-  const base = String(listening.address);
+  const base = await readyAddress(proc);
   t.match(listening, { level: 'info', service: 'consumer-service' });
   t.match(String(listening.time), /^\d{4}-\d\d-\d\dT/);
 

@@ -4,7 +4,7 @@ import { distDir, spawnNode } from '../../../../test/support/process.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { loadConfig } from '../../common/src/config.js';
 import { startService } from '../../common/src/service.js';
-import { ftgoBrokers } from '../../common/test/support/brokers.js';
+import { ftgoBrokers, readyAddress } from '../../common/test/support/brokers.js';
 import { deliveryService } from '../src/service.js';
 
 const brokers = ftgoBrokers(t);
@@ -211,7 +211,7 @@ t.test('as a process: a courier with a currentTimeMillis id is assigned; SIGTERM
   const proc = spawnNode(t, join(distDir, 'examples/ftgo/delivery-service/src/main.js'), [], {
     env: await serviceEnv(),
   });
-  const base = String((await proc.waitForLog('listening', 30_000)).address);
+  const base = await readyAddress(proc);
   const courier = Date.now();
   const availability = await fetch(`${base}/couriers/${courier}/availability`, {
     method: 'POST',

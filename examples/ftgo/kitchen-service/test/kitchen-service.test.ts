@@ -12,7 +12,7 @@ import { distDir, spawnNode } from '../../../../test/support/process.js';
 import { waitFor } from '../../../../test/support/wait.js';
 import { loadConfig } from '../../common/src/config.js';
 import { startService } from '../../common/src/service.js';
-import { ftgoBrokers, type Received } from '../../common/test/support/brokers.js';
+import { ftgoBrokers, type Received, readyAddress } from '../../common/test/support/brokers.js';
 import { kitchenService } from '../src/service.js';
 
 const brokers = ftgoBrokers(t);
@@ -237,7 +237,7 @@ t.test('saga commands and REST steps move a ticket; events and replies as the co
 t.test('as a process: accept with a Jackson date array publishes TicketAccepted', async (t) => {
   const env = await brokers.serviceEnv('ftgo_kitchen');
   const proc = spawnNode(t, join(distDir, 'examples/ftgo/kitchen-service/src/main.js'), [], { env });
-  const base = String((await proc.waitForLog('listening', 30_000)).address);
+  const base = await readyAddress(proc);
   const replies = await brokers.listen(t, replyTo);
   const events = await brokers.listen(t, 'Ticket');
   const publish = await brokers.publisher(t);

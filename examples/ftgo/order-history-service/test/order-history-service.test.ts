@@ -4,7 +4,7 @@ import { distDir, spawnNode, type Teardown } from '../../../../test/support/proc
 import { waitFor } from '../../../../test/support/wait.js';
 import { loadConfig } from '../../common/src/config.js';
 import { startService } from '../../common/src/service.js';
-import { ftgoBrokers, type PublishOptions } from '../../common/test/support/brokers.js';
+import { ftgoBrokers, type PublishOptions, readyAddress } from '../../common/test/support/brokers.js';
 import { orderHistoryService } from '../src/service.js';
 
 const brokers = ftgoBrokers(t);
@@ -193,7 +193,7 @@ t.test('as a process: the view as the original e2e reads it; SIGTERM stops it', 
   const proc = spawnNode(t, join(distDir, 'examples/ftgo/order-history-service/src/main.js'), [], {
     env: await serviceEnv(),
   });
-  const base = String((await proc.waitForLog('listening', 30_000)).address);
+  const base = await readyAddress(proc);
   const publish = await orderEvents(t);
   const consumerId = Date.now();
   const messageId = publish('OrderCreated', created(501, consumerId), { eventId: 1 });

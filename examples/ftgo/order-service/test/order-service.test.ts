@@ -14,7 +14,7 @@ import { waitFor } from '../../../../test/support/wait.js';
 import { accountingService } from '../../accounting-service/src/service.js';
 import { loadConfig } from '../../common/src/config.js';
 import { type RunningService, type ServiceDefinition, startService } from '../../common/src/service.js';
-import { ftgoBrokers, type Received } from '../../common/test/support/brokers.js';
+import { ftgoBrokers, type Received, readyAddress } from '../../common/test/support/brokers.js';
 import { consumerService } from '../../consumer-service/src/service.js';
 import { kitchenService } from '../../kitchen-service/src/service.js';
 import { orderService } from '../src/service.js';
@@ -203,7 +203,7 @@ t.test('killed while its saga waits for Kitchen, restarted: the saga completes o
   await kitchenOnce.close();
 
   let proc = spawnNode(t, main, [], { env: orderEnv });
-  let base = String((await proc.waitForLog('listening', 30_000)).address);
+  let base = await readyAddress(proc);
   await waitFor(async () => (await fetch(`${base}/restaurants/2`)).status === 200, { what: 'order replica' });
   const { consumerId } = (
     await call(consumer, 'POST', '/consumers', { name: { firstName: 'A', lastName: 'B' } })
@@ -236,7 +236,7 @@ t.test('killed while its saga waits for Kitchen, restarted: the saga completes o
 
   await run(t, kitchenService, kitchenEnv);
   proc = spawnNode(t, main, [], { env: orderEnv });
-  base = String((await proc.waitForLog('listening', 30_000)).address);
+  base = await readyAddress(proc);
   await waitFor(
     async () =>
       ((await (await fetch(`${base}/orders/${orderId}`)).json()) as { state: string }).state === 'APPROVED',

@@ -6,7 +6,7 @@ import { waitFor } from '../../../../test/support/wait.js';
 import { loadConfig } from '../../common/src/config.js';
 import { exchange } from '../../common/src/messages.js';
 import { startService } from '../../common/src/service.js';
-import { ftgoBrokers } from '../../common/test/support/brokers.js';
+import { ftgoBrokers, readyAddress } from '../../common/test/support/brokers.js';
 import { restaurantService } from '../src/service.js';
 
 const brokers = ftgoBrokers(t);
@@ -82,7 +82,7 @@ t.test('as a process on its own port: create and read a restaurant, stop on SIGT
   const proc = spawnNode(t, join(distDir, 'examples/ftgo/restaurant-service/src/main.js'), [], {
     env: await serviceEnv(),
   });
-  const base = String((await proc.waitForLog('listening', 30_000)).address);
+  const base = await readyAddress(proc);
   const created = await fetch(`${base}/restaurants`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

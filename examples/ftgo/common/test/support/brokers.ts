@@ -7,8 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { sharedMariaDb } from '../../../../../test/support/mariadb.js';
-import type { Teardown } from '../../../../../test/support/process.js';
+import type { Spawned, Teardown } from '../../../../../test/support/process.js';
 import { sharedRabbitMq } from '../../../../../test/support/rabbitmq.js';
+import { waitFor } from '../../../../../test/support/wait.js';
 import { exchange } from '../../src/messages.js';
 
 export interface PublishOptions {
@@ -33,6 +34,19 @@ export type Publish = (
   payload: Record<string, unknown>,
   options?: PublishOptions,
 ) => string;
+
+/**
+ * A service process's address once /readyz says 200: it listens at once, before its schema is migrated
+ * and its subscriptions exist, so a test that sends it anything waits for this.
+ */
+export async function readyAddress(proc: Spawned, timeoutMs = 30_000): Promise<string> {
+  const base = String((await proc.waitForLog('listening', timeoutMs)).address);
+  await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, {
+    timeoutMs,
+    what: `${base}/readyz 200`,
+  });
+  return base;
+}
 
 export function ftgoBrokers(t: Teardown) {
   const db = sharedMariaDb(t);
