@@ -4,6 +4,7 @@
  */
 
 import { ConfigError, integer } from '../../common/src/config.js';
+import { type FtgoService, ftgoPorts, gatewayVariable } from '../../common/src/services.js';
 
 export const downstreamNames = [
   'consumer',
@@ -15,13 +16,14 @@ export const downstreamNames = [
 ] as const;
 export type Downstream = (typeof downstreamNames)[number];
 
-const defaults: Record<Downstream, { variable: string; port: number }> = {
-  consumer: { variable: 'CONSUMER_SERVICE_URL', port: 8081 },
-  order: { variable: 'ORDER_SERVICE_URL', port: 8082 },
-  kitchen: { variable: 'KITCHEN_SERVICE_URL', port: 8083 },
-  accounting: { variable: 'ACCOUNTING_SERVICE_URL', port: 8085 },
-  orderHistory: { variable: 'ORDER_HISTORY_SERVICE_URL', port: 8086 },
-  delivery: { variable: 'DELIVERY_SERVICE_URL', port: 8089 },
+/** The service behind each downstream: its variable and default port come from common/src/services.ts. */
+const services: Record<Downstream, Exclude<FtgoService, 'api-gateway'>> = {
+  consumer: 'consumer-service',
+  order: 'order-service',
+  kitchen: 'kitchen-service',
+  accounting: 'accounting-service',
+  orderHistory: 'order-history-service',
+  delivery: 'delivery-service',
 };
 
 export interface GatewayConfig {
@@ -32,8 +34,8 @@ export interface GatewayConfig {
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const urls = {} as Record<Downstream, string>;
   for (const name of downstreamNames) {
-    const { variable, port } = defaults[name];
-    const raw = env[variable] ?? `http://127.0.0.1:${port}`;
+    const variable = gatewayVariable(services[name]);
+    const raw = env[variable] ?? `http://127.0.0.1:${ftgoPorts[services[name]]}`;
     const url = URL.parse(raw);
     if (url?.protocol !== 'http:' && url?.protocol !== 'https:')
       throw new ConfigError(`${variable} must be an http(s) URL`);
