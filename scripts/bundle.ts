@@ -13,13 +13,15 @@
  * `lib/dist-path.ts` relies on. A package loaded on first use through `createRequire` (yaml, in
  * lib/on-first-use.ts) stays outside and resolves from node_modules: scripts/runtime-tree.ts finds it
  * through the metafile written here and ships only such packages in the image.
- * The example apps an image runs are bundled too, each into one file of its own.
+ * The example apps an image runs are bundled too, each into one file of its own, and so is each FTGO
+ * service.
  */
 
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 import { components } from '../components.js';
+import { ftgoServices } from '../examples/ftgo/common/src/services.js';
 import { repoRoot } from './repo-root.js';
 
 /** Every script node starts directly: the CLI and the worker scripts components declare (components.ts). */
@@ -33,6 +35,9 @@ export const bundledEntries: readonly string[] = [
  * podkit's entries, so they need no node_modules beyond what the base ships for podkit.
  */
 export const exampleEntries = ['examples/legacy-app/src/main.js'] as const;
+
+/** The FTGO services (examples/ftgo/<dir>/src/main.ts), each its own image on podkit's base. */
+export const ftgoEntries = ftgoServices.map((service) => `examples/ftgo/${service}/src/main.js`);
 
 /**
  * Modules a bundled package requires when it loads but podkit never calls: each is replaced by a stand-in
@@ -163,6 +168,11 @@ export async function bundle(): Promise<void> {
   });
   // On their own: sharing chunks with podkit's entries would change the components' chunks.
   const examples = await build({ ...common, entryPoints: exampleEntries.map((entry) => join(dist, entry)) });
+  // Each FTGO service into one file with every package it uses inlined: its image copies that file onto
+  // podkit's base and nothing else (examples/ftgo/Dockerfile), so none of it goes into the base's
+  // runtime tree, which bundle-meta.json below describes; test/bundle.test.ts reads their own metafile.
+  const ftgo = await build({ ...common, entryPoints: ftgoEntries.map((entry) => join(dist, entry)) });
+  writeFileSync(join(dist, 'ftgo-bundle-meta.json'), JSON.stringify(ftgo.metafile));
   // What each output imports, for test/bundle.test.ts and scripts/runtime-tree.ts.
   const meta: Metafile = {
     inputs: { ...examples.metafile.inputs, ...podkit.metafile.inputs },

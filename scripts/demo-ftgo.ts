@@ -11,22 +11,35 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ftgoPorts } from '../examples/ftgo/common/src/services.js';
 import { mariaDbAvailable, startMariaDb } from '../test/support/mariadb.js';
 import { rabbitMqAvailable, startRabbitMq } from '../test/support/rabbitmq.js';
 import type { DemoContainer } from './demo/context.js';
 import { DemoProcesses, demoPort, untilInterrupted } from './demo/processes.js';
 
-/** Each service, its default port (the original's) and the variable the gateway finds it by. */
+/** Each service, its default port and the variable the gateway finds it by. */
 const services = [
-  { name: 'consumer-service', port: 8081, gatewayVariable: 'CONSUMER_SERVICE_URL' },
-  { name: 'restaurant-service', port: 8084, gatewayVariable: 'RESTAURANT_SERVICE_URL' },
-  { name: 'accounting-service', port: 8085, gatewayVariable: 'ACCOUNTING_SERVICE_URL' },
-  { name: 'kitchen-service', port: 8083, gatewayVariable: 'KITCHEN_SERVICE_URL' },
-  { name: 'order-service', port: 8082, gatewayVariable: 'ORDER_SERVICE_URL' },
-  { name: 'order-history-service', port: 8086, gatewayVariable: 'ORDER_HISTORY_SERVICE_URL' },
-  { name: 'delivery-service', port: 8089, gatewayVariable: 'DELIVERY_SERVICE_URL' },
+  { name: 'consumer-service', port: ftgoPorts['consumer-service'], gatewayVariable: 'CONSUMER_SERVICE_URL' },
+  {
+    name: 'restaurant-service',
+    port: ftgoPorts['restaurant-service'],
+    gatewayVariable: 'RESTAURANT_SERVICE_URL',
+  },
+  {
+    name: 'accounting-service',
+    port: ftgoPorts['accounting-service'],
+    gatewayVariable: 'ACCOUNTING_SERVICE_URL',
+  },
+  { name: 'kitchen-service', port: ftgoPorts['kitchen-service'], gatewayVariable: 'KITCHEN_SERVICE_URL' },
+  { name: 'order-service', port: ftgoPorts['order-service'], gatewayVariable: 'ORDER_SERVICE_URL' },
+  {
+    name: 'order-history-service',
+    port: ftgoPorts['order-history-service'],
+    gatewayVariable: 'ORDER_HISTORY_SERVICE_URL',
+  },
+  { name: 'delivery-service', port: ftgoPorts['delivery-service'], gatewayVariable: 'DELIVERY_SERVICE_URL' },
 ] as const;
-const gatewayPort = 8087;
+const gatewayPort = ftgoPorts['api-gateway'];
 
 function scenario(url: (name: string) => string, gateway: string): string[] {
   return [

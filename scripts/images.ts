@@ -2,34 +2,49 @@
  * npm run images [-- --engine podman|docker] [--node-image IMAGE] [--tag TAG] [--only base,legacy-app,...]
  *
  * Builds localhost/podkit-base:<tag> from Dockerfile.base, then every image FROM it: the legacy example
- * app and each component that has a Dockerfile. Uses podman, or docker where an engine runs.
+ * app, each component that has a Dockerfile, and each FTGO service (localhost/podkit-ftgo-<dir>:<tag>).
+ * Uses podman, or docker where an engine runs.
  */
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ftgoPorts, ftgoServices } from '../examples/ftgo/common/src/services.js';
 import { podkitVersion } from '../lib/version.js';
 import { repoRoot as root } from './repo-root.js';
 
 export interface ImageSpec {
   name: string;
   dockerfile: string;
+  /** The build context: the repository, or for an FTGO service the folder of its bundle. */
+  context: string;
+  buildArgs?: Record<string, string>;
 }
 
-/** The base image, the legacy example app, then every component with a Dockerfile. */
+/** The base image, the legacy example app, every component with a Dockerfile, then the FTGO services. */
 export function imageSpecs(): ImageSpec[] {
   const specs: ImageSpec[] = [
-    { name: 'base', dockerfile: 'Dockerfile.base' },
-    { name: 'legacy-app', dockerfile: 'examples/legacy-app/Dockerfile' },
+    { name: 'base', dockerfile: 'Dockerfile.base', context: '.' },
+    { name: 'legacy-app', dockerfile: 'examples/legacy-app/Dockerfile', context: '.' },
   ];
   for (const group of ['sidecars', 'ambassadors', 'adapters']) {
     const dir = join(root, group);
     if (!existsSync(dir)) continue;
     for (const component of readdirSync(dir).sort()) {
       const dockerfile = join(group, component, 'Dockerfile');
-      if (existsSync(join(root, dockerfile))) specs.push({ name: component, dockerfile });
+      if (existsSync(join(root, dockerfile))) specs.push({ name: component, dockerfile, context: '.' });
     }
+  }
+  // Each copies the one file `npm run build` bundled for it (scripts/bundle.ts): pure JavaScript with its
+  // packages inlined, so building it again inside the image would only repeat the base's npm ci.
+  for (const service of ftgoServices) {
+    specs.push({
+      name: `ftgo-${service}`,
+      dockerfile: 'examples/ftgo/Dockerfile',
+      context: 'dist/examples/ftgo',
+      buildArgs: { SERVICE: service, PORT: String(ftgoPorts[service]) },
+    });
   }
   return specs;
 }
@@ -90,8 +105,9 @@ export async function buildImages(options: BuildOptions = {}): Promise<string[]>
       ...(options.nodeImage ? ['--build-arg', `NODE_IMAGE=${options.nodeImage}`] : []),
       '--build-arg',
       `BASE_IMAGE=${imageReference('base', tag)}`,
+      ...Object.entries(spec.buildArgs ?? {}).flatMap(([name, value]) => ['--build-arg', `${name}=${value}`]),
       ...(options.buildFlags ?? []),
-      '.',
+      spec.context,
     ];
     console.log(`\n== ${reference} (${spec.dockerfile})`);
     await run(engine, args);

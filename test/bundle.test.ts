@@ -12,10 +12,16 @@ import {
 import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import t from 'tap';
 import { components } from '../components.js';
-import { bundledEntries, exampleEntries, leaveOutNeverCalled, neverCalled } from '../scripts/bundle.js';
+import {
+  bundledEntries,
+  exampleEntries,
+  ftgoEntries,
+  leaveOutNeverCalled,
+  neverCalled,
+} from '../scripts/bundle.js';
 import { imageSpecs } from '../scripts/images.js';
 import { repoRoot } from '../scripts/repo-root.js';
 import {
@@ -31,6 +37,7 @@ import {
 import { spawnNode } from './support/process.js';
 
 const dist = join(repoRoot, 'dist');
+const ftgoMeta = JSON.parse(readFileSync(join(dist, 'ftgo-bundle-meta.json'), 'utf8')) as Metafile;
 const sourceDirs = ['lib', 'sidecars', 'ambassadors', 'adapters'];
 // Written by the build (scripts/bundle.ts); missing means the build did not bundle.
 const meta = readBundleMeta();
@@ -52,8 +59,8 @@ const resolvesFrom = (dir: string, specifier: string) => {
 };
 
 t.test('the scripts node starts are the bundle this build wrote', async (t) => {
-  const { outputs } = meta;
-  for (const entry of [...bundledEntries, ...exampleEntries]) {
+  const outputs = { ...meta.outputs, ...ftgoMeta.outputs };
+  for (const entry of [...bundledEntries, ...exampleEntries, ...ftgoEntries]) {
     const file = join(dist, entry);
     // A stale bundle-meta.json beside tsc's unbundled output would not match the file's size.
     t.equal(statSync(file).size, outputs[`dist/${entry}`]?.bytes, `dist/${entry} is the bundler's output`);
@@ -63,7 +70,9 @@ t.test('the scripts node starts are the bundle this build wrote', async (t) => {
 
 t.test('no output of the bundle loads a package at start', async (t) => {
   const builtins = new Set(builtinModules);
-  const outputs = Object.entries(meta.outputs).filter(([path]) => path.endsWith('.js'));
+  const outputs = Object.entries({ ...meta.outputs, ...ftgoMeta.outputs }).filter(([path]) =>
+    path.endsWith('.js'),
+  );
   for (const [path, output] of outputs) {
     const outside = output.imports
       .filter((imported) => imported.external)
@@ -89,6 +98,15 @@ t.test('every script an image starts is bundled', async (t) => {
       [...bundledEntries, ...exampleEntries].includes(script as never),
       `${script} is in bundledEntries or exampleEntries`,
     );
+  }
+  // An FTGO image copies its service's bundle from the context dist/examples/ftgo.
+  const ftgoImages = imageSpecs().filter(({ dockerfile }) => dockerfile === 'examples/ftgo/Dockerfile');
+  t.equal(ftgoImages.length, ftgoEntries.length, 'an image per FTGO service');
+  const copied = /^COPY \$\{SERVICE\}\/src\/main\.js \/app\/ftgo\/main\.js$/m;
+  t.match(readFileSync(join(repoRoot, 'examples/ftgo/Dockerfile'), 'utf8'), copied);
+  for (const { context, buildArgs } of ftgoImages) {
+    const script = `${context.replace(/^dist\//, '')}/${buildArgs?.SERVICE}/src/main.js`;
+    t.ok(ftgoEntries.includes(script), `${script} is in ftgoEntries`);
   }
 });
 

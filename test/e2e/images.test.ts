@@ -6,7 +6,8 @@
  * refuses a bad flag with exit 2; in a real pod the legacy app answers HTTPS through the tls-proxy
  * sidecar and its workers, and git-pull publishes a repository into a volume; the legacy-app chart,
  * rendered by helm, runs as a pod with `podman kube play` (legacy-app-chart.ts), and the README's
- * `docker run` commands work with podman (readme-run.ts). Every container runs with
+ * `docker run` commands work with podman (readme-run.ts); the FTGO service images approve an order
+ * together (ftgo-images.ts). Every container runs with
  * a read-only root filesystem and no writable /tmp (readOnlyRoot), only its declared volumes writable,
  * and the base's node is the LTS `npm ci` installs (test/support/node-lts.ts).
  */
@@ -41,13 +42,14 @@ import {
 import { majorOf, nodeLtsMajor } from '../support/node-lts.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
+import { ftgoImageTests } from './ftgo-images.js';
 import { mainPathTests } from './images-main-paths.js';
 import { runtimeTreeTests } from './images-runtime.js';
 import { chartPodTests } from './legacy-app-chart.js';
 import { httpsGet } from './pod-https.js';
 import { readmeRunTests } from './readme-run.js';
 
-// Nine builds (the base's npm ci and tsc are most of it) and a pod take 3 to 8 minutes on a 2-core
+// Seventeen builds (the base's npm ci and tsc are most of it) and the pods take 3 to 8 minutes on a 2-core
 // machine, depending on what else runs: give this file more than the suite's 180 s default.
 t.setTimeout(900_000);
 
@@ -100,7 +102,7 @@ const built = await buildImages({ engine: 'podman', nodeImage, tag, buildFlags: 
 t.same(
   built,
   specs.map((spec) => imageReference(spec.name, tag)),
-  'the base, the legacy app and every component image build',
+  'the base, the legacy app, every component image and every FTGO service image build',
 );
 t.same([...componentNames].sort(), Object.keys(components).sort(), 'every component has a Dockerfile');
 
@@ -134,6 +136,7 @@ mainPathTests({ id, tag, nodeImage, tempDir, containers });
 // The legacy-app chart played as a pod from these same images (built once per run, here).
 chartPodTests({ id, tag, tempDir });
 readmeRunTests({ id, tag, tempDir, containers });
+ftgoImageTests({ id, tag, containers });
 
 t.test('legacy-app image: serves on its port, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   const dir = tempDir('podkit-image-');

@@ -343,11 +343,18 @@ export function chartPodTests(context: ChartPodContext): void {
       Name: string;
       State: { ExitCode: number };
     }[];
+    const exitCodes = Object.fromEntries(states.map((c) => [c.Name.slice(pod.length + 1), c.State.ExitCode]));
     t.same(
-      Object.fromEntries(states.map((c) => [c.Name.slice(pod.length + 1), c.State.ExitCode])),
+      exitCodes,
       Object.fromEntries(containerNames.map((name) => [name, 0])),
       'every container exits 0 on SIGTERM (137 would be a SIGKILL)',
     );
+    // What a container that did not exit 0 said last, for whoever reads a failure.
+    for (const [name, code] of Object.entries(exitCodes)) {
+      if (code === 0) continue;
+      const logs = await podmanResult(['logs', '--tail', '20', container(name)]);
+      t.comment(`${name} exited ${code}; its last lines:\n${logs.stdout}${logs.stderr}`);
+    }
     t.ok(elapsed < gracePeriodMs, `stopped in ${elapsed} ms, within the grace period`);
     const down = await podmanResult(['kube', 'down', manifestFile], { timeoutMs: 120_000 });
     played = false;

@@ -11,7 +11,9 @@ import type { Migration } from '../../common/src/db.js';
 import type { Message } from '../../common/src/messages.js';
 import { formatCents, toCents } from '../../common/src/money.js';
 import { replyFailure, replySuccess } from '../../common/src/replies.js';
+import { idParams, messageBody as notFound } from '../../common/src/schemas.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 import { loadCardLimit } from './card-limit.js';
 
 export const commandChannel = 'accountingService';
@@ -45,15 +47,6 @@ interface AuthorizationRow extends RowDataPacket {
   amount: string;
   state: string;
 }
-
-const idParams = (name: string) =>
-  ({
-    type: 'object',
-    required: [name],
-    properties: { [name]: { type: 'integer', minimum: 1 } },
-  }) as const;
-
-const notFound = { type: 'object', properties: { message: { type: 'string' } } } as const;
 
 function routes(app: FastifyInstance, context: ServiceContext): void {
   app.get<{ Params: { consumerId: number } }>(
@@ -190,7 +183,7 @@ function cardHandlers(limitCents: number) {
 
 export const accountingService: ServiceDefinition = {
   name: 'accounting-service',
-  port: 8085,
+  port: ftgoPorts['accounting-service'],
   database: 'ftgo_accounting',
   migrations,
   routes,

@@ -9,13 +9,14 @@ import { Registry } from 'prom-client';
 import { createApp } from '../../common/src/app.js';
 import { loadConfig } from '../../common/src/config.js';
 import { createLogger } from '../../common/src/log.js';
+import { ftgoPorts } from '../../common/src/services.js';
 import { loadBreakerSettings } from './breakers.js';
 import { loadGatewayConfig } from './downstreams.js';
 import { gatewayRoutes } from './gateway.js';
 
-const name = 'api-gateway';
+const name = 'api-gateway' as const;
 process.title = name;
-const config = loadConfig(name, { port: 8087, database: 'none' });
+const config = loadConfig(name, { port: ftgoPorts[name], database: 'none' });
 const log = createLogger(name, config.logLevel);
 try {
   const registry = new Registry();

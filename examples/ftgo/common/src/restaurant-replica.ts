@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { Message } from './messages.js';
+import { idParams } from './schemas.js';
 
 export const restaurantsTable = `CREATE TABLE restaurants (
   id BIGINT PRIMARY KEY,
@@ -59,11 +60,7 @@ export function restaurantRoute(app: FastifyInstance, pool: Pool): void {
     '/restaurants/:restaurantId',
     {
       schema: {
-        params: {
-          type: 'object',
-          required: ['restaurantId'],
-          properties: { restaurantId: { type: 'integer', minimum: 1 } },
-        },
+        params: idParams('restaurantId'),
       },
     },
     async (request, reply) => {

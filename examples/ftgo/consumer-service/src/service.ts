@@ -8,7 +8,9 @@ import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { Migration } from '../../common/src/db.js';
 import type { Message } from '../../common/src/messages.js';
 import { addToOutbox } from '../../common/src/outbox.js';
+import { idParams, messageBody } from '../../common/src/schemas.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 
 export const consumerChannel = 'Consumer';
 export const commandChannel = 'consumerService';
@@ -83,18 +85,14 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
     '/consumers/:consumerId',
     {
       schema: {
-        params: {
-          type: 'object',
-          required: ['consumerId'],
-          properties: { consumerId: { type: 'integer', minimum: 1 } },
-        },
+        params: idParams('consumerId'),
         response: {
           200: {
             type: 'object',
             required: ['consumerId', 'name'],
             properties: { consumerId: { type: 'integer' }, name: personName },
           },
-          404: { type: 'object', properties: { message: { type: 'string' } } },
+          404: messageBody,
         },
       },
     },
@@ -122,7 +120,7 @@ async function validateOrderByConsumer(conn: PoolConnection, message: Message): 
 
 export const consumerService: ServiceDefinition = {
   name: 'consumer-service',
-  port: 8081,
+  port: ftgoPorts['consumer-service'],
   database: 'ftgo_consumer',
   migrations,
   routes,

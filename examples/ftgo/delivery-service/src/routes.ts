@@ -1,19 +1,11 @@
 /** Delivery's REST API as the original's: courier availability, a delivery's status, picked up, delivered. */
 
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { idParams as idParam, messageBody as message } from '../../common/src/schemas.js';
 import type { ServiceContext } from '../../common/src/service.js';
 import { findCourier, findDelivery } from './deliveries.js';
 import { lockScheduling, scheduleWaiting } from './schedule.js';
 
-// Courier ids are System.currentTimeMillis() in the original's tests: beyond 2^31, JSON numbers.
-const idParam = (name: string) =>
-  ({
-    type: 'object',
-    required: [name],
-    properties: { [name]: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
-  }) as const;
-
-const message = { type: 'object', properties: { message: { type: 'string' } } } as const;
 const anyJson = { type: ['object', 'null'], additionalProperties: true } as const;
 
 const action = {

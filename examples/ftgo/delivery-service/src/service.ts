@@ -6,6 +6,7 @@
 
 import type { Migration } from '../../common/src/db.js';
 import type { ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 import { deliveryHandlers } from './events.js';
 import { routes } from './routes.js';
 
@@ -44,7 +45,7 @@ const migrations: Migration[] = [
 
 export const deliveryService: ServiceDefinition = {
   name: 'delivery-service',
-  port: 8089,
+  port: ftgoPorts['delivery-service'],
   database: 'ftgo_delivery',
   migrations,
   routes,

@@ -9,7 +9,9 @@ import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import type { Migration } from '../../common/src/db.js';
 import { toLocalDateTime } from '../../common/src/local-date-time.js';
 import { restaurantReplica, restaurantRoute, restaurantsTable } from '../../common/src/restaurant-replica.js';
+import { idParams, messageBody as message } from '../../common/src/schemas.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 import { kitchenCommands, publishTicketEvent } from './commands.js';
 import { moveTicket, type TicketRow, type TicketState, ticketView } from './tickets.js';
 
@@ -30,13 +32,7 @@ const migrations: Migration[] = [
   },
 ];
 
-const orderIdParams = {
-  type: 'object',
-  required: ['orderId'],
-  properties: { orderId: { type: 'integer', minimum: 1 } },
-} as const;
-
-const message = { type: 'object', properties: { message: { type: 'string' } } } as const;
+const orderIdParams = idParams('orderId');
 
 const ticket = {
   type: 'object',
@@ -160,7 +156,7 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
 
 export const kitchenService: ServiceDefinition = {
   name: 'kitchen-service',
-  port: 8083,
+  port: ftgoPorts['kitchen-service'],
   database: 'ftgo_kitchen',
   migrations,
   routes,

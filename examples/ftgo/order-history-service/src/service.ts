@@ -6,7 +6,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Migration } from '../../common/src/db.js';
+import { idParams, idSchema, messageBody } from '../../common/src/schemas.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 import { orderHandlers } from './view.js';
 
 const migrations: Migration[] = [
@@ -63,8 +65,6 @@ const order = {
   },
 } as const;
 
-const idSchema = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
-
 interface OrderRow extends RowDataPacket {
   order_id: number;
   status: string;
@@ -118,8 +118,8 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
     '/orders/:orderId',
     {
       schema: {
-        params: { type: 'object', required: ['orderId'], properties: { orderId: idSchema } },
-        response: { 200: order, 404: { type: 'object', properties: { message: { type: 'string' } } } },
+        params: idParams('orderId'),
+        response: { 200: order, 404: messageBody },
       },
     },
     async (request, reply) => {
@@ -135,7 +135,7 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
 
 export const orderHistoryService: ServiceDefinition = {
   name: 'order-history-service',
-  port: 8086,
+  port: ftgoPorts['order-history-service'],
   database: 'ftgo_order_history',
   migrations,
   routes,

@@ -15,7 +15,9 @@ import {
   restaurantsTable,
 } from '../../common/src/restaurant-replica.js';
 import { SagaOrchestrator, sagaMigration } from '../../common/src/saga.js';
+import { idParams as idParam } from '../../common/src/schemas.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 import {
   findOrder,
   linesView,
@@ -51,9 +53,6 @@ function orchestratorOf(context: ServiceContext): SagaOrchestrator {
   }
   return orchestrator;
 }
-
-const idParam = (name: string) =>
-  ({ type: 'object', required: [name], properties: { [name]: { type: 'integer', minimum: 1 } } }) as const;
 
 const quantity = { type: 'integer', minimum: 1, maximum: 1000 } as const;
 
@@ -261,7 +260,7 @@ function revisedLines(order: OrderRow, revised: Map<string, number>): OrderLine[
 
 export const orderService: ServiceDefinition = {
   name: 'order-service',
-  port: 8082,
+  port: ftgoPorts['order-service'],
   database: 'ftgo_order',
   migrations,
   routes,

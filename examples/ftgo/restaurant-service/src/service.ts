@@ -8,7 +8,9 @@ import type { RowDataPacket } from 'mysql2/promise';
 import type { Migration } from '../../common/src/db.js';
 import { formatCents, moneySchema, toCents } from '../../common/src/money.js';
 import { addToOutbox } from '../../common/src/outbox.js';
+import { idParams, messageBody } from '../../common/src/schemas.js';
 import type { ServiceContext, ServiceDefinition } from '../../common/src/service.js';
+import { ftgoPorts } from '../../common/src/services.js';
 
 export const restaurantChannel = 'Restaurant';
 
@@ -149,11 +151,7 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
     '/restaurants/:restaurantId',
     {
       schema: {
-        params: {
-          type: 'object',
-          required: ['restaurantId'],
-          properties: { restaurantId: { type: 'integer', minimum: 1 } },
-        },
+        params: idParams('restaurantId'),
         response: {
           200: {
             type: 'object',
@@ -168,7 +166,7 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
               },
             },
           },
-          404: { type: 'object', properties: { message: { type: 'string' } } },
+          404: messageBody,
         },
       },
     },
@@ -198,7 +196,7 @@ function routes(app: FastifyInstance, context: ServiceContext): void {
 
 export const restaurantService: ServiceDefinition = {
   name: 'restaurant-service',
-  port: 8084,
+  port: ftgoPorts['restaurant-service'],
   database: 'ftgo_restaurant',
   migrations,
   routes,
