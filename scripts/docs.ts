@@ -2,9 +2,12 @@
  * npm run docs: regenerates the tables in the READMEs that code declares: the root README's components
  * table (from components.ts) and its common options, and each component's parameters table (from its
  * option spec). `test/docs.test.ts` fails when a table is out of date, so docs and code cannot drift apart.
+ * It also runs readme-generator for each application chart under charts/ (its README's values tables and
+ * values.schema.json, from the `## @param` lines of values.yaml); the chart tests check those.
  */
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { components, loadComponent } from '../components.js';
 import { commonOptions, fullSpec } from '../lib/component.js';
@@ -69,11 +72,31 @@ export function expectedReadmes(): Promise<{ path: string; text: string }[]> {
   ]);
 }
 
+/** The charts whose values.yaml documents its values (the library chart has none). */
+export function documentedCharts(): string[] {
+  const charts = join(repoRoot, 'charts');
+  return readdirSync(charts)
+    .map((name) => join(charts, name))
+    .filter((dir) => existsSync(join(dir, 'values.yaml')) && existsSync(join(dir, 'README.md')))
+    .sort();
+}
+
 async function main(): Promise<void> {
   for (const { path, text } of await expectedReadmes()) {
     if (readFileSync(path, 'utf8') === text) continue;
     writeFileSync(path, text);
     console.log(`updated ${path}`);
+  }
+  const generator = join(repoRoot, 'node_modules/.bin/readme-generator');
+  for (const chart of documentedCharts()) {
+    const files = ['README.md', 'values.schema.json'].map((file) => join(chart, file));
+    const before = files.map((file) => (existsSync(file) ? readFileSync(file, 'utf8') : ''));
+    execFileSync(generator, ['-v', join(chart, 'values.yaml'), '-r', files[0] ?? '', '-s', files[1] ?? ''], {
+      stdio: 'ignore',
+    });
+    files.forEach((file, i) => {
+      if (readFileSync(file, 'utf8') !== before[i]) console.log(`updated ${file}`);
+    });
   }
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { access, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { access, copyFile, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
@@ -85,4 +85,23 @@ export async function helmTemplate(release: string, chart: string, args: string[
   return parseAllDocuments(stdout)
     .map((doc) => doc.toJSON() as Manifest | null)
     .filter((m): m is Manifest => m !== null);
+}
+
+/**
+ * The files of a chart that are not what readme-generator makes from its values.yaml (what `npm run
+ * docs` writes): values.schema.json, README.md. Generated in `dir`, so the chart's own files stay as they are.
+ */
+export async function staleChartDocs(chart: string, dir: string): Promise<string[]> {
+  const files = ['README.md', 'values.schema.json'];
+  await copyFile(join(chart, 'README.md'), join(dir, 'README.md'));
+  await run(join(repoRoot, 'node_modules/.bin/readme-generator'), [
+    '-v',
+    join(chart, 'values.yaml'),
+    ...['-r', join(dir, files[0] ?? ''), '-s', join(dir, files[1] ?? '')],
+  ]);
+  const stale: string[] = [];
+  for (const file of files)
+    if ((await readFile(join(dir, file), 'utf8')) !== (await readFile(join(chart, file), 'utf8')))
+      stale.push(file);
+  return stale;
 }
