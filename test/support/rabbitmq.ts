@@ -67,13 +67,14 @@ function killGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-export async function startRabbitMq(t: Teardown): Promise<RabbitMq> {
+/** `listen`: more addresses than 127.0.0.1 to take AMQP on, same port (a pod network's gateway). */
+export async function startRabbitMq(t: Teardown, options: { listen?: string[] } = {}): Promise<RabbitMq> {
   const epmd = epmdBinary();
   if (!existsSync(join(sbinDir, 'rabbitmq-server')) || !epmd)
     throw new Error(
       'rabbitmq-server is not installed (Debian package rabbitmq-server; scripts/ensure-system.sh test)',
     );
-  const broker = new PrivateRabbitMq(epmd);
+  const broker = new PrivateRabbitMq(epmd, options.listen ?? []);
   t.teardown(() => broker.destroy());
   await broker.init();
   await broker.start();
@@ -106,7 +107,10 @@ class PrivateRabbitMq implements RabbitMq {
   #proc: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
 
-  constructor(private readonly epmd: string) {}
+  constructor(
+    private readonly epmd: string,
+    private readonly listen: readonly string[],
+  ) {}
 
   get url(): string {
     return `amqp://${this.user}:${encodeURIComponent(this.password)}@${this.host}:${this.port}/`;
@@ -129,6 +133,7 @@ class PrivateRabbitMq implements RabbitMq {
       join(this.#dir, 'rabbitmq.conf'),
       [
         `listeners.tcp.1 = 127.0.0.1:${this.port}`,
+        ...this.listen.map((address, i) => `listeners.tcp.${i + 2} = ${address}:${this.port}`),
         `default_user = ${this.user}`,
         `default_pass = ${this.password}`,
         // A busy shared test machine must not trip the alarms that block publishers.
