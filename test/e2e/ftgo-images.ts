@@ -14,6 +14,7 @@ import { startMariaDb } from '../support/mariadb.js';
 import { freePort } from '../support/ports.js';
 import { startRabbitMq } from '../support/rabbitmq.js';
 import { waitFor } from '../support/wait.js';
+import { orderRequest, restaurantRequest } from './ftgo-order.js';
 
 interface Answer {
   status: number;
@@ -114,11 +115,7 @@ export function ftgoImageTests(run: { id: string; tag: string; containers: strin
       });
       t.equal(consumer.status, 200, 'consumer created');
       const consumerId = consumer.body.consumerId as number;
-      const restaurant = await call('POST', `${url('restaurant-service')}/restaurants`, {
-        name: 'My Restaurant',
-        address: { street1: '1 Main Street', city: 'Oakland', state: 'CA', zip: '94611' },
-        menu: { menuItems: [{ id: '1', name: 'Chicken Vindaloo', price: '12.34' }] },
-      });
+      const restaurant = await call('POST', `${url('restaurant-service')}/restaurants`, restaurantRequest);
       t.equal(restaurant.status, 200, 'restaurant created');
       const restaurantId = restaurant.body.id as number;
       // The order service learns of consumers' accounts and restaurants from events: wait for its replica.
@@ -126,13 +123,11 @@ export function ftgoImageTests(run: { id: string; tag: string; containers: strin
         async () => (await call('GET', `${url('order-service')}/restaurants/${restaurantId}`)).status === 200,
         { timeoutMs: 30_000, what: 'the restaurant replicated in Order' },
       );
-      const placed = await call('POST', `${url('api-gateway')}/orders`, {
-        consumerId,
-        restaurantId,
-        deliveryAddress: { street1: '9 Amazing View', city: 'Oakland', state: 'CA', zip: '94612' },
-        deliveryTime: '2026-12-24T19:00:00',
-        lineItems: [{ menuItemId: '1', quantity: 5 }],
-      });
+      const placed = await call(
+        'POST',
+        `${url('api-gateway')}/orders`,
+        orderRequest(consumerId, restaurantId),
+      );
       t.equal(placed.status, 200, 'order placed through the gateway');
       const orderId = placed.body.orderId as number;
       let composed: Answer | undefined;

@@ -7,7 +7,8 @@
  * sidecar and its workers, and git-pull publishes a repository into a volume; the legacy-app chart,
  * rendered by helm, runs as a pod with `podman kube play` (legacy-app-chart.ts), and the README's
  * `docker run` commands work with podman (readme-run.ts); the FTGO service images approve an order
- * together (ftgo-images.ts). Every container runs with
+ * together (ftgo-images.ts), and the ftgo chart's pods, played the same way, approve one over HTTPS
+ * with the Order canary taking its share (ftgo-chart.ts). Every container runs with
  * a read-only root filesystem and no writable /tmp (readOnlyRoot), only its declared volumes writable,
  * and the base's node is the LTS `npm ci` installs (test/support/node-lts.ts).
  */
@@ -42,6 +43,7 @@ import {
 import { majorOf, nodeLtsMajor } from '../support/node-lts.js';
 import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
+import { ftgoChartTests } from './ftgo-chart.js';
 import { ftgoImageTests } from './ftgo-images.js';
 import { mainPathTests } from './images-main-paths.js';
 import { runtimeTreeTests } from './images-runtime.js';
@@ -137,6 +139,7 @@ mainPathTests({ id, tag, nodeImage, tempDir, containers });
 chartPodTests({ id, tag, tempDir });
 readmeRunTests({ id, tag, tempDir, containers });
 ftgoImageTests({ id, tag, containers });
+ftgoChartTests({ id, tag, tempDir });
 
 t.test('legacy-app image: serves on its port, reloads on SIGHUP, exits 0 on SIGTERM', async (t) => {
   const dir = tempDir('podkit-image-');

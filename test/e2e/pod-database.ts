@@ -39,7 +39,7 @@ export async function podNetwork(pod: string): Promise<{ gateway: string; subnet
 }
 
 /** MySQL's host pattern for an IPv4 /16 or /24 network (10.89.0.19/24 -> 10.89.0.%). */
-function hostPattern(subnet: string): string {
+export function hostPattern(subnet: string): string {
   const [address = '', bits] = subnet.split('/');
   const octets = address.split('.').slice(0, Number(bits) / 8);
   if (![2, 3].includes(octets.length)) throw new Error(`cannot make a MySQL host pattern of ${subnet}`);

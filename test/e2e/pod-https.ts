@@ -31,10 +31,12 @@ export function httpsCall(
   client?: IssuedCert,
   body?: string,
   timeoutMs = 10_000,
+  headers: Record<string, string> = {},
 ): Promise<TlsAnswer> {
   return new Promise((resolve, reject) => {
     const options = {
       method,
+      headers,
       ca,
       cert: client?.chainPem,
       key: client?.keyPem,

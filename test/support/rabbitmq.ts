@@ -67,8 +67,13 @@ function killGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-export async function startRabbitMq(t: Teardown): Promise<RabbitMq> {
-  const broker = await createRabbitMq(t);
+/** `listen`: more addresses than 127.0.0.1 to take AMQP on, same port (a pod network's gateway). */
+export interface RabbitMqOptions {
+  listen?: string[];
+}
+
+export async function startRabbitMq(t: Teardown, options: RabbitMqOptions = {}): Promise<RabbitMq> {
+  const broker = await createRabbitMq(t, options);
   await broker.start();
   return broker;
 }
@@ -77,13 +82,13 @@ export async function startRabbitMq(t: Teardown): Promise<RabbitMq> {
  * A broker whose port, user and password are fixed but which is not running until `start()`: for a client
  * that must start before its broker exists.
  */
-export async function createRabbitMq(t: Teardown): Promise<RabbitMq> {
+export async function createRabbitMq(t: Teardown, options: RabbitMqOptions = {}): Promise<RabbitMq> {
   const epmd = epmdBinary();
   if (!existsSync(join(sbinDir, 'rabbitmq-server')) || !epmd)
     throw new Error(
       'rabbitmq-server is not installed (Debian package rabbitmq-server; scripts/ensure-system.sh test)',
     );
-  const broker = new PrivateRabbitMq(epmd);
+  const broker = new PrivateRabbitMq(epmd, options.listen ?? []);
   t.teardown(() => broker.destroy());
   await broker.init();
   return broker;
@@ -115,7 +120,10 @@ class PrivateRabbitMq implements RabbitMq {
   #proc: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
 
-  constructor(private readonly epmd: string) {}
+  constructor(
+    private readonly epmd: string,
+    private readonly listen: readonly string[],
+  ) {}
 
   get url(): string {
     return `amqp://${this.user}:${encodeURIComponent(this.password)}@${this.host}:${this.port}/`;
@@ -138,6 +146,7 @@ class PrivateRabbitMq implements RabbitMq {
       join(this.#dir, 'rabbitmq.conf'),
       [
         `listeners.tcp.1 = 127.0.0.1:${this.port}`,
+        ...this.listen.map((address, i) => `listeners.tcp.${i + 2} = ${address}:${this.port}`),
         `default_user = ${this.user}`,
         `default_pass = ${this.password}`,
         // A busy shared test machine must not trip the alarms that block publishers.
