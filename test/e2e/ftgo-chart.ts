@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import t from 'tap';
 import { parseAllDocuments, stringify } from 'yaml';
+import { type FtgoService, ftgoPorts } from '../../examples/ftgo/common/src/services.js';
 import { repoRoot } from '../../scripts/repo-root.js';
 import { CertificateAuthority } from '../support/certs.js';
 import { helm } from '../support/helm.js';
@@ -215,10 +216,17 @@ export function ftgoChartTests(context: {
       }
       const env = structuredClone(configMap('env'));
       for (const [key, value] of Object.entries(env.data ?? {})) {
-        const match = /^http:\/\/[^:]+-([a-z-]+):(\d+)$/.exec(value);
+        const match = new RegExp(`^http://${release}-([a-z0-9-]+):(\\d+)$`).exec(value);
         if (key.endsWith('_SERVICE_URL') && match?.[1] && address.has(match[1]))
           (env.data as Record<string, string>)[key] = `http://${address.get(match[1])}:${match[2]}`;
       }
+      t.same(
+        Object.entries(env.data ?? {}).filter(
+          ([key, value]) => key.endsWith('_SERVICE_URL') && !/^http:\/\/[\d.]+:\d+$/.test(value),
+        ),
+        [],
+        'the gateway finds each service at its pod address (Order at traffic-split on loopback)',
+      );
       const podkit = structuredClone(configMap('podkit'));
       const options = podkit.data as Record<string, string>;
       options.PODKIT_TRAFFIC_SPLIT_PRIMARY = `http://${address.get('order')}:8082`;
@@ -298,6 +306,17 @@ export function ftgoChartTests(context: {
         t.comment(lines.join('\n'));
         throw err;
       };
+      // What the Services would wait for (podman plays none, and the probes are left out): every service
+      // pod ready, order-v2 too, so traffic-split's share does not land on a pod still starting.
+      for (const part of address.keys()) {
+        const port = ftgoPorts[`${part.replace(/-v2$/, '')}-service` as FtgoService];
+        const url = `http://${address.get(part)}:${port}/readyz`;
+        await waitFor(async () => (await httpRequest(url).catch(() => undefined))?.status === 200, {
+          timeoutMs: 240_000,
+          intervalMs: 1000,
+          what: `${part} ready`,
+        }).catch(diagnose);
+      }
       let consumerId = 0;
       await waitFor(
         async () => {
@@ -332,7 +351,8 @@ export function ftgoChartTests(context: {
         { timeoutMs: 60_000, what: 'the restaurant replicated in Order' },
       );
       const placed = await api('POST', '/orders', orderRequest(consumerId, restaurantId));
-      t.equal(placed.status, 200, 'order placed over HTTPS through the gateway');
+      t.equal(placed.status, 200, 'order placed over HTTPS through the gateway', { body: placed.body });
+      if (placed.status !== 200) await diagnose(new Error(`POST /orders: ${placed.status}`));
       const orderId = placed.body.orderId as number;
       let approved: Record<string, unknown> = {};
       await waitFor(

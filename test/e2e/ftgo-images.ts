@@ -7,6 +7,7 @@
 
 import t from 'tap';
 import { ftgoPorts, ftgoServices, gatewayVariable } from '../../examples/ftgo/common/src/services.js';
+import { type Answer, call } from '../../examples/ftgo/common/test/support/json-call.js';
 import { ftgoConnectionEnv } from '../../scripts/demo/ftgo-stack.js';
 import { imageReference } from '../../scripts/images.js';
 import { podman, podmanResult, readOnlyRoot } from '../support/images.js';
@@ -15,23 +16,6 @@ import { freePort } from '../support/ports.js';
 import { startRabbitMq } from '../support/rabbitmq.js';
 import { waitFor } from '../support/wait.js';
 import { orderRequest, restaurantRequest } from './ftgo-order.js';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-async function call(method: string, url: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(url, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
 
 export function ftgoImageTests(run: { id: string; tag: string; containers: string[] }): void {
   t.test(

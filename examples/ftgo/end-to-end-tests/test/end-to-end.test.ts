@@ -9,23 +9,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { distDir, spawnNode } from '../../../../test/support/process.js';
 import { waitFor } from '../../../../test/support/wait.js';
-
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-async function call(method: string, url: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(url, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
+import { call } from '../../common/test/support/json-call.js';
 
 /** The original's Eventually: the check passes within the time, or the last failure is the test's. */
 async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
