@@ -9,7 +9,7 @@ import t from 'tap';
 import { ftgoPorts, ftgoServices, gatewayVariable } from '../../examples/ftgo/common/src/services.js';
 import { type Answer, call } from '../../examples/ftgo/common/test/support/json-call.js';
 import { ftgoConnectionEnv } from '../../scripts/demo/ftgo-stack.js';
-import { imageReference } from '../../scripts/images.js';
+import { imageReference, imageSize } from '../../scripts/images.js';
 import { podman, podmanResult, readOnlyRoot } from '../support/images.js';
 import { startMariaDb } from '../support/mariadb.js';
 import { freePort } from '../support/ports.js';
@@ -21,13 +21,11 @@ export function ftgoImageTests(run: { id: string; tag: string; containers: strin
   t.test(
     'FTGO images: each service as uid 65532 on the base, its port exposed, one small layer',
     async (t) => {
-      const size = async (reference: string) =>
-        Number(await podman(['image', 'inspect', '--format', '{{.Size}}', reference]));
-      const baseSize = await size(imageReference('base', run.tag));
+      const baseSize = imageSize('podman', imageReference('base', run.tag));
       for (const service of ftgoServices) {
         const reference = imageReference(`ftgo-${service}`, run.tag);
         const [image] = JSON.parse(await podman(['image', 'inspect', reference]));
-        const own = (await size(reference)) - baseSize;
+        const own = imageSize('podman', reference) - baseSize;
         // The service's bundle and nothing else: node, tini and podkit's runtime stay in the shared base.
         t.ok(own < 4e6, `${service}: its own layer is ${(own / 1e6).toFixed(2)} MB (under 4 MB)`);
         t.equal(image.Config.User, '65532:65532', `${service}: uid 65532`);

@@ -15,7 +15,7 @@ import { chmodSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseAllDocuments, stringify } from 'yaml';
-import { imageReference } from '../../scripts/images.js';
+import { imageReference, imageSize } from '../../scripts/images.js';
 import { repoRoot } from '../../scripts/repo-root.js';
 import { CertificateAuthority } from '../support/certs.js';
 import { helm } from '../support/helm.js';
@@ -321,11 +321,9 @@ export function chartPodTests(context: ChartPodContext): void {
     await podDatabaseTests(t, { containers, container, database, https });
 
     // What each container holds once started and served (docs/performance.md keeps the figures).
-    const imageSize = async (reference: string) =>
-      Number(await podman(['image', 'inspect', '--format', '{{.Size}}', reference]));
-    const baseSize = await imageSize(imageReference('base', tag));
+    const baseSize = imageSize('podman', imageReference('base', tag));
     for (const c of containers) {
-      const own = (await imageSize(c.image)) - baseSize;
+      const own = imageSize('podman', c.image) - baseSize;
       t.comment(`RSS ${c.name}: ${await containerRssKiB(container(c.name))} KiB, own layer ${own} B`);
     }
 

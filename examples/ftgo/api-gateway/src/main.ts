@@ -6,7 +6,7 @@
  */
 
 import { Registry } from 'prom-client';
-import { createApp } from '../../common/src/app.js';
+import { createApp, listenUntilStopped } from '../../common/src/app.js';
 import { integer, loadConfig, withConfig } from '../../common/src/config.js';
 import { createLogger } from '../../common/src/log.js';
 import { ftgoPorts } from '../../common/src/services.js';
@@ -39,16 +39,7 @@ try {
     ready: async () => true,
     routes: (app) => gatewayRoutes(app, options),
   });
-  const address = await app.listen({ host: config.host, port: config.port });
-  log.info({ address }, 'listening');
-  const stop = () => {
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  await listenUntilStopped(app, config, log, () => app.close());
 } catch (err) {
   log.fatal({ err }, 'cannot start');
   process.exit(1);

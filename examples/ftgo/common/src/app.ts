@@ -57,3 +57,25 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   await app.ready();
   return app;
 }
+
+/**
+ * Listens where the service's settings say and, on SIGTERM or SIGINT, runs `close` (the app and whatever
+ * the service holds) and exits 0, or 1 when closing fails.
+ */
+export async function listenUntilStopped(
+  app: FastifyInstance,
+  at: { host: string; port: number },
+  log: Logger,
+  close: () => Promise<void>,
+): Promise<void> {
+  const address = await app.listen({ host: at.host, port: at.port });
+  log.info({ address }, 'listening');
+  const stop = () => {
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

@@ -9,7 +9,7 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
-import { createApp } from './app.js';
+import { createApp, listenUntilStopped } from './app.js';
 import { BrokerConnection } from './broker-connection.js';
 import { exitIfConfigError, loadConfig, type ServiceConfig, withConfig } from './config.js';
 import { type Subscription, subscribe } from './consumer.js';
@@ -194,26 +194,12 @@ export function main(definition: ServiceDefinition): void {
   );
   const start = async () => {
     const service = await createService(definition, config);
-    const address = await service.app.listen({ host: config.host, port: config.port });
-    service.context.log.info({ address }, 'listening');
-    return service;
+    await listenUntilStopped(service.app, config, service.context.log, () => service.close());
   };
-  start().then(
-    (service) => {
-      const stop = () => {
-        service.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    },
-    (err: Error) => {
-      // A service's own settings (read as its definition is set up) are configuration too.
-      exitIfConfigError(definition.name, err);
-      createLogger(definition.name).fatal({ err }, 'cannot start');
-      process.exit(1);
-    },
-  );
+  start().catch((err: Error) => {
+    // A service's own settings (read as its definition is set up) are configuration too.
+    exitIfConfigError(definition.name, err);
+    createLogger(definition.name).fatal({ err }, 'cannot start');
+    process.exit(1);
+  });
 }
