@@ -7,7 +7,7 @@
  * through Secrets, the security defaults, and a misspelt value failing the install.
  */
 
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Counter } from 'prom-client';
 import { Registry } from 'prom-client';
@@ -24,29 +24,22 @@ import { createLogger } from '../../lib/log.js';
 import { envVariables, knownEnvNames, parseOptions, unknownEnv } from '../../lib/options.js';
 import { helm, helmFailure, helmTemplate, type Manifest, staleChartDocs } from '../support/helm.js';
 import { schemaProblems } from '../support/kube-schema.js';
-import { repoRoot } from '../support/process.js';
+import {
+  chart,
+  container,
+  databaseServices,
+  environment,
+  find,
+  library,
+  podOf,
+  renderCiValues,
+  workloads,
+} from './ftgo-render.js';
 
-const chart = join(repoRoot, 'charts/ftgo');
-const library = join(repoRoot, 'charts/podkit');
-const ciDir = join(chart, 'ci');
-const rendered = new Map<string, Manifest[]>();
-
-/** The services with a database, by their part name (the Deployment is `ftgo-<part>`). */
-const databaseServices = {
-  consumer: 8081,
-  order: 8082,
-  kitchen: 8083,
-  restaurant: 8084,
-  accounting: 8085,
-  'order-history': 8086,
-  delivery: 8089,
-} as const;
+let rendered = new Map<string, Manifest[]>();
 
 t.before(async () => {
-  await helm(['dependency', 'build', chart]);
-  for (const file of (await readdir(ciDir)).filter((f) => f.endsWith('-values.yaml'))) {
-    rendered.set(file, await helmTemplate('ftgo', chart, ['-f', join(ciDir, file)]));
-  }
+  rendered = await renderCiValues();
 });
 
 function manifests(file: string): Manifest[] {
@@ -54,35 +47,6 @@ function manifests(file: string): Manifest[] {
   if (!found) throw new Error(`${file} was not rendered`);
   return found;
 }
-
-function find(list: Manifest[], kind: string, name: string): Manifest {
-  const found = list.find((m) => m.kind === kind && m.metadata.name === name);
-  if (!found) throw new Error(`no ${kind} ${name} rendered`);
-  return found;
-}
-
-function podOf(list: Manifest[], kind: string, name: string) {
-  return find(list, kind, name).spec.template.spec;
-}
-
-function container(spec: Manifest, name: string): Manifest {
-  const found = spec.containers.find((c: Manifest) => c.name === name);
-  if (!found) throw new Error(`no container ${name}`);
-  return found;
-}
-
-/** What a container's environment holds: its ConfigMaps (envFrom) under its own env. */
-function environment(list: Manifest[], c: Manifest): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const from of c.envFrom ?? [])
-    Object.assign(env, find(list, 'ConfigMap', from.configMapRef.name).data);
-  for (const e of c.env ?? [])
-    env[e.name] = e.value ?? `<${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}>`;
-  return env;
-}
-
-const workloads = (list: Manifest[]) =>
-  list.filter((m) => m.kind === 'Deployment' || m.kind === 'StatefulSet');
 
 t.test('helm lint --strict passes for the library and the chart', async (t) => {
   const { stdout } = await helm(['lint', '--strict', library, chart]);
